@@ -1,0 +1,79 @@
+# Samtale — two commands do everything: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= $(or $(SAMTALE_HOST),127.0.0.1)
+PORT ?= $(or $(SAMTALE_HTTP_PORT),8000)
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+export SAMTALE_DEMO_PASSWORD ?= samtale-demo
+
+.PHONY: run install install-test chromium test test-sqlite test-postgres bench lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+.stamp-install: $(BIN)/python pyproject.toml package.json
+	$(BIN)/pip install --quiet -e .
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+.stamp-install-test: .stamp-install
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: .stamp-install
+
+install-test: .stamp-install-test chromium
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for browser tests"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@test -x /usr/bin/chromium || (echo "chromium is missing and could not be installed" >&2; exit 1)
+
+run: install
+	@mkdir -p var
+	$(BIN)/samtale migrate --noinput -v0
+	$(BIN)/samtale demo --if-empty
+	@echo ""
+	@echo "  Samtale is starting at http://$(HOST):$(PORT)/"
+	@echo "  Sign in as admin@demo.samtale.example with password '$(SAMTALE_DEMO_PASSWORD)'"
+	@echo ""
+	SAMTALE_HOST=$(HOST) SAMTALE_HTTP_PORT=$(PORT) $(BIN)/samtale serve
+
+test: install-test
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== test suite on SQLite =="
+	env -u SAMTALE_DATABASE_URL $(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres:
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== test suite on PostgreSQL =="; \
+	  SAMTALE_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "PostgreSQL at $(PG_URL) is not reachable, and CI=true: failing." >&2; exit 1; \
+	else \
+	  echo "PostgreSQL at $(PG_URL) is not reachable: PostgreSQL run NOT done (it is required in CI)."; \
+	fi
+
+bench: install-test
+	$(BIN)/python bench/inbox_views.py $(BENCH_ARGS)
+	$(BIN)/python bench/routing.py
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) node_modules .stamp-install .stamp-install-test

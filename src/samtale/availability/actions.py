@@ -1,0 +1,173 @@
+"""The one write path for availability: working hours, out of office, manual status."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from samtale.accounts.access import membership_of
+from samtale.accounts.models import Seat, User
+from samtale.availability import events
+from samtale.availability.models import OutOfOffice, Profile, StatusChange, WorkingHours
+from samtale.core.audit import audit
+from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
+
+TEMPORARY_PRESETS = {"15m": timedelta(minutes=15), "30m": timedelta(minutes=30), "1h": timedelta(hours=1),
+                     "2h": timedelta(hours=2), "4h": timedelta(hours=4)}  # fmt: skip
+
+
+def _may_edit(acting_user: User, user: User) -> None:
+    """The user themself, or a super admin of the same account."""
+    actor = membership_of(acting_user)
+    target = user.membership
+    if target.account_id != actor.account_id:
+        raise PermissionDenied("Not your account.")
+    if acting_user.pk != user.pk and not actor.is_super_admin:
+        raise PermissionDenied("Only the user or a super admin can change this.")
+
+
+def set_time_zone(user: User, *, acting_user: User, time_zone: str) -> Profile:
+    _may_edit(acting_user, user)
+    if time_zone not in available_timezones():
+        raise ValidationError(_("Unknown time zone."))
+    with transaction.atomic():
+        profile, _created = Profile.objects.get_or_create(user=user)
+        profile.time_zone = time_zone
+        profile.save(update_fields=["time_zone"])
+        audit(user.membership.account, acting_user, "availability.time_zone", user, time_zone=time_zone)
+        publish_on_commit(events.availability_changed(user))
+    return profile
+
+
+def add_working_hours(user: User, *, acting_user: User, weekday: int, start: time, end: time) -> WorkingHours:
+    _may_edit(acting_user, user)
+    if not 0 <= weekday <= 6:
+        raise ValidationError(_("Unknown weekday."))
+    if start == end:
+        raise ValidationError(_("A range needs a start and a different end."))
+    with transaction.atomic():
+        row = WorkingHours.objects.create(user=user, weekday=weekday, start=start, end=end)
+        audit(user.membership.account, acting_user, "availability.hours_added", row, weekday=weekday)
+        publish_on_commit(events.availability_changed(user))
+    return row
+
+
+def _remove(row: WorkingHours | OutOfOffice, acting_user: User, verb: str) -> None:
+    _may_edit(acting_user, row.user)
+    with transaction.atomic():
+        audit(row.user.membership.account, acting_user, verb, row)
+        row.delete()
+        publish_on_commit(events.availability_changed(row.user))
+
+
+def remove_working_hours(row: WorkingHours, *, acting_user: User) -> None:
+    _remove(row, acting_user, "availability.hours_removed")
+
+
+def add_out_of_office(
+    user: User, *, acting_user: User, starts_at: datetime, ends_at: datetime, title: str = ""
+) -> OutOfOffice:
+    _may_edit(acting_user, user)
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise ValidationError(_("Times need a time zone."))
+    if ends_at <= starts_at:
+        raise ValidationError(_("The end must be after the start."))
+    with transaction.atomic():
+        row = OutOfOffice.objects.create(user=user, starts_at=starts_at, ends_at=ends_at, title=title[:300])
+        audit(user.membership.account, acting_user, "availability.ooo_added", row)
+        publish_on_commit(events.availability_changed(user))
+    return row
+
+
+def remove_out_of_office(row: OutOfOffice, *, acting_user: User) -> None:
+    _remove(row, acting_user, "availability.ooo_removed")
+
+
+def _set(user: User, acting_user: User, kind: str, until: datetime | None = None) -> StatusChange:
+    with transaction.atomic():
+        change = StatusChange.objects.create(user=user, kind=kind, until=until, set_by=acting_user, created_at=now())
+        audit(
+            user.membership.account,
+            acting_user,
+            f"availability.{kind}",
+            user,
+            until=until.isoformat() if until else None,
+        )
+        publish_on_commit(
+            events.availability_changed(user, admin_set_away=kind == "away" and acting_user.pk != user.pk)
+        )
+        if kind == StatusChange.Kind.AVAILABLE:
+            transaction.on_commit(lambda: offer_backlog_to(user))
+    return change
+
+
+def offer_backlog_to(user: User) -> int:
+    """Someone is back: waiting conversations of their inboxes are routed again."""
+    from samtale.inbox.access import accessible_inboxes
+    from samtale.routing.actions import route_backlog
+
+    return sum(route_backlog(pk) for pk in accessible_inboxes(user).values_list("pk", flat=True))
+
+
+def set_available(user: User, *, acting_user: User) -> StatusChange:
+    _may_change_status(acting_user, user)
+    return _set(user, acting_user, StatusChange.Kind.AVAILABLE)
+
+
+def set_away(user: User, *, acting_user: User) -> StatusChange:
+    _may_change_status(acting_user, user)
+    return _set(user, acting_user, StatusChange.Kind.AWAY)
+
+
+def set_temporary_away(
+    user: User, *, acting_user: User, preset: str = "", until: datetime | None = None
+) -> StatusChange:
+    """Away for a while (B4): a preset, "today" (rest of the user's day) or a custom end."""
+    _may_change_status(acting_user, user)
+    if user.membership.seat != Seat.SERVICE:
+        raise PermissionDenied("Setting temporarily away needs a service seat.")
+    start = now()
+    if preset in TEMPORARY_PRESETS:
+        until = start + TEMPORARY_PRESETS[preset]
+    elif preset == "today":
+        profile = Profile.objects.filter(user=user).first()
+        zone = ZoneInfo(profile.time_zone if profile else "UTC")
+        local = start.astimezone(zone)
+        until = datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
+    elif until is None:
+        raise ValidationError(_("Choose how long you will be away."))
+    if until.tzinfo is None or until <= start:
+        raise ValidationError(_("The end must be in the future."))
+    if until - start > timedelta(days=31):
+        raise ValidationError(_("Temporarily away lasts at most 31 days; use out of office for longer."))
+    return _set(user, acting_user, StatusChange.Kind.TEMPORARY_AWAY, until)
+
+
+def _may_change_status(acting_user: User, user: User) -> None:
+    """Your own status; someone else's only with `availability_management` (B7)."""
+    actor = membership_of(acting_user)
+    if user.membership.account_id != actor.account_id:
+        raise PermissionDenied("Not your account.")
+    if acting_user.pk != user.pk and not actor.has_permission("availability_management"):
+        raise PermissionDenied("You need the availability management permission.")
+
+
+def save_management_filters(account_id: int, *, acting_user: User, filters: dict[str, str]) -> None:
+    """Filters of the availability page are shared: whoever sets them sets them for everyone."""
+    from samtale.availability.models import ManagementFilters
+
+    membership = membership_of(acting_user)
+    if membership.account_id != account_id:
+        raise PermissionDenied("Not your account.")
+    clean = {k: str(v)[:40] for k, v in filters.items() if k in {"status", "team", "inbox", "seat"} and v}
+    with transaction.atomic():
+        ManagementFilters.objects.update_or_create(
+            account_id=account_id, defaults={"filters": clean, "updated_by": acting_user, "updated_at": now()}
+        )
+        audit(membership.account, acting_user, "availability.filters", None, filters=clean)
+        publish_on_commit(events.filters_changed(account_id))

@@ -1,0 +1,302 @@
+"""The header's "You are available / away" menu (B3, B4, C13) and the admin-set-away notice (B8)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from samtale.accounts.access import membership_of
+from samtale.accounts.models import Seat
+from samtale.availability import actions
+from samtale.availability.actions import TEMPORARY_PRESETS
+from samtale.availability.models import Profile
+from samtale.availability.queries import status_of
+from samtale.availability.status import Reason
+from samtale.web.helpers import acting, action_view, form_error, member_required
+
+REASON_LABELS = {
+    Reason.OUT_OF_OFFICE: _("Out of office"),
+    Reason.TEMPORARILY_AWAY: _("Temporarily away"),
+    Reason.SET_AWAY: _("Set as away"),
+    Reason.SET_AWAY_BY_ADMIN: _("Set away by an admin"),
+    Reason.SET_AVAILABLE: _("Set available"),
+    Reason.WORKING_HOURS: _("In working hours"),
+    Reason.OUTSIDE_WORKING_HOURS: _("Outside working hours"),
+    Reason.NO_SCHEDULE: _("No working hours set"),
+}
+
+
+class StatusForm(forms.Form):
+    action = forms.ChoiceField(choices=[("available", "available"), ("away", "away"), ("temporary", "temporary")])
+    preset = forms.ChoiceField(choices=[(k, k) for k in [*TEMPORARY_PRESETS, "today", "custom"]], required=False)
+    until = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M"])
+
+
+def _context(request: HttpRequest) -> dict[str, object]:
+    user = acting(request)
+    status = status_of(user)
+    profile = Profile.objects.filter(user=user).first()
+    return {
+        "status": status,
+        "admin_set_away": status.reason == Reason.SET_AWAY_BY_ADMIN,
+        "can_go_temporary": membership_of(user).seat == Seat.SERVICE,
+        "presets": [("15m", "15 min"), ("30m", "30 min"), ("1h", "1 h"), ("2h", "2 h"), ("4h", "4 h")],
+        "user_zone": profile.time_zone if profile else "UTC",
+    }
+
+
+@member_required
+def status_menu(request: HttpRequest) -> HttpResponse:
+    return render(request, "availability/status_menu.html", _context(request))
+
+
+@action_view
+def change_status(request: HttpRequest) -> HttpResponse:
+    user = acting(request)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    action = form.cleaned_data["action"]
+    if action == "available":
+        actions.set_available(user, acting_user=user)
+    elif action == "away":
+        actions.set_away(user, acting_user=user)
+    else:
+        preset = form.cleaned_data["preset"] or ""
+        until: datetime | None = form.cleaned_data["until"]
+        if preset == "custom" and until is not None and timezone.is_naive(until):
+            profile = Profile.objects.filter(user=user).first()
+            from zoneinfo import ZoneInfo
+
+            until = until.replace(tzinfo=ZoneInfo(profile.time_zone if profile else "UTC"))
+        actions.set_temporary_away(user, acting_user=user, preset="" if preset == "custom" else preset, until=until)
+    return render(request, "availability/status_menu.html", _context(request))
+
+
+WEEKDAYS = [
+    (0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
+    (5, _("Saturday")), (6, _("Sunday")),
+]  # fmt: skip
+
+
+class HoursForm(forms.Form):
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int)
+    start = forms.TimeField()
+    end = forms.TimeField()
+
+
+class ZoneForm(forms.Form):
+    time_zone = forms.CharField(max_length=64)
+
+
+class OutOfOfficeForm(forms.Form):
+    start_date = forms.DateField()
+    start_time = forms.TimeField()
+    end_date = forms.DateField()
+    end_time = forms.TimeField()
+    title = forms.CharField(max_length=300, required=False)
+
+
+def _record_context(request: HttpRequest, target_id: int) -> dict[str, object]:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo, available_timezones
+
+    from samtale.accounts.access import access_user
+    from samtale.availability.models import OutOfOffice, WorkingHours
+    from samtale.availability.status import working_periods
+    from samtale.core.clock import now
+
+    viewer = acting(request)
+    target = access_user(viewer, target_id)
+    viewer_membership = membership_of(viewer)
+    profile = Profile.objects.filter(user=target).first()
+    zone_name = profile.time_zone if profile else "UTC"
+    viewer_profile = Profile.objects.filter(user=viewer).first()
+    viewer_zone = viewer_profile.time_zone if viewer_profile else zone_name
+    from samtale.availability.queries import facts_for
+
+    at = now()
+    facts = facts_for(target, around=at)
+    zone = ZoneInfo(zone_name)
+    local_today = at.astimezone(zone).date()
+    day_start = datetime.combine(local_today, datetime.min.time(), tzinfo=zone)
+    today = [
+        (s, e)
+        for s, e in working_periods(facts, day_start, day_start + timedelta(days=1))
+        if s < day_start + timedelta(days=1) and e > day_start
+    ]
+    return {
+        "target": target,
+        "status": status_of(target, at),
+        "reason_label": REASON_LABELS[status_of(target, at).reason],
+        "can_edit": viewer.pk == target.pk or viewer_membership.is_super_admin,
+        "can_change_status": viewer.pk == target.pk or viewer_membership.has_permission("availability_management"),
+        "zone_name": zone_name,
+        "viewer_zone": viewer_zone,
+        "today": today,
+        "hours": WorkingHours.objects.filter(user=target),
+        "out_of_office": OutOfOffice.objects.filter(user=target, ends_at__gt=at),
+        "weekdays": WEEKDAYS,
+        "zones": sorted(available_timezones()),
+        "membership": viewer_membership,
+        "section": "availability",
+    }
+
+
+@member_required
+def user_record(request: HttpRequest, user_id: int) -> HttpResponse:
+    return render(request, "availability/user_record.html", _record_context(request, user_id))
+
+
+@member_required
+def my_record(request: HttpRequest) -> HttpResponse:
+    return user_record(request, acting(request).pk)
+
+
+@action_view
+def record_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
+    from zoneinfo import ZoneInfo
+
+    from django.http import Http404
+    from django.shortcuts import redirect
+
+    from samtale.accounts.access import access_user
+    from samtale.availability.models import OutOfOffice, WorkingHours
+
+    actor = acting(request)
+    target = access_user(actor, user_id)
+    if action == "zone":
+        zone_form = ZoneForm(request.POST)
+        if not zone_form.is_valid():
+            return form_error(zone_form)
+        actions.set_time_zone(target, acting_user=actor, time_zone=zone_form.cleaned_data["time_zone"])
+    elif action == "hours":
+        hours_form = HoursForm(request.POST)
+        if not hours_form.is_valid():
+            return form_error(hours_form)
+        d = hours_form.cleaned_data
+        actions.add_working_hours(target, acting_user=actor, weekday=d["weekday"], start=d["start"], end=d["end"])
+    elif action == "hours-remove":
+        row = WorkingHours.objects.filter(user=target, pk=request.POST.get("id") or 0).first()
+        if row is None:
+            raise Http404("No such range")
+        actions.remove_working_hours(row, acting_user=actor)
+    elif action == "ooo":
+        ooo_form = OutOfOfficeForm(request.POST)
+        if not ooo_form.is_valid():
+            return form_error(ooo_form)
+        d = ooo_form.cleaned_data
+        profile = Profile.objects.filter(user=target).first()
+        zone = ZoneInfo(profile.time_zone if profile else "UTC")
+        actions.add_out_of_office(
+            target, acting_user=actor, title=d["title"],
+            starts_at=datetime.combine(d["start_date"], d["start_time"], tzinfo=zone),
+            ends_at=datetime.combine(d["end_date"], d["end_time"], tzinfo=zone),
+        )  # fmt: skip
+    elif action == "ooo-remove":
+        ooo = OutOfOffice.objects.filter(user=target, pk=request.POST.get("id") or 0).first()
+        if ooo is None:
+            raise Http404("No such range")
+        actions.remove_out_of_office(ooo, acting_user=actor)
+    elif action in ("available", "away"):
+        (actions.set_available if action == "available" else actions.set_away)(target, acting_user=actor)
+    else:
+        raise Http404("No such action")
+    return redirect("user_record", user_id=target.pk)
+
+
+def _management_context(request: HttpRequest) -> dict[str, object]:
+    from django.db.models import Prefetch, Q
+
+    from samtale.accounts.models import Team, User
+    from samtale.availability.models import ManagementFilters
+    from samtale.availability.roster import statuses
+    from samtale.core.clock import now
+    from samtale.inbox.models import Inbox
+
+    viewer = acting(request)
+    membership = membership_of(viewer)
+    saved = ManagementFilters.objects.filter(account_id=membership.account_id).first()
+    filters = saved.filters if saved else {}
+    inboxes = list(Inbox.objects.filter(account_id=membership.account_id).order_by("name"))
+    teams = list(Team.objects.filter(account_id=membership.account_id).order_by("name"))
+    users = (
+        User.objects.filter(membership__account_id=membership.account_id, membership__removed_at=None,
+                            membership__deactivated_at=None)
+        .filter(Q(inboxes__isnull=False) | Q(membership__role="super_admin"))
+        .select_related("membership")
+        .prefetch_related(Prefetch("inboxes", queryset=Inbox.objects.order_by("name")), "teams")
+        .distinct()
+        .order_by("name")
+    )  # fmt: skip
+    if filters.get("team", "").isdigit():
+        users = users.filter(teams__id=int(filters["team"]))
+    if filters.get("inbox", "").isdigit():
+        users = users.filter(inboxes__id=int(filters["inbox"]))
+    if filters.get("seat") in {"service", "sales", "none"}:
+        users = users.filter(membership__seat="" if filters["seat"] == "none" else filters["seat"])
+    people = list(users)
+    at = now()
+    current = statuses([p.pk for p in people], at)
+    zones = dict(Profile.objects.filter(user__in=people).values_list("user_id", "time_zone"))
+    rows = []
+    for person in people:
+        status = current[person.pk]
+        if filters.get("status") == "available" and not status.available:
+            continue
+        if filters.get("status") == "away" and status.available:
+            continue
+        rows.append({"user": person, "status": status, "reason": REASON_LABELS[status.reason],
+                     "zone": zones.get(person.pk, "UTC")})  # fmt: skip
+    changes = [r["status"].next_change for r in rows if r["status"].next_change]  # type: ignore[attr-defined]
+    return {
+        "rows": rows,
+        "next_change": min(changes) if changes else None,
+        "filters": filters,
+        "inboxes": inboxes,
+        "teams": teams,
+        "can_manage": membership.has_permission("availability_management"),
+        "membership": membership,
+        "section": "availability_management",
+        "me": viewer,
+    }
+
+
+@member_required
+def management_page(request: HttpRequest) -> HttpResponse:
+    template = (
+        "availability/management.html#table" if request.GET.get("part") == "table" else "availability/management.html"
+    )
+    return render(request, template, _management_context(request))
+
+
+@action_view
+def management_filters(request: HttpRequest) -> HttpResponse:
+    from django.shortcuts import redirect
+
+    user = acting(request)
+    wanted = (
+        {} if request.POST.get("clear") else {k: request.POST.get(k, "") for k in ("status", "team", "inbox", "seat")}
+    )
+    actions.save_management_filters(membership_of(user).account_id, acting_user=user, filters=wanted)
+    return redirect("availability_management")
+
+
+@action_view
+def management_set_status(request: HttpRequest, user_id: int) -> HttpResponse:
+    from samtale.accounts.access import access_user
+
+    actor = acting(request)
+    target = access_user(actor, user_id)
+    if request.POST.get("status") == "available":
+        actions.set_available(target, acting_user=actor)
+    elif request.POST.get("status") == "away":
+        actions.set_away(target, acting_user=actor)
+    else:
+        return HttpResponse("status must be available or away", status=400)
+    return render(request, "availability/management.html#table", _management_context(request))

@@ -1,0 +1,108 @@
+"""The `samtale` command: serve, worker, demo, token, and every Django management command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samtale.settings")
+    import django
+
+    django.setup()
+
+
+def serve(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="samtale serve", description="Web + WebSocket + background worker")
+    parser.add_argument("--host", default=os.environ.get("SAMTALE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SAMTALE_HTTP_PORT", "8000")))
+    parser.add_argument("--no-worker", action="store_true", help="do not run the background worker in-process")
+    args = parser.parse_args(argv)
+    _setup()
+    import uvicorn
+
+    from samtale.core.tasks import WorkerThreads
+
+    workers = None
+    if not args.no_worker:
+        workers = WorkerThreads()
+        workers.start()
+    try:
+        uvicorn.run("samtale.asgi:application", host=args.host, port=args.port, log_level="info", lifespan="off")
+    finally:
+        if workers is not None:
+            workers.stop()
+    return 0
+
+
+def worker(argv: list[str]) -> int:
+    _setup()
+    from django.core.management import call_command
+
+    from samtale.core.tasks import WorkerThreads
+
+    # The scheduler runs here too, so a scaled-out deployment needs no extra process.
+    threads = WorkerThreads()
+    threads.threads[1].start()
+    call_command("db_worker", *argv)
+    threads.stop()
+    return 0
+
+
+def demo(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="samtale demo")
+    parser.add_argument("--if-empty", action="store_true", help="only when the database has no account")
+    parser.add_argument("--conversations", type=int, default=300)
+    args = parser.parse_args(argv)
+    _setup()
+    from samtale.demo import load_demo
+
+    return load_demo(if_empty=args.if_empty, conversations=args.conversations)
+
+
+def token(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="samtale token")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    create = sub.add_parser("create")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", default="CLI token")
+    args = parser.parse_args(argv)
+    _setup()
+    from samtale.accounts.actions import create_api_token
+    from samtale.accounts.models import User
+
+    try:
+        user = User.objects.get(email=args.email.strip().lower())
+    except User.DoesNotExist:
+        print(f"No user with email {args.email}", file=sys.stderr)
+        return 1
+    _token, clear = create_api_token(user, acting_user=user, name=args.name)
+    print(clear)
+    return 0
+
+
+COMMANDS = {"serve": serve, "worker": worker, "demo": demo, "token": token}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        return COMMANDS[argv[0]](argv[1:])
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print("usage: samtale {serve,worker,demo,token} | <django management command>")
+        print("  serve    web + websocket + worker in one process")
+        print("  worker   background worker alone")
+        print("  demo     load the demo account (--if-empty)")
+        print("  token    create --email E: print a new API token")
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samtale.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["samtale", *argv])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

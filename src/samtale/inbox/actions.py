@@ -1,0 +1,767 @@
+"""The one write path of the inbox: permission, write, audit, event on commit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from samtale.accounts.access import membership_of, require_permission
+from samtale.accounts.models import Account, User
+from samtale.core.audit import audit
+from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
+from samtale.core.html import sanitize, text_to_html, to_text
+from samtale.crm.actions import get_or_create_contact_by_email
+from samtale.crm.models import Contact
+from samtale.inbox import events, search
+from samtale.inbox.counters import counted
+from samtale.inbox.models import (
+    BlockedSender,
+    Channel,
+    ChannelKind,
+    Comment,
+    Conversation,
+    CustomView,
+    DeliveryStatus,
+    Direction,
+    Inbox,
+    Message,
+    Notification,
+    NotificationKind,
+    Status,
+)
+from samtale.inbox.queries import Filters, inbox_members
+
+# ---------------------------------------------------------------- inboxes and channels
+
+
+def create_inbox(account: Account, *, acting_user: User | None, name: str, members: Iterable[User] = ()) -> Inbox:
+    if acting_user is not None:
+        require_permission(acting_user, "inbox_settings")
+    name = name.strip()
+    if not name:
+        raise ValidationError(_("An inbox needs a name."))
+    with transaction.atomic():
+        inbox = Inbox.objects.create(account=account, name=name)
+        inbox.members.set([m for m in members if _same_account(m, account)])
+        audit(account, acting_user, "inbox.created", inbox, name=name)
+        publish_on_commit(events.inbox_changed(account.pk, inbox.pk))
+    return inbox
+
+
+def rename_inbox(inbox: Inbox, *, acting_user: User, name: str) -> Inbox:
+    require_permission(acting_user, "inbox_settings")
+    if not name.strip():
+        raise ValidationError(_("An inbox needs a name."))
+    with transaction.atomic():
+        inbox.name = name.strip()
+        inbox.save(update_fields=["name"])
+        audit(inbox.account, acting_user, "inbox.renamed", inbox, name=inbox.name)
+        publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))
+    return inbox
+
+
+def _same_account(user: User, account: Account) -> bool:
+    membership = user.membership_or_none
+    return membership is not None and membership.account_id == account.pk
+
+
+def add_inbox_member(inbox: Inbox, *, acting_user: User | None, user: User) -> None:
+    if acting_user is not None:
+        require_permission(acting_user, "inbox_settings")
+    if not _same_account(user, inbox.account):
+        raise PermissionDenied("That user is not in this account.")
+    with transaction.atomic():
+        inbox.members.add(user)
+        audit(inbox.account, acting_user, "inbox.member_added", inbox, user_id=user.pk)
+        publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))
+
+
+def remove_inbox_member(inbox: Inbox, *, acting_user: User, user: User) -> None:
+    require_permission(acting_user, "inbox_settings")
+    with transaction.atomic():
+        inbox.members.remove(user)
+        audit(inbox.account, acting_user, "inbox.member_removed", inbox, user_id=user.pk)
+        publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))
+
+
+def create_channel(
+    inbox: Inbox,
+    *,
+    acting_user: User | None,
+    kind: str,
+    name: str,
+    address: str = "",
+    config: dict[str, Any] | None = None,
+) -> Channel:
+    if acting_user is not None:
+        require_permission(acting_user, "inbox_settings")
+    if kind not in ChannelKind.values:
+        raise ValidationError(_("Unknown channel kind."))
+    address = address.strip().lower() if kind == ChannelKind.EMAIL else address.strip()
+    if kind == ChannelKind.EMAIL:
+        from django.core.validators import validate_email
+
+        validate_email(address)
+    if address and Channel.objects.filter(kind=kind, address=address).exists():
+        raise ValidationError(_("That address is already connected to an inbox."))
+    with transaction.atomic():
+        channel = Channel.objects.create(
+            account=inbox.account,
+            inbox=inbox,
+            kind=kind,
+            name=name.strip() or address or kind,
+            address=address,
+            config=config or {},
+        )
+        audit(inbox.account, acting_user, "channel.created", channel, kind=kind, address=address)
+        publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))
+    return channel
+
+
+def delete_channel(channel: Channel, *, acting_user: User) -> None:
+    require_permission(acting_user, "inbox_settings")
+    if channel.conversations.exists():
+        raise ValidationError(_("This channel has conversations and cannot be removed."))
+    with transaction.atomic():
+        audit(channel.account, acting_user, "channel.deleted", channel, kind=channel.kind, address=channel.address)
+        inbox_id = channel.inbox_id
+        channel.delete()
+        publish_on_commit(events.inbox_changed(channel.account_id, inbox_id))
+
+
+# ---------------------------------------------------------------- arriving and sending
+
+
+@dataclass
+class InboundMessage:
+    """What every channel adapter normalizes an arriving message into."""
+
+    sender_address: str = ""
+    sender_name: str = ""
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    external_id: str = ""
+    received_at: datetime | None = None
+    conversation: Conversation | None = None  # set when the adapter already threaded it
+    bot: str = ""
+    contact: Contact | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _role_address(address: str) -> bool:
+    from django.conf import settings
+
+    local = address.partition("@")[0].lower()
+    return local in settings.SAMTALE_ROLE_ADDRESSES
+
+
+def _is_blocked(account_id: int, kind: str, value: str) -> bool:
+    return bool(value) and BlockedSender.objects.filter(account_id=account_id, kind=kind, value=value.lower()).exists()
+
+
+def _sender_key(conversation: Conversation) -> str:
+    contact = conversation.contact
+    if contact is None:
+        return ""
+    return (contact.email or contact.phone or str(contact.pk)).lower()
+
+
+def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
+    """Store an arriving message: find or open its conversation, classify it, publish."""
+    account = channel.account
+    at = inbound.received_at or now()
+    with transaction.atomic():
+        if inbound.external_id:
+            duplicate = Message.objects.filter(account=account, external_id=inbound.external_id).first()
+            if duplicate is not None:
+                return duplicate
+        contact = inbound.contact
+        if contact is None and inbound.sender_address and "@" in inbound.sender_address:
+            contact = get_or_create_contact_by_email(account, inbound.sender_address, inbound.sender_name)
+        conversation = inbound.conversation
+        created = conversation is None
+        if conversation is None:
+            conversation = Conversation(
+                account=account,
+                inbox=channel.inbox,
+                channel=channel,
+                channel_kind=channel.kind,
+                contact=contact,
+                subject=inbound.subject[:500],
+                bot=inbound.bot,
+                created_at=at,
+                last_activity_at=at,
+            )
+            if _is_blocked(account.pk, channel.kind, inbound.sender_address):
+                conversation.filtered_at = at
+            elif channel.kind == ChannelKind.EMAIL and _role_address(inbound.sender_address):
+                conversation.spam_at = at
+            conversation.save()
+        with counted([conversation], created=created):
+            html = sanitize(inbound.html) if inbound.html else text_to_html(inbound.text)
+            text = inbound.text or to_text(inbound.html)
+            message = Message.objects.create(
+                account=account,
+                conversation=conversation,
+                direction=Direction.INBOUND,
+                channel_kind=channel.kind,
+                sender_name=inbound.sender_name[:200],
+                sender_address=inbound.sender_address[:254],
+                text=text,
+                html=html,
+                external_id=inbound.external_id[:998],
+                created_at=at,
+            )
+            conversation.awaiting_first_reply = False
+            if not created and conversation.status == Status.CLOSED and conversation.trashed_at is None:
+                conversation.status = Status.OPEN
+                conversation.closed_at = None
+            _touch(conversation, message)
+            conversation.save()
+        if created:
+            _route_new(conversation)
+        elif inbound.extra.get("route", True):
+            _reroute(conversation)  # acts only when unassigned, or when the owner is away
+        if created:
+            search.set_document(conversation, [conversation.subject, _contact_text(contact), text])
+        else:
+            search.append_to_document(conversation, text)
+        audit(account, None, "message.received", message, conversation_id=conversation.pk)
+        publish_on_commit(events.conversation_changed(conversation, "message"))
+    return message
+
+
+def _route_new(conversation: Conversation) -> None:
+    from samtale.routing.actions import route
+
+    route(conversation)
+
+
+def _reroute(conversation: Conversation) -> None:
+    from samtale.routing.actions import reroute_if_owner_away
+
+    reroute_if_owner_away(conversation)
+
+
+def _contact_text(contact: Contact | None) -> str:
+    if contact is None:
+        return ""
+    return " ".join([contact.name, contact.email, contact.phone])
+
+
+def _touch(conversation: Conversation, message: Message) -> None:
+    conversation.last_activity_at = max(conversation.last_activity_at, message.created_at)
+    conversation.preview = (message.text or "").replace("\n", " ")[:200]
+    conversation.message_count = (conversation.message_count or 0) + 1
+
+
+def _editor_body(text: str, html: str) -> tuple[str, str]:
+    if html.strip():
+        clean = sanitize(html)
+        plain = to_text(clean)
+    else:
+        plain = text.strip()
+        clean = text_to_html(plain)
+    if not plain:
+        raise ValidationError(_("The message is empty."))
+    return plain, clean
+
+
+def _require_inbox_access(user: User, conversation: Conversation) -> None:
+    from samtale.inbox.access import access_conversation
+
+    access_conversation(user, conversation.pk)
+
+
+def reply_to_conversation(
+    conversation: Conversation, *, acting_user: User, text: str = "", html: str = "", channel_kind: str = ""
+) -> Message:
+    """Store an outbound reply, queued for delivery by the channel (the email issue sends it)."""
+    _require_inbox_access(acting_user, conversation)
+    if conversation.trashed_at is not None:
+        raise ValidationError(_("Restore the conversation from Trash before replying."))
+    plain, clean = _editor_body(text, html)
+    kind = channel_kind or conversation.channel_kind
+    if kind not in ChannelKind.values:
+        raise ValidationError(_("Unknown channel."))
+    recipients = [conversation.contact.email] if conversation.contact and conversation.contact.email else []
+    if kind == ChannelKind.EMAIL and not recipients:
+        raise ValidationError(_("The contact has no email address."))
+    at = now()
+    with transaction.atomic(), counted([conversation]):
+        message = Message.objects.create(
+            account=conversation.account,
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            channel_kind=kind,
+            author=acting_user,
+            sender_name=acting_user.name,
+            sender_address=conversation.channel.address,
+            recipients=recipients,
+            text=plain,
+            html=clean,
+            delivery_status=DeliveryStatus.QUEUED,
+            created_at=at,
+        )
+        _touch(conversation, message)
+        conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
+        search.append_to_document(conversation, plain)
+        audit(conversation.account, acting_user, "message.replied", message, conversation_id=conversation.pk)
+        publish_on_commit(events.conversation_changed(conversation, "message"))
+    return message
+
+
+def compose_conversation(
+    channel: Channel, *, acting_user: User, to: str, subject: str, text: str = "", html: str = ""
+) -> Conversation:
+    """A new outbound email: it sits in Sent until the contact answers (C1)."""
+    from samtale.inbox.access import access_inbox
+
+    access_inbox(acting_user, channel.inbox_id)
+    if channel.kind != ChannelKind.EMAIL:
+        raise ValidationError(_("New conversations can only be started by email."))
+    from django.core.validators import validate_email
+
+    validate_email(to)
+    plain, clean = _editor_body(text, html)
+    at = now()
+    with transaction.atomic():
+        contact = get_or_create_contact_by_email(channel.account, to, acting_user=acting_user)
+        conversation = Conversation.objects.create(
+            account=channel.account,
+            inbox=channel.inbox,
+            channel=channel,
+            channel_kind=channel.kind,
+            contact=contact,
+            subject=subject.strip()[:500],
+            owner=acting_user,
+            awaiting_first_reply=True,
+            created_at=at,
+            last_activity_at=at,
+        )
+        message = Message.objects.create(
+            account=channel.account,
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            channel_kind=channel.kind,
+            author=acting_user,
+            sender_name=acting_user.name,
+            sender_address=channel.address,
+            recipients=[contact.email],
+            text=plain,
+            html=clean,
+            delivery_status=DeliveryStatus.QUEUED,
+            created_at=at,
+        )
+        with counted([conversation], created=True):
+            _touch(conversation, message)
+            conversation.save()
+        search.set_document(conversation, [conversation.subject, _contact_text(contact), plain])
+        audit(channel.account, acting_user, "conversation.composed", conversation)
+        publish_on_commit(events.conversation_changed(conversation, "created"))
+    return conversation
+
+
+# ---------------------------------------------------------------- comments and mentions
+
+
+def find_mentions(text: str, candidates: Iterable[User]) -> list[User]:
+    """`@Full Name` (or `@email`) of a candidate, longest names first so prefixes don't steal."""
+    lowered = text.lower()
+    found: list[User] = []
+    for user in sorted(candidates, key=lambda u: -len(u.name)):
+        for handle in {user.name.lower(), user.email.lower()}:
+            if not handle:
+                continue
+            pattern = r"(?<![\w@])@" + re.escape(handle) + r"(?![\w])"
+            if re.search(pattern, lowered):
+                found.append(user)
+                lowered = re.sub(pattern, " ", lowered)
+                break
+    return found
+
+
+def add_comment(conversation: Conversation, *, acting_user: User, text: str) -> Comment:
+    _require_inbox_access(acting_user, conversation)
+    text = text.strip()
+    if not text:
+        raise ValidationError(_("The comment is empty."))
+    at = now()
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            account=conversation.account, conversation=conversation, author=acting_user, text=text, created_at=at
+        )
+        mentioned = [u for u in find_mentions(text, inbox_members(conversation.inbox)) if u.pk != acting_user.pk]
+        comment.mentions.set(mentioned)
+        for user in mentioned:
+            _notify(user, NotificationKind.MENTION, conversation, actor=acting_user, comment=comment)
+        with counted([conversation]):
+            conversation.last_activity_at = max(conversation.last_activity_at, at)
+            conversation.save(update_fields=["last_activity_at"])
+        audit(conversation.account, acting_user, "comment.added", comment, mentions=[u.pk for u in mentioned])
+        publish_on_commit(events.conversation_changed(conversation, "comment"))
+    return comment
+
+
+def _notify(
+    user: User, kind: str, conversation: Conversation, *, actor: User | None, comment: Comment | None = None
+) -> Notification:
+    notification = Notification.objects.create(
+        account=conversation.account,
+        user=user,
+        kind=kind,
+        actor=actor,
+        conversation=conversation,
+        comment=comment,
+        created_at=now(),
+    )
+    publish_on_commit(events.notification_created(notification))
+    return notification
+
+
+def mark_notifications_read(user: User, *, acting_user: User, ids: Iterable[int] | None = None) -> int:
+    if acting_user.pk != user.pk:
+        raise PermissionDenied("You can only read your own notifications.")
+    qs = Notification.objects.filter(user=user, read_at=None)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    with transaction.atomic():
+        count = qs.update(read_at=now())
+    return count
+
+
+# ---------------------------------------------------------------- owner, status, folders
+
+
+def assign_conversation(conversation: Conversation, *, acting_user: User | None, owner: User | None) -> Conversation:
+    """Give the conversation to a teammate with access to the inbox, or to nobody."""
+    if acting_user is not None:
+        _require_inbox_access(acting_user, conversation)
+    if owner is not None:
+        if owner.pk not in {u.pk for u in inbox_members(conversation.inbox)}:
+            raise ValidationError(_("That person has no access to this inbox."))
+        membership = owner.membership_or_none
+        if membership is None or not membership.is_usable:
+            raise ValidationError(_("That person is deactivated."))
+    previous = conversation.owner_id
+    if previous == (owner.pk if owner else None):
+        return conversation
+    with transaction.atomic(), counted([conversation]):
+        conversation.owner = owner
+        conversation.removed_owner = None
+        conversation.save(update_fields=["owner", "removed_owner"])
+        if owner is not None and (acting_user is None or owner.pk != acting_user.pk):
+            _notify(owner, NotificationKind.ASSIGNMENT, conversation, actor=acting_user)
+        audit(
+            conversation.account,
+            acting_user,
+            "conversation.assigned",
+            conversation,
+            owner_id=owner.pk if owner else None,
+            previous_owner_id=previous,
+        )
+        publish_on_commit(events.conversation_changed(conversation, "assignment"))
+    return conversation
+
+
+BOT_CLOSE_AFTER = timedelta(minutes=30)
+
+
+def _bot_still_talking(conversation: Conversation) -> bool:
+    """A bot conversation never handed to a person stays open until the visitor has been
+    quiet for 30 minutes (C9)."""
+    if not conversation.bot or conversation.owner_id is not None:
+        return False
+    last = (
+        Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return last is not None and now() - last < BOT_CLOSE_AFTER
+
+
+def close_conversation(conversation: Conversation, *, acting_user: User) -> Conversation:
+    _require_inbox_access(acting_user, conversation)
+    if conversation.status == Status.CLOSED:
+        return conversation
+    if _bot_still_talking(conversation):
+        raise ValidationError(_("A bot conversation can be closed after 30 minutes without visitor activity."))
+    with transaction.atomic(), counted([conversation]):
+        conversation.status = Status.CLOSED
+        conversation.closed_at = now()
+        conversation.save(update_fields=["status", "closed_at"])
+        audit(conversation.account, acting_user, "conversation.closed", conversation)
+        publish_on_commit(events.conversation_changed(conversation, "status"))
+    return conversation
+
+
+def reopen_conversation(conversation: Conversation, *, acting_user: User) -> Conversation:
+    _require_inbox_access(acting_user, conversation)
+    if conversation.status == Status.OPEN:
+        return conversation
+    with transaction.atomic(), counted([conversation]):
+        conversation.status = Status.OPEN
+        conversation.closed_at = None
+        conversation.save(update_fields=["status", "closed_at"])
+        audit(conversation.account, acting_user, "conversation.reopened", conversation)
+        publish_on_commit(events.conversation_changed(conversation, "status"))
+    return conversation
+
+
+def trash_conversation(conversation: Conversation, *, acting_user: User) -> Conversation:
+    _require_inbox_access(acting_user, conversation)
+    if conversation.trashed_at is not None:
+        return conversation
+    with transaction.atomic(), counted([conversation]):
+        conversation.trashed_at = now()
+        conversation.save(update_fields=["trashed_at"])
+        audit(conversation.account, acting_user, "conversation.trashed", conversation)
+        publish_on_commit(events.conversation_changed(conversation, "trash"))
+    return conversation
+
+
+def restore_conversation(conversation: Conversation, *, acting_user: User) -> Conversation:
+    _require_inbox_access(acting_user, conversation)
+    if conversation.trashed_at is None:
+        return conversation
+    with transaction.atomic(), counted([conversation]):
+        conversation.trashed_at = None
+        conversation.save(update_fields=["trashed_at"])
+        audit(conversation.account, acting_user, "conversation.restored", conversation)
+        publish_on_commit(events.conversation_changed(conversation, "trash"))
+    return conversation
+
+
+def delete_conversation_forever(conversation: Conversation, *, acting_user: User | None) -> None:
+    """Gone from the inbox and from the contact record (only from Trash)."""
+    if acting_user is not None:
+        _require_inbox_access(acting_user, conversation)
+    if conversation.trashed_at is None:
+        raise ValidationError(_("Only conversations in Trash can be deleted forever."))
+    with transaction.atomic(), counted([conversation], deleted=True):
+        inbox_id, pk = conversation.inbox_id, conversation.pk
+        audit(conversation.account, acting_user, "conversation.deleted", conversation, subject=conversation.subject)
+        conversation.delete()
+        publish_on_commit(events.conversations_changed(inbox_id, [pk], "deleted"))
+
+
+def mark_spam(conversation: Conversation, *, acting_user: User) -> Conversation:
+    """This thread only: future mail from the sender is not affected (that is block_sender)."""
+    _require_inbox_access(acting_user, conversation)
+    with transaction.atomic(), counted([conversation]):
+        conversation.spam_at = now()
+        conversation.save(update_fields=["spam_at"])
+        audit(conversation.account, acting_user, "conversation.spam", conversation)
+        publish_on_commit(events.conversation_changed(conversation, "folder"))
+    return conversation
+
+
+def unmark_spam(conversation: Conversation, *, acting_user: User) -> Conversation:
+    _require_inbox_access(acting_user, conversation)
+    with transaction.atomic(), counted([conversation]):
+        conversation.spam_at = None
+        conversation.save(update_fields=["spam_at"])
+        audit(conversation.account, acting_user, "conversation.not_spam", conversation)
+        publish_on_commit(events.conversation_changed(conversation, "folder"))
+    return conversation
+
+
+def block_sender(conversation: Conversation, *, acting_user: User) -> BlockedSender:
+    """The thread goes to Filtered, and so does everything that sender sends from now on."""
+    _require_inbox_access(acting_user, conversation)
+    value = _sender_key(conversation)
+    if not value:
+        raise ValidationError(_("This conversation has no sender to block."))
+    with transaction.atomic():
+        blocked, _created = BlockedSender.objects.get_or_create(
+            account=conversation.account,
+            kind=conversation.channel_kind,
+            value=value,
+            defaults={"created_by": acting_user},
+        )
+        with counted([conversation]):
+            conversation.filtered_at = now()
+            conversation.save(update_fields=["filtered_at"])
+        audit(conversation.account, acting_user, "sender.blocked", conversation, value=value)
+        publish_on_commit(events.conversation_changed(conversation, "folder"))
+    return blocked
+
+
+def unblock_sender(conversation: Conversation, *, acting_user: User) -> int:
+    """Lift the block and bring that sender's filtered conversations back; returns how many."""
+    _require_inbox_access(acting_user, conversation)
+    value = _sender_key(conversation)
+    with transaction.atomic():
+        BlockedSender.objects.filter(account=conversation.account, kind=conversation.channel_kind, value=value).delete()
+        affected = list(
+            Conversation.objects.filter(
+                account=conversation.account, channel_kind=conversation.channel_kind, contact=conversation.contact
+            ).exclude(filtered_at=None)
+        )
+        if conversation.spam_at is not None and conversation.pk not in {c.pk for c in affected}:
+            affected.append(conversation)
+        with counted(affected) as rows:
+            for c in rows:
+                c.filtered_at = None
+                if c.pk == conversation.pk:
+                    c.spam_at = None
+                c.save(update_fields=["filtered_at", "spam_at"])
+        ids = [c.pk for c in affected]
+        audit(conversation.account, acting_user, "sender.unblocked", conversation, value=value, count=len(ids))
+        for inbox_id in {c.inbox_id for c in affected}:
+            changed = [c.pk for c in affected if c.inbox_id == inbox_id]
+            publish_on_commit(events.conversations_changed(inbox_id, changed, "folder"))
+    return len(ids)
+
+
+# ---------------------------------------------------------------- hiding messages
+
+
+def hide_message(message: Message, *, acting_user: User) -> Message:
+    require_permission(acting_user, "hide_messages")
+    _require_inbox_access(acting_user, message.conversation)
+    if message.hidden_at is not None:
+        return message
+    with transaction.atomic():
+        message.hidden_by = acting_user
+        message.hidden_at = now()
+        message.save(update_fields=["hidden_by", "hidden_at"])
+        audit(message.account, acting_user, "message.hidden", message)
+        publish_on_commit(events.conversation_changed(message.conversation, "hidden"))
+    return message
+
+
+def show_message(message: Message, *, acting_user: User) -> Message:
+    """Only a super admin or the person who hid it may show it again (C12)."""
+    membership = membership_of(acting_user)
+    _require_inbox_access(acting_user, message.conversation)
+    if message.hidden_at is None:
+        return message
+    if not membership.is_super_admin and message.hidden_by_id != acting_user.pk:
+        raise PermissionDenied("Only super admins or the person who hid this message can show it.")
+    with transaction.atomic():
+        message.hidden_by = None
+        message.hidden_at = None
+        message.save(update_fields=["hidden_by", "hidden_at"])
+        audit(message.account, acting_user, "message.shown", message)
+        publish_on_commit(events.conversation_changed(message.conversation, "hidden"))
+    return message
+
+
+# ---------------------------------------------------------------- bulk
+
+
+def _bulk(inbox: Inbox, acting_user: User, ids: Iterable[int]) -> list[Conversation]:
+    from samtale.inbox.access import access_inbox
+
+    access_inbox(acting_user, inbox.pk)
+    wanted = {int(i) for i in ids}
+    found = list(Conversation.objects.filter(inbox=inbox, pk__in=wanted))
+    if len(found) != len(wanted):
+        from django.http import Http404
+
+        raise Http404("No such conversation")
+    return found
+
+
+def bulk_close(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+    conversations = _bulk(inbox, acting_user, ids)
+    at = now()
+    with transaction.atomic(), counted(conversations) as rows:
+        closing = [c for c in rows if c.status == Status.OPEN and not _bot_still_talking(c)]
+        for c in closing:
+            c.status, c.closed_at = Status.CLOSED, at
+        pks = [c.pk for c in closing]
+        Conversation.objects.filter(pk__in=pks).update(status=Status.CLOSED, closed_at=at)
+        audit(inbox.account, acting_user, "conversation.bulk_closed", inbox, ids=pks)
+        publish_on_commit(events.conversations_changed(inbox.pk, pks, "status"))
+    return len(pks)
+
+
+def bulk_trash(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+    conversations = _bulk(inbox, acting_user, ids)
+    at = now()
+    with transaction.atomic(), counted(conversations) as rows:
+        trashing = [c for c in rows if c.trashed_at is None]
+        for c in trashing:
+            c.trashed_at = at
+        pks = [c.pk for c in trashing]
+        Conversation.objects.filter(pk__in=pks).update(trashed_at=at)
+        audit(inbox.account, acting_user, "conversation.bulk_trashed", inbox, ids=pks)
+        publish_on_commit(events.conversations_changed(inbox.pk, pks, "trash"))
+    return len(pks)
+
+
+def purge_trash(*, older_than: timedelta) -> int:
+    """Delete forever what has sat in Trash too long (run by the worker)."""
+    cutoff = now() - older_than
+    total = 0
+    for inbox_id in Conversation.objects.filter(trashed_at__lt=cutoff).values_list("inbox_id", flat=True).distinct():
+        with transaction.atomic():
+            doomed = list(Conversation.objects.filter(inbox_id=inbox_id, trashed_at__lt=cutoff)[:5000])
+            pks = [c.pk for c in doomed]
+            with counted(doomed, deleted=True):
+                Conversation.objects.filter(pk__in=pks).delete()
+            total += len(pks)
+            publish_on_commit(events.conversations_changed(inbox_id, pks, "deleted"))
+    return total
+
+
+# ---------------------------------------------------------------- custom views
+
+
+def create_custom_view(inbox: Inbox, *, acting_user: User, name: str, filters: Filters, shared: bool) -> CustomView:
+    from samtale.inbox.access import access_inbox
+
+    access_inbox(acting_user, inbox.pk)
+    if not name.strip():
+        raise ValidationError(_("A view needs a name."))
+    if not filters.active:
+        raise ValidationError(_("Set at least one filter or a search before saving a view."))
+    with transaction.atomic():
+        view = CustomView.objects.create(
+            account=inbox.account,
+            inbox=inbox,
+            owner=acting_user,
+            name=name.strip()[:100],
+            shared=shared,
+            filters=filters.as_dict(),
+        )
+        audit(inbox.account, acting_user, "view.created", view, shared=shared)
+        publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))
+    return view
+
+
+def delete_custom_view(view: CustomView, *, acting_user: User) -> None:
+    if view.owner_id != acting_user.pk and not membership_of(acting_user).is_super_admin:
+        raise PermissionDenied("Only the owner can delete this view.")
+    with transaction.atomic():
+        audit(view.account, acting_user, "view.deleted", view)
+        view.delete()
+        publish_on_commit(events.inbox_changed(view.account_id, view.inbox_id))
+
+
+# ---------------------------------------------------------------- people leaving
+
+
+def release_conversations_of(user: User, *, acting_user: User | None) -> int:
+    """A removed user's conversations become unassigned (C1), remembering who had them."""
+    owned = list(Conversation.objects.filter(owner=user))
+    with counted(owned) as rows:
+        for c in rows:
+            c.owner_id, c.removed_owner_id = None, user.pk
+        count = Conversation.objects.filter(pk__in=[c.pk for c in rows]).update(owner=None, removed_owner=user)
+    for inbox_id in {c.inbox_id for c in owned}:
+        changed = [c.pk for c in owned if c.inbox_id == inbox_id]
+        publish_on_commit(events.conversations_changed(inbox_id, changed, "assignment"))
+    return count

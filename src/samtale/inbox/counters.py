@@ -1,0 +1,150 @@
+"""View counts kept by the write path, so reading every count is one small query at any size.
+
+`keys_of` says which default views a conversation belongs to; it is the Python twin of
+`queries.view_condition` (a test checks them against each other over every state). Actions
+wrap their changes in `counted(...)`, which locks the conversations' rows, notes their
+views before, and applies the +1/-1 differences after. `recount` rebuilds the counts from
+the conversations themselves (run by the worker; it logs any drift it repairs).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+
+from samtale.inbox.models import ChannelKind, Conversation, Inbox, Status, ViewCount
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, int]  # (view key, user id or 0)
+KIND_VIEWS: dict[str, str] = {
+    ChannelKind.EMAIL.value: "email",
+    ChannelKind.MESSENGER.value: "messenger",
+    ChannelKind.FORM.value: "forms",
+    ChannelKind.CALL.value: "calls",
+}
+STATE_FIELDS = (
+    "status", "owner_id", "removed_owner_id", "bot", "awaiting_first_reply", "spam_at", "filtered_at",
+    "trashed_at", "closed_at", "last_activity_at", "preview", "message_count", "channel_kind", "inbox_id",
+)  # fmt: skip
+
+
+def keys_of(c: Conversation) -> frozenset[Key]:
+    live = c.spam_at is None and c.filtered_at is None and c.trashed_at is None
+    is_open = c.status == Status.OPEN
+    answered = not c.awaiting_first_reply
+    keys: set[Key] = set()
+    if live and is_open:
+        if answered:
+            keys.add(("all_open", 0))
+            if c.owner_id is None and not c.bot:
+                keys.add(("unassigned", 0))
+            if c.owner_id is not None:
+                keys.add(("mine", c.owner_id))
+            if c.channel_kind in KIND_VIEWS:
+                keys.add((KIND_VIEWS[c.channel_kind], 0))
+        if c.channel_kind == ChannelKind.CHAT:
+            keys.add(("chat", 0))
+        if c.owner_id is None and c.bot:
+            keys.add(("bots", 0))
+    if live and c.status == Status.CLOSED:
+        keys.add(("all_closed", 0))
+    if live and c.awaiting_first_reply:
+        keys.add(("sent", 0))
+    if c.trashed_at is not None:
+        keys.add(("trash", 0))
+    elif c.spam_at is not None:
+        keys.add(("spam", 0))
+    elif c.filtered_at is not None:
+        keys.add(("filtered", 0))
+    return frozenset(keys)
+
+
+def _tally(conversations: Iterable[Conversation]) -> Counter[tuple[int, str, int]]:
+    out: Counter[tuple[int, str, int]] = Counter()
+    for c in conversations:
+        for key, user in keys_of(c):
+            out[(c.inbox_id, key, user)] += 1
+    return out
+
+
+def apply(deltas: Counter[tuple[int, str, int]]) -> None:
+    # Sorted, so concurrent transactions take the counter rows' locks in one order.
+    for (inbox_id, key, user_id), delta in sorted(deltas.items()):
+        if delta == 0:
+            continue
+        row = ViewCount.objects.filter(inbox_id=inbox_id, key=key, user_id=user_id)
+        if not row.update(count=F("count") + delta):
+            ViewCount.objects.bulk_create(
+                [ViewCount(inbox_id=inbox_id, key=key, user_id=user_id, count=0)], ignore_conflicts=True
+            )
+            row.update(count=F("count") + delta)
+
+
+@contextmanager
+def counted(
+    conversations: Iterable[Conversation], *, created: bool = False, deleted: bool = False
+) -> Iterator[list[Conversation]]:
+    """Inside a transaction: lock the rows, refresh their state, yield them; then count the change."""
+    items = list(conversations)
+    if not created and items:
+        fresh = {c.pk: c for c in Conversation.objects.select_for_update().filter(pk__in=[c.pk for c in items])}
+        for c in items:
+            if c.pk in fresh:
+                for name in STATE_FIELDS:
+                    setattr(c, name, getattr(fresh[c.pk], name))
+    before = Counter() if created else _tally(items)
+    yield items
+    after = Counter() if deleted else _tally(items)
+    after.subtract(before)
+    apply(after)
+
+
+def read(inbox: Inbox, user_id: int) -> dict[str, int]:
+    from samtale.inbox.queries import VIEW_KEYS
+
+    counts = dict.fromkeys(VIEW_KEYS, 0)
+    rows = ViewCount.objects.filter(Q(user_id=0) | Q(key="mine", user_id=user_id), inbox=inbox)
+    for key, count in rows.values_list("key", "count"):
+        counts[key] = count
+    return counts
+
+
+def exact(inbox: Inbox) -> Counter[tuple[int, str, int]]:
+    """The counts computed from the conversations (two aggregate queries)."""
+    from samtale.inbox.queries import ANSWERED, LIVE, OPEN, VIEW_KEYS, view_condition
+
+    shared = [k for k in VIEW_KEYS if k != "mine"]
+    qs = Conversation.objects.filter(inbox=inbox)
+    totals = qs.aggregate(**{k: Count("id", filter=view_condition(k, None)) for k in shared})
+    out: Counter[tuple[int, str, int]] = Counter({(inbox.pk, k, 0): n for k, n in totals.items() if n})
+    mine = LIVE & OPEN & ANSWERED & ~Q(owner=None)
+    for owner_id, n in qs.filter(mine).values("owner_id").annotate(n=Count("id")).values_list("owner_id", "n"):
+        out[(inbox.pk, "mine", owner_id)] = n
+    return out
+
+
+def recount(inbox: Inbox, *, report: bool = True) -> int:
+    """Rebuild an inbox's counts; returns how many counters were wrong."""
+    with transaction.atomic():
+        current = {(inbox.pk, r.key, r.user_id): r for r in ViewCount.objects.select_for_update().filter(inbox=inbox)}
+        truth = exact(inbox)
+        wrong = 0
+        for ident in set(current) | set(truth):
+            want = truth.get(ident, 0)
+            row = current.get(ident)
+            if row is None:
+                ViewCount.objects.create(inbox_id=ident[0], key=ident[1], user_id=ident[2], count=want)
+                wrong += want != 0
+            elif row.count != want:
+                row.count = want
+                row.save(update_fields=["count"])
+                wrong += 1
+    if wrong and report:
+        log.warning("view counts of inbox %s drifted: %d counters repaired", inbox.pk, wrong)
+    return wrong

@@ -1,0 +1,340 @@
+"""Reads of the inbox. One query builder serves the views, the filters and search."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from samtale.accounts.models import User
+from samtale.inbox import search
+from samtale.inbox.models import (
+    ChannelKind,
+    Comment,
+    Conversation,
+    CustomView,
+    Inbox,
+    Message,
+    Notification,
+    Status,
+)
+
+LIVE = Q(spam_at=None, filtered_at=None, trashed_at=None)
+OPEN = Q(status=Status.OPEN)
+ANSWERED = Q(awaiting_first_reply=False)
+
+
+def _kind(kind: str) -> Q:
+    return LIVE & OPEN & ANSWERED & Q(channel_kind=kind)
+
+
+@dataclass(frozen=True)
+class ViewDef:
+    key: str
+    label: Any
+    always_shown: bool
+
+
+VIEWS: list[ViewDef] = [
+    ViewDef("unassigned", _("Unassigned"), True),
+    ViewDef("mine", _("Assigned to me"), True),
+    ViewDef("all_open", _("All open"), True),
+    ViewDef("chat", _("Chat"), True),
+    ViewDef("bots", _("Bots"), False),
+    ViewDef("email", _("Email"), False),
+    ViewDef("messenger", _("Messenger"), False),
+    ViewDef("forms", _("Forms"), False),
+    ViewDef("calls", _("Calls"), False),
+    ViewDef("all_closed", _("All closed"), False),
+    ViewDef("sent", _("Sent"), False),
+    ViewDef("spam", _("Spam"), False),
+    ViewDef("filtered", _("Filtered"), False),
+    ViewDef("trash", _("Trash"), False),
+]
+VIEW_KEYS = [v.key for v in VIEWS]
+VIEW_LABELS = {v.key: v.label for v in VIEWS}
+
+
+def view_condition(view: str, user: User | None) -> Q:
+    """Which conversations of an inbox a default view holds (SPEC C1)."""
+    conditions: dict[str, Q] = {
+        "unassigned": LIVE & OPEN & ANSWERED & Q(owner=None, bot=""),
+        "mine": LIVE & OPEN & ANSWERED & Q(owner=user),
+        "all_open": LIVE & OPEN & ANSWERED,
+        "chat": LIVE & OPEN & Q(channel_kind=ChannelKind.CHAT),
+        "bots": LIVE & OPEN & Q(owner=None) & ~Q(bot=""),
+        "email": _kind(ChannelKind.EMAIL),
+        "messenger": _kind(ChannelKind.MESSENGER),
+        "forms": _kind(ChannelKind.FORM),
+        "calls": _kind(ChannelKind.CALL),
+        "all_closed": LIVE & Q(status=Status.CLOSED),
+        "sent": LIVE & Q(awaiting_first_reply=True),
+        "spam": Q(trashed_at=None) & ~Q(spam_at=None),
+        "filtered": Q(trashed_at=None, spam_at=None) & ~Q(filtered_at=None),
+        "trash": ~Q(trashed_at=None),
+    }
+    try:
+        return conditions[view]
+    except KeyError:
+        raise ValueError(f"unknown view {view!r}") from None
+
+
+def view_counts(inbox: Inbox, user: User) -> dict[str, int]:
+    """Every default view's count: one query on the counters the write path keeps."""
+    from samtale.inbox import counters
+
+    return counters.read(inbox, user.pk)
+
+
+def view_counts_exact(inbox: Inbox, user: User) -> dict[str, int]:
+    """Every default view's count from the conversations, in one aggregated query."""
+    aggregates = {key: Count("id", filter=view_condition(key, user)) for key in VIEW_KEYS}
+    return Conversation.objects.filter(inbox=inbox).aggregate(**aggregates)
+
+
+@dataclass
+class Filters:
+    """The filters of C2. Any of them set means "search mode": the whole inbox, filtered."""
+
+    q: str = ""
+    status: str = ""
+    channel: str = ""
+    contact: int | None = None
+    assignee: str = ""  # "me", "none", "<user id>", "bot" or "bot:<name>"
+    include_inactive: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    hide_filtered: bool = True
+    hide_trash: bool = True
+    sort: str = "newest"
+
+    SEARCH_FIELDS = ("q", "status", "channel", "contact", "assignee", "date_from", "date_to")
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, name) for name in self.SEARCH_FIELDS)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, date):
+                value = value.isoformat()
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> Filters:
+        """Parse query parameters or a saved view; bad values are ignored, never trusted."""
+
+        def get(name: str) -> str:
+            value = data.get(name, "")
+            return "" if value is None else str(value).strip()
+
+        def as_bool(name: str, default: bool) -> bool:
+            raw = get(name).lower()
+            if raw == "":
+                return default
+            return raw in {"1", "true", "on", "yes"}
+
+        def as_date(name: str) -> date | None:
+            try:
+                return date.fromisoformat(get(name)) if get(name) else None
+            except ValueError:
+                return None
+
+        contact = get("contact")
+        status = get("status")
+        channel = get("channel")
+        return cls(
+            q=get("q")[:200],
+            status=status if status in Status.values else "",
+            channel=channel if channel in ChannelKind.values else "",
+            contact=int(contact) if contact.isdigit() else None,
+            assignee=get("assignee")[:120],
+            include_inactive=as_bool("include_inactive", False),
+            date_from=as_date("date_from"),
+            date_to=as_date("date_to"),
+            hide_filtered=as_bool("hide_filtered", True),
+            hide_trash=as_bool("hide_trash", True),
+            sort="oldest" if get("sort") == "oldest" else "newest",
+        )
+
+
+def _assignee_condition(assignee: str, user: User, include_inactive: bool) -> Q | None:
+    if assignee == "me":
+        return Q(owner=user)
+    if assignee == "none":
+        return Q(owner=None, bot="")
+    if assignee == "bot":
+        return Q(owner=None) & ~Q(bot="")
+    if assignee.startswith("bot:"):
+        return Q(owner=None, bot=assignee[4:])
+    if assignee.isdigit():
+        condition = Q(owner_id=int(assignee))
+        if include_inactive:
+            condition |= Q(owner=None, removed_owner_id=int(assignee))
+        return condition
+    return None
+
+
+def _day_start(d: date) -> datetime:
+    return timezone.make_aware(datetime.combine(d, time.min), timezone.get_current_timezone())
+
+
+def conversation_queryset(inbox: Inbox, user: User, view: str, filters: Filters) -> QuerySet[Conversation]:
+    """The conversations a view or a search shows, filtered and sorted (no paging)."""
+    qs = Conversation.objects.filter(inbox=inbox)
+    if filters.active:
+        if filters.hide_trash:
+            qs = qs.filter(trashed_at=None)
+        if filters.hide_filtered:
+            qs = qs.filter(filtered_at=None, spam_at=None)
+        if filters.q:
+            qs = search.matching(qs, filters.q)
+        if filters.status:
+            qs = qs.filter(status=filters.status)
+        if filters.channel:
+            qs = qs.filter(channel_kind=filters.channel)
+        if filters.contact:
+            qs = qs.filter(contact_id=filters.contact)
+        if filters.assignee:
+            condition = _assignee_condition(filters.assignee, user, filters.include_inactive)
+            if condition is not None:
+                qs = qs.filter(condition)
+        if filters.date_from:
+            qs = qs.filter(last_activity_at__gte=_day_start(filters.date_from))
+        if filters.date_to:
+            qs = qs.filter(last_activity_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    else:
+        qs = qs.filter(view_condition(view, user))
+    if filters.sort == "oldest":
+        return qs.order_by("last_activity_at", "id")
+    return qs.order_by("-last_activity_at", "-id")
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    raw = f"{conversation.last_activity_at.isoformat()}|{conversation.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, _, pk = raw.partition("|")
+        return datetime.fromisoformat(stamp), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+COUNT_CAP = 1000
+
+
+@dataclass
+class Page:
+    items: list[Conversation]
+    next_cursor: str | None
+    count: int | None = None
+    count_capped: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def list_page(
+    qs: QuerySet[Conversation], *, sort: str = "newest", cursor: str = "", limit: int = 25, count: int | None = None
+) -> Page:
+    """Keyset pagination on (last_activity_at, id): a deep page costs what the first does.
+
+    `count` is passed for a default view (its kept count); otherwise the matches are counted
+    up to COUNT_CAP, and beyond that the page says "1,000+" rather than scanning everything.
+    """
+    limit = max(1, min(limit, 100))
+    capped = False
+    if count is None:
+        count = qs[: COUNT_CAP + 1].count()
+        capped = count > COUNT_CAP
+        count = min(count, COUNT_CAP)
+    position = decode_cursor(cursor) if cursor else None
+    if position is not None:
+        stamp, pk = position
+        if sort == "oldest":
+            qs = qs.filter(Q(last_activity_at__gt=stamp) | Q(last_activity_at=stamp, id__gt=pk))
+        else:
+            qs = qs.filter(Q(last_activity_at__lt=stamp) | Q(last_activity_at=stamp, id__lt=pk))
+    rows = list(qs.select_related("contact", "owner")[: limit + 1])
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor, count=count, count_capped=capped)
+
+
+def known_count(inbox: Inbox, user: User, view: str, filters: Filters) -> int | None:
+    """The exact count of a default view without filters, from the kept counters."""
+    if filters.active or view not in VIEW_KEYS:
+        return None
+    return view_counts(inbox, user)[view]
+
+
+@dataclass
+class Thread:
+    conversation: Conversation
+    messages: list[Message]
+    comments: list[Comment]
+
+    @property
+    def entries(self) -> list[tuple[str, Any]]:
+        """Messages and comments interleaved by time."""
+        items: list[tuple[datetime, int, str, Any]] = [(m.created_at, m.pk, "message", m) for m in self.messages]
+        items += [(c.created_at, c.pk, "comment", c) for c in self.comments]
+        items.sort(key=lambda t: (t[0], t[2], t[1]))
+        return [(kind, obj) for _, _, kind, obj in items]
+
+
+def thread(conversation: Conversation) -> Thread:
+    """Messages and comments of a conversation in a fixed number of queries."""
+    messages = list(Message.objects.filter(conversation=conversation).select_related("author", "hidden_by"))
+    comments = list(
+        Comment.objects.filter(conversation=conversation)
+        .select_related("author")
+        .prefetch_related(Prefetch("mentions", queryset=User.objects.only("id", "name", "email")))
+    )
+    return Thread(conversation=conversation, messages=messages, comments=comments)
+
+
+def custom_views(inbox: Inbox, user: User) -> QuerySet[CustomView]:
+    return CustomView.objects.filter(Q(owner=user) | Q(shared=True), inbox=inbox)
+
+
+def unread_notifications(user: User) -> int:
+    return Notification.objects.filter(user=user, read_at=None).count()
+
+
+def notifications(user: User, limit: int = 30) -> list[Notification]:
+    return list(Notification.objects.filter(user=user).select_related("actor", "conversation", "comment")[:limit])
+
+
+def inbox_members(inbox: Inbox) -> QuerySet[User]:
+    """Users who can be assigned or mentioned in this inbox: members, plus super admins."""
+    return (
+        User.objects.filter(membership__account_id=inbox.account_id, membership__removed_at=None)
+        .filter(Q(inboxes=inbox) | Q(membership__role="super_admin"))
+        .select_related("membership")
+        .distinct()
+        .order_by("name")
+    )
+
+
+def assignee_choices(inbox: Inbox, include_inactive: bool) -> QuerySet[User]:
+    qs = User.objects.filter(membership__account_id=inbox.account_id).select_related("membership").order_by("name")
+    if not include_inactive:
+        qs = qs.filter(membership__removed_at=None, membership__deactivated_at=None)
+    return qs
+
+
+def bot_names(inbox: Inbox) -> list[str]:
+    return sorted(
+        set(Conversation.objects.filter(inbox=inbox).exclude(bot="").values_list("bot", flat=True).distinct()[:50])
+    )

@@ -1,0 +1,55 @@
+"""The agent WebSocket: joins the user's groups and relays events. It decides nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+
+from samtale.core.events import account_group, inbox_group, user_group
+
+
+@database_sync_to_async
+def _groups_for(user: Any) -> list[str]:
+    from samtale.accounts.access import membership_of
+    from samtale.inbox.access import accessible_inboxes
+
+    try:
+        membership = membership_of(user)
+    except PermissionDenied:
+        return []
+    groups = [user_group(user.pk), account_group(membership.account_id)]
+    groups += [inbox_group(pk) for pk in accessible_inboxes(user).values_list("pk", flat=True)]
+    return groups
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.groups_joined = []
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.groups_joined = await _groups_for(user)
+        if not self.groups_joined:
+            await self.close(code=4403)
+            return
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_json({"event": "hello", "groups": len(self.groups_joined)})
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"event": "pong"})
+
+    async def samtale_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["payload"])

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from samtale.accounts.models import PERMISSION_LABELS, Role, Seat
+from samtale.inbox.models import ChannelKind
+
+
+class ReplyForm(forms.Form):
+    html = forms.CharField(required=False, max_length=500_000)
+    text = forms.CharField(required=False, max_length=200_000)
+    channel_kind = forms.ChoiceField(choices=[("", ""), *ChannelKind.choices], required=False)
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(max_length=20_000)
+
+
+class AssignForm(forms.Form):
+    owner = forms.CharField(required=False, max_length=20)
+
+    def clean_owner(self) -> int | None:
+        value = self.cleaned_data["owner"]
+        if value in ("", "none"):
+            return None
+        if not str(value).isdigit():
+            raise forms.ValidationError(_("Choose a teammate."))
+        return int(value)
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(choices=[("close", "close"), ("trash", "trash")])
+    ids = forms.CharField(max_length=20_000)
+
+    def clean_ids(self) -> list[int]:
+        parts = [p for p in self.cleaned_data["ids"].replace(",", " ").split() if p]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise forms.ValidationError(_("Select at least one conversation."))
+        return [int(p) for p in parts][:500]
+
+
+class ComposeForm(forms.Form):
+    channel = forms.IntegerField()
+    to = forms.EmailField()
+    subject = forms.CharField(max_length=500)
+    html = forms.CharField(required=False, max_length=500_000)
+    text = forms.CharField(required=False, max_length=200_000)
+
+
+class CustomViewForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    shared = forms.BooleanField(required=False)
+
+
+class UserForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    email = forms.EmailField()
+    password = forms.CharField(required=False, min_length=8, widget=forms.PasswordInput)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.USER)
+    seat = forms.ChoiceField(choices=Seat.choices, required=False)
+    permissions = forms.MultipleChoiceField(
+        choices=list(PERMISSION_LABELS.items()), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class MembershipForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+    seat = forms.ChoiceField(choices=Seat.choices, required=False)
+    permissions = forms.MultipleChoiceField(
+        choices=list(PERMISSION_LABELS.items()), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=200)
+
+
+class NameForm(forms.Form):
+    name = forms.CharField(max_length=200)
+
+
+class ChannelForm(forms.Form):
+    kind = forms.ChoiceField(choices=ChannelKind.choices)
+    name = forms.CharField(max_length=200, required=False)
+    address = forms.CharField(max_length=254, required=False)
+
+
+class MemberForm(forms.Form):
+    user = forms.IntegerField()
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=[("en", "English"), ("nb", "Norsk bokmål")])

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_POST
+
+from samtale.accounts.access import membership_of
+from samtale.accounts.models import User
+
+F = TypeVar("F", bound=Callable[..., HttpResponse])
+
+
+def member_required(view: F) -> F:
+    """Signed in and a usable member of an account; anything else is 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership_of(cast(User, request.user))
+        return view(request, *args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def action_view(view: F) -> F:
+    """A POST that calls one action: validation errors become a 400 with the message."""
+
+    @require_POST
+    @member_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ValidationError as exc:
+            return HttpResponse("; ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8")
+        except PermissionDenied as exc:
+            return HttpResponse(str(exc) or "Forbidden", status=403, content_type="text/plain; charset=utf-8")
+
+    return cast(F, wrapper)
+
+
+def form_error(form: Any) -> HttpResponse:
+    messages = [
+        f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs) for field, errs in form.errors.items()
+    ]
+    return HttpResponse("; ".join(messages), status=400, content_type="text/plain; charset=utf-8")
+
+
+def acting(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))

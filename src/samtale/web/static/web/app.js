@@ -1,0 +1,376 @@
+// Samtale inbox: live updates over one WebSocket, keyboard shortcuts, the editor and mentions.
+(function () {
+  "use strict";
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const csrf = () => $('meta[name="csrf-token"]').content;
+
+  function toast(text, isError, html) {
+    const box = $("#toasts");
+    if (!box) return;
+    const el = document.createElement("div");
+    el.className = "toast" + (isError ? " error" : "");
+    if (html) el.innerHTML = html; else el.textContent = text;
+    box.appendChild(el);
+    setTimeout(() => el.remove(), isError ? 6000 : 3500);
+  }
+  window.samtaleToast = toast;
+
+  document.addEventListener("htmx:responseError", (e) => {
+    const xhr = e.detail.xhr;
+    toast(xhr.responseText && xhr.responseText.length < 400 ? xhr.responseText : "Error " + xhr.status, true);
+  });
+  document.addEventListener("htmx:sendError", () => toast("Network error — not saved", true));
+  document.body.addEventListener("samtale:toast", (e) => toast(e.detail.value || e.detail));
+
+  const app = () => $("#app");
+  const state = () => {
+    const a = app();
+    const thread = $("#thread");
+    return a ? { inbox: a.dataset.inbox, view: a.dataset.view, open: thread ? thread.dataset.conversation : "" } : {};
+  };
+
+  // ---------------------------------------------------------------- live refresh
+  let pending = { nav: false, list: false, thread: false };
+  let timer = null;
+  function schedule(what) {
+    Object.assign(pending, what);
+    clearTimeout(timer);
+    timer = setTimeout(flush, 120);
+  }
+  function flush() {
+    const a = app();
+    if (!a) return;
+    const p = pending;
+    pending = { nav: false, list: false, thread: false };
+    const s = state();
+    if (p.nav) htmx.ajax("GET", a.dataset.navUrl + "?view=" + encodeURIComponent(s.view), { source: "#sync-nav", target: "#nav", swap: "outerHTML" });
+    if (p.list) refreshList();
+    if (p.thread && s.open) htmx.ajax("GET", "/c/" + s.open + "/?part=body", { source: "#sync-thread", target: "#thread-body", swap: "innerHTML" });
+  }
+  function refreshList() {
+    const a = app();
+    const form = $("#search-form");
+    if (!a || !form) return;
+    const checked = new Set($$(".row-check:checked").map((c) => c.value));
+    const params = new URLSearchParams(new FormData(form));
+    const s = state();
+    if (s.open) params.set("open", s.open);
+    const scroller = $("#list-pane");
+    const top = scroller ? scroller.scrollTop : 0;
+    htmx.ajax("GET", a.dataset.listUrl + "?" + params.toString(), { source: "#sync-list", target: "#list", swap: "outerHTML" }).then(() => {
+      $$(".row-check").forEach((c) => { if (checked.has(c.value)) c.checked = true; });
+      if (scroller) scroller.scrollTop = top;
+      updateBulk();
+    });
+  }
+
+  function onEvent(msg) {
+    const s = state();
+    if (msg.event === "conversation.changed" && String(msg.inbox_id) === String(s.inbox)) {
+      const ids = (msg.conversation_ids || [msg.conversation_id]).map(String);
+      const touchesOpen = s.open && ids.includes(String(s.open));
+      if (touchesOpen && msg.change === "deleted") {
+        $("#thread-pane").innerHTML = '<div class="empty-thread"><p>—</p></div>';
+      }
+      schedule({ nav: true, list: true, thread: touchesOpen && msg.change !== "deleted" });
+    } else if (msg.event === "notification.created") {
+      const badge = $("#bell-count");
+      if (badge) { badge.textContent = String((parseInt(badge.textContent, 10) || 0) + 1); badge.hidden = false; }
+      const label = msg.kind === "mention" ? (document.documentElement.lang === "nb" ? "Du ble nevnt" : "You were mentioned")
+        : (document.documentElement.lang === "nb" ? "Ny samtale tildelt deg" : "A conversation was assigned to you");
+      toast("", false, label + ' — <a href="/c/' + msg.conversation_id + '/">' + (document.documentElement.lang === "nb" ? "åpne" : "open") + "</a>");
+      const panel = $("#bell-panel");
+      if (panel && !panel.hidden) htmx.ajax("GET", "/notifications/", { source: "#bell-panel", target: "#bell-panel", swap: "innerHTML" });
+    } else if (msg.event === "availability.changed" || msg.event === "availability.filters_changed") {
+      const table = $("#availability-table");
+      if (table && msg.event === "availability.changed") {
+        htmx.ajax("GET", table.dataset.url, { source: "#availability-table", target: "#availability-table", swap: "outerHTML" });
+      }
+      if (msg.event === "availability.filters_changed" && table) {
+        htmx.ajax("GET", location.pathname, { source: "#availability-table", target: ".settings-main", select: ".settings-main", swap: "outerHTML" });
+        return;
+      }
+      const menu = $("#status-menu");
+      const me = document.body.dataset.me;
+      if (menu && String(msg.user_id) === me) htmx.ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" });
+    } else if (msg.event === "inbox.changed") {
+      schedule({ nav: true });
+    }
+  }
+
+  let socket = null;
+  let retry = 500;
+  function connect() {
+    if (!app() && !$("#bell")) return;
+    const proto = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(proto + location.host + "/ws/agent/");
+    socket.onopen = () => { retry = 500; document.body.dataset.live = "1"; };
+    socket.onmessage = (e) => { try { onEvent(JSON.parse(e.data)); } catch (err) { console.error(err); } };
+    socket.onclose = () => {
+      document.body.dataset.live = "0";
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 15000);
+    };
+  }
+
+  // ---------------------------------------------------------------- bell
+  document.addEventListener("click", (e) => {
+    const bell = e.target.closest("#bell-button");
+    const panel = $("#bell-panel");
+    if (bell && panel) { panel.hidden = !panel.hidden; return; }
+    if (panel && !panel.hidden && !e.target.closest("#bell")) panel.hidden = true;
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "bell-panel") {
+      const unread = $(".notif-panel", e.detail.target);
+      const badge = $("#bell-count");
+      if (unread && badge) { badge.textContent = unread.dataset.unread; badge.hidden = unread.dataset.unread === "0"; }
+    }
+  });
+
+  // ---------------------------------------------------------------- list, bulk, search
+  function updateBulk() {
+    const bar = $("#bulk-bar");
+    if (!bar) return;
+    const n = $$(".row-check:checked").length;
+    bar.hidden = n === 0;
+    const label = $("#bulk-count");
+    if (label) label.textContent = n + (document.documentElement.lang === "nb" ? " valgt" : " selected");
+  }
+  document.addEventListener("change", (e) => {
+    if (e.target.id === "select-all") { $$(".row-check").forEach((c) => { c.checked = e.target.checked; }); updateBulk(); }
+    if (e.target.classList.contains("row-check")) updateBulk();
+  });
+  document.addEventListener("click", async (e) => {
+    const btn = e.target.closest("[data-bulk]");
+    if (btn) {
+      const ids = $$(".row-check:checked").map((c) => c.value);
+      if (!ids.length) return;
+      const body = new URLSearchParams({ action: btn.dataset.bulk, ids: ids.join(",") });
+      const res = await fetch(app().dataset.bulkUrl, { method: "POST", body, headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
+      if (!res.ok) { toast(await res.text(), true); return; }
+      const trig = res.headers.get("HX-Trigger");
+      if (trig) toast(JSON.parse(trig)["samtale:toast"]);
+      $$(".row-check").forEach((c) => { c.checked = false; });
+      schedule({ nav: true, list: true });
+      return;
+    }
+    if (e.target.closest("#exit-search")) {
+      const form = $("#search-form");
+      form.reset();
+      $$("input[type=search], input[type=date], #contact-filter", form).forEach((i) => { i.value = ""; });
+      $$("select", form).forEach((s) => { s.selectedIndex = 0; });
+      $$("input[type=checkbox][name=include_inactive]", form).forEach((c) => { c.checked = false; });
+      $$("input[type=checkbox][name=hide_filtered], input[type=checkbox][name=hide_trash]", form).forEach((c) => { c.checked = true; });
+      $("#filters").hidden = true;
+      htmx.trigger(form, "submit");
+      return;
+    }
+    if (e.target.closest("#filters-toggle")) {
+      const f = $("#filters"); f.hidden = !f.hidden; return;
+    }
+    const cf = e.target.closest("[data-action=contact-filter]");
+    if (cf) {
+      $("#contact-filter").value = cf.dataset.contact;
+      $("#filters").hidden = false;
+      htmx.trigger("#search-form", "submit");
+      return;
+    }
+    if (e.target.closest("[data-action=compose]")) { $("#compose-dialog").showModal(); return; }
+    if (e.target.closest("[data-action=toggle-contact]")) { $("#thread").classList.toggle("contact-collapsed"); return; }
+    if (e.target.closest("[data-action=toggle-nav]")) { app().classList.toggle("nav-collapsed"); return; }
+    if (e.target.closest("[data-action=enlarge]")) { $("#composer").classList.toggle("large"); return; }
+    const copy = e.target.closest(".copy-link");
+    if (copy) {
+      const url = location.origin + copy.dataset.url;
+      try { await navigator.clipboard.writeText(url); } catch (err) {
+        const ta = document.createElement("textarea"); ta.value = url; document.body.appendChild(ta); ta.select();
+        document.execCommand("copy"); ta.remove();
+      }
+      document.body.dataset.copied = url;
+      toast((document.documentElement.lang === "nb" ? "Lenke kopiert: " : "Link copied: ") + url);
+      return;
+    }
+    const tab = e.target.closest(".tab[data-tab]");
+    if (tab) { selectTab(tab.dataset.tab); return; }
+    const cmd = e.target.closest("[data-cmd]");
+    if (cmd) {
+      e.preventDefault();
+      $("#reply-editor").focus();
+      if (cmd.dataset.cmd === "createLink") {
+        const url = prompt("URL");
+        if (url && /^(https?:|mailto:)/i.test(url)) document.execCommand("createLink", false, url);
+      } else document.execCommand(cmd.dataset.cmd, false, null);
+    }
+  });
+
+  function selectTab(name) {
+    $$(".tab[data-tab]").forEach((t) => { const on = t.dataset.tab === name; t.classList.toggle("active", on); t.setAttribute("aria-selected", on); });
+    $$(".tab-panel").forEach((p) => { p.hidden = p.dataset.panel !== name; });
+    const target = name === "reply" ? $("#reply-editor") : $("#comment-text");
+    if (target) target.focus();
+  }
+
+  // A live refresh of the open thread keeps what the person had open (the More menu).
+  let menuWasOpen = false;
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "thread-body") {
+      const menu = $("#more-menu");
+      menuWasOpen = !!(menu && menu.open && !e.detail.requestConfig.elt.closest("#more-menu"));
+    }
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "thread-body" && menuWasOpen) {
+      const menu = $("#more-menu");
+      if (menu) menu.open = true;
+      menuWasOpen = false;
+    }
+  });
+
+  // Row opened: mark it, keep the app's notion of the open conversation.
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "thread-pane") {
+      const t = $("#thread");
+      const a = app();
+      if (a && t) a.dataset.open = t.dataset.conversation;
+      $$(".row").forEach((r) => r.classList.toggle("open", t && r.dataset.id === t.dataset.conversation));
+    }
+  });
+
+  // Editor: copy the rich text into the form before it is sent; clear after success.
+  document.addEventListener("htmx:configRequest", (e) => {
+    if (e.detail.elt && e.detail.elt.id === "reply-form") {
+      e.detail.parameters.html = $("#reply-editor").innerHTML;
+    }
+  });
+  document.addEventListener("htmx:afterRequest", (e) => {
+    if (!e.detail.successful || !e.detail.elt) return;
+    if (e.detail.elt.id === "reply-form") $("#reply-editor").innerHTML = "";
+    if (e.detail.elt.id === "comment-form") $("#comment-text").value = "";
+    if (e.detail.elt.id === "compose-form") $("#compose-dialog").close();
+    const menu = e.detail.elt.closest("details.menu");
+    if (menu) menu.open = false;
+  });
+
+  // ---------------------------------------------------------------- @mentions
+  let mention = null;
+  function members() {
+    const el = $("#mention-members");
+    try { return el ? JSON.parse(el.textContent) : []; } catch (err) { return []; }
+  }
+  function showMentions(textarea) {
+    const list = $("#mention-list");
+    const upto = textarea.value.slice(0, textarea.selectionStart);
+    const m = /(^|\s)@([^\s@]*(?: [^\s@]*)?)$/.exec(upto);
+    if (!m) { list.hidden = true; mention = null; return; }
+    const q = m[2].toLowerCase();
+    const found = members().filter((u) => u.name.toLowerCase().startsWith(q) || u.name.toLowerCase().includes(" " + q) || u.email.startsWith(q)).slice(0, 8);
+    if (!found.length) { list.hidden = true; mention = null; return; }
+    mention = { start: upto.length - m[2].length - 1, found, index: 0 };
+    list.innerHTML = "";
+    found.forEach((u, i) => {
+      const li = document.createElement("li");
+      li.textContent = u.name; li.dataset.index = i; li.setAttribute("role", "option");
+      if (i === 0) li.classList.add("active");
+      list.appendChild(li);
+    });
+    list.hidden = false;
+  }
+  function pickMention(textarea, i) {
+    const u = mention.found[i];
+    const before = textarea.value.slice(0, mention.start);
+    const after = textarea.value.slice(textarea.selectionStart);
+    textarea.value = before + "@" + u.name + " " + after;
+    const pos = (before + "@" + u.name + " ").length;
+    textarea.setSelectionRange(pos, pos);
+    $("#mention-list").hidden = true; mention = null; textarea.focus();
+  }
+  document.addEventListener("input", (e) => { if (e.target.id === "comment-text") showMentions(e.target); });
+  document.addEventListener("mousedown", (e) => {
+    const li = e.target.closest("#mention-list li");
+    if (li && mention) { e.preventDefault(); pickMention($("#comment-text"), Number(li.dataset.index)); }
+  });
+
+  // ---------------------------------------------------------------- keyboard
+  function typing(el) { return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName)); }
+  function moveCursor(delta) {
+    const rows = $$(".row");
+    if (!rows.length) return;
+    let i = rows.findIndex((r) => r.classList.contains("cursor"));
+    if (i < 0) i = rows.findIndex((r) => r.classList.contains("open"));
+    rows.forEach((r) => r.classList.remove("cursor"));
+    i = Math.max(0, Math.min(rows.length - 1, i + delta));
+    rows[i].classList.add("cursor");
+    rows[i].scrollIntoView({ block: "nearest" });
+    $(".row-link", rows[i]).click();
+  }
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    if (t.id === "comment-text" && mention) {
+      const list = $("#mention-list");
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        mention.index = (mention.index + (e.key === "ArrowDown" ? 1 : -1) + mention.found.length) % mention.found.length;
+        $$("li", list).forEach((li, i) => li.classList.toggle("active", i === mention.index));
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); pickMention(t, mention.index); return; }
+      if (e.key === "Escape") { list.hidden = true; mention = null; return; }
+    }
+    if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
+      const form = t.closest && t.closest("form");
+      if (form && (form.id === "reply-form" || form.id === "comment-form")) { e.preventDefault(); htmx.trigger(form, "submit"); }
+      return;
+    }
+    if (e.key === "Escape") { const c = $("#composer.large"); if (c) c.classList.remove("large"); if (typing(t)) t.blur(); return; }
+    if (typing(t) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "j") { e.preventDefault(); moveCursor(1); }
+    else if (e.key === "k") { e.preventDefault(); moveCursor(-1); }
+    else if (e.key === "r" && $("#reply-editor")) { e.preventDefault(); selectTab("reply"); }
+    else if (e.key === "c" && $("#comment-text")) { e.preventDefault(); selectTab("comment"); }
+    else if (e.key === "e") { const b = $("#close-btn"); if (b) { e.preventDefault(); b.click(); } }
+    else if (e.key === "/") { const q = $("#q"); if (q) { e.preventDefault(); q.focus(); } }
+    else if (e.key === "[") { const a = app(); if (a) a.classList.toggle("nav-collapsed"); }
+    else if (e.key === "]") { const th = $("#thread"); if (th) th.classList.toggle("contact-collapsed"); }
+  });
+
+  // Permalink: highlight the linked message.
+  function highlight() {
+    const id = new URLSearchParams(location.search).get("message");
+    if (!id) return;
+    const el = document.getElementById("message-" + id);
+    if (el) { el.classList.add("highlight"); el.scrollIntoView({ block: "center" }); }
+  }
+
+  // Status is a function of time: when a shown status is due to change, fetch it again.
+  const timers = {};
+  function refreshAt(el, url, select) {
+    if (!el || !el.dataset.nextChange) return;
+    const due = Date.parse(el.dataset.nextChange) - Date.now() + 1000;
+    if (isNaN(due) || due > 24 * 3600 * 1000) return;
+    clearTimeout(timers[el.id]);
+    timers[el.id] = setTimeout(() => {
+      const target = document.getElementById(el.id);
+      if (target) htmx.ajax("GET", url, { source: "#" + el.id, target: "#" + el.id, swap: "outerHTML", select: select });
+    }, Math.max(due, 500));
+  }
+  function scheduleStatusRefresh() {
+    refreshAt($("#status-menu[data-next-change]"), "/me/status/");
+    const table = $("#availability-table");
+    if (table) refreshAt(table, table.dataset.url);
+  }
+  document.addEventListener("htmx:afterSwap", scheduleStatusRefresh);
+  document.addEventListener("htmx:load", scheduleStatusRefresh);
+
+  function restoreMore() {
+    const more = $(".more-views");
+    if (more && localStorage.getItem("samtale.more") === "1") more.open = true;
+  }
+  document.addEventListener("toggle", (e) => {
+    if (e.target.classList && e.target.classList.contains("more-views")) localStorage.setItem("samtale.more", e.target.open ? "1" : "0");
+  }, true);
+  document.addEventListener("htmx:afterSwap", restoreMore);
+
+  document.addEventListener("DOMContentLoaded", () => { restoreMore(); connect(); highlight(); });
+})();

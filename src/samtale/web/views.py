@@ -1,0 +1,357 @@
+"""The inbox screen: three panes, HTMX fragments, one action per POST."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from samtale.accounts.access import access_user, membership_of
+from samtale.inbox import actions, queries
+from samtale.inbox.access import (
+    access_channel,
+    access_conversation,
+    access_custom_view,
+    access_inbox,
+    access_message,
+    accessible_inboxes,
+)
+from samtale.inbox.models import ChannelKind, Conversation, Inbox, Status
+from samtale.web import forms
+from samtale.web.helpers import acting, action_view, form_error, is_htmx, member_required
+
+
+def _resolve_view(request: HttpRequest, inbox: Inbox, view: str) -> tuple[str, queries.Filters, Any]:
+    """A default view key, or `custom-<id>` whose saved filters apply; request filters override."""
+    custom = None
+    if view.startswith("custom-"):
+        try:
+            custom = access_custom_view(acting(request), int(view.removeprefix("custom-")))
+        except ValueError:
+            raise Http404("No such view") from None
+        if custom.inbox_id != inbox.pk:
+            raise Http404("No such view")
+        filters = queries.Filters.from_mapping({**custom.filters, **request.GET.dict()})
+    elif view in queries.VIEW_KEYS:
+        filters = queries.Filters.from_mapping(request.GET)
+    else:
+        raise Http404("No such view")
+    return view, filters, custom
+
+
+def _list_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, Any]:
+    user = acting(request)
+    view, filters, custom = _resolve_view(request, inbox, view)
+    qs = queries.conversation_queryset(inbox, user, view, filters)
+    count = queries.known_count(inbox, user, view, filters) if custom is None else None
+    page = queries.list_page(qs, sort=filters.sort, cursor=request.GET.get("cursor", ""), count=count)
+    return {
+        "inbox": inbox,
+        "view": view,
+        "custom_view": custom,
+        "filters": filters,
+        "page": page,
+        "search_mode": filters.active,
+        "view_title": queries.VIEW_LABELS.get(view, ""),
+        "open_id": int(request.GET["open"]) if request.GET.get("open", "").isdigit() else None,
+        "query_string": request.GET.urlencode(),
+    }
+
+
+def _nav_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, Any]:
+    user = acting(request)
+    counts = queries.view_counts(inbox, user)
+    views = [{"key": v.key, "label": v.label, "count": counts[v.key], "always": v.always_shown} for v in queries.VIEWS]
+    return {
+        "inbox": inbox,
+        "view": view,
+        "views": views,
+        "custom_views": list(queries.custom_views(inbox, user)),
+    }
+
+
+def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+    user = acting(request)
+    membership = membership_of(user)
+    thread = queries.thread(conversation)
+    members = list(queries.inbox_members(conversation.inbox))
+    return {
+        "conversation": conversation,
+        "thread": thread,
+        "members": _with_status(members),
+        "can_hide": membership.has_permission("hide_messages"),
+        "is_super_admin": membership.is_super_admin,
+        "me": user,
+        "ChannelKind": ChannelKind,
+    }
+
+
+def _with_status(members: list[Any]) -> list[Any]:
+    """Each person with `available` set, so the owner dropdown shows who is there (B10)."""
+    from samtale.availability.roster import statuses
+    from samtale.core.clock import now
+
+    current = statuses([m.pk for m in members], now())
+    for member in members:
+        member.available = current[member.pk].available
+    return members
+
+
+@member_required
+def home(request: HttpRequest) -> HttpResponse:
+    inbox = accessible_inboxes(acting(request)).first()
+    if inbox is None:
+        return render(request, "web/no_inbox.html", {})
+    return redirect("inbox", inbox_id=inbox.pk, view="unassigned")
+
+
+@member_required
+def inbox_page(
+    request: HttpRequest, inbox_id: int, view: str = "unassigned", conversation_id: int | None = None
+) -> HttpResponse:
+    user = acting(request)
+    inbox = access_inbox(user, inbox_id)
+    conversation = None
+    if conversation_id is not None:
+        conversation = access_conversation(user, conversation_id)
+        if conversation.inbox_id != inbox.pk:
+            raise Http404("No such conversation")
+    context = {
+        **_nav_context(request, inbox, view),
+        **_list_context(request, inbox, view),
+        "inboxes": list(accessible_inboxes(user)),
+        "channels": list(inbox.channels.all()),
+        "assignees": list(queries.assignee_choices(inbox, include_inactive=True)),
+        "bots": queries.bot_names(inbox),
+        "unread": queries.unread_notifications(user),
+        "membership": membership_of(user),
+        "mention_members": json.dumps(
+            [{"id": u.pk, "name": u.name, "email": u.email} for u in queries.inbox_members(inbox)]
+        ),
+    }
+    if conversation is not None:
+        context.update(_thread_context(request, conversation))
+        context["open_id"] = conversation.pk
+    return render(request, "inbox/inbox.html", context)
+
+
+@member_required
+def nav_fragment(request: HttpRequest, inbox_id: int) -> HttpResponse:
+    inbox = access_inbox(acting(request), inbox_id)
+    view = request.GET.get("view", "unassigned")
+    return render(request, "inbox/inbox.html#nav", _nav_context(request, inbox, view))
+
+
+@member_required
+def list_fragment(request: HttpRequest, inbox_id: int) -> HttpResponse:
+    inbox = access_inbox(acting(request), inbox_id)
+    view = request.GET.get("view", "unassigned")
+    template = "inbox/inbox.html#list-rows" if request.GET.get("cursor") else "inbox/inbox.html#list"
+    return render(request, template, _list_context(request, inbox, view))
+
+
+@member_required
+def thread_fragment(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = access_conversation(acting(request), conversation_id)
+    if not is_htmx(request):
+        return redirect(
+            "conversation", inbox_id=conversation.inbox_id, view="all_open", conversation_id=conversation.pk
+        )
+    part = "thread-body" if request.GET.get("part") == "body" else "thread"
+    return render(request, f"inbox/inbox.html#{part}", _thread_context(request, conversation))
+
+
+def _thread_body(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = access_conversation(acting(request), conversation_id)
+    return render(request, "inbox/inbox.html#thread-body", _thread_context(request, conversation))
+
+
+@action_view
+def conversation_action(request: HttpRequest, conversation_id: int, action: str) -> HttpResponse:
+    user = acting(request)
+    conversation = access_conversation(user, conversation_id)
+    simple = {
+        "close": actions.close_conversation,
+        "reopen": actions.reopen_conversation,
+        "trash": actions.trash_conversation,
+        "restore": actions.restore_conversation,
+        "spam": actions.mark_spam,
+        "unspam": actions.unmark_spam,
+        "block": actions.block_sender,
+        "unblock": actions.unblock_sender,
+    }
+    if action in simple:
+        simple[action](conversation, acting_user=user)
+    elif action == "delete":
+        actions.delete_conversation_forever(conversation, acting_user=user)
+        return HttpResponse('<div class="empty-thread">' + _("Deleted forever.") + "</div>")
+    elif action == "reply":
+        form = forms.ReplyForm(request.POST)
+        if not form.is_valid():
+            return form_error(form)
+        actions.reply_to_conversation(
+            conversation,
+            acting_user=user,
+            text=form.cleaned_data["text"],
+            html=form.cleaned_data["html"],
+            channel_kind=form.cleaned_data["channel_kind"],
+        )
+    elif action == "comment":
+        comment_form = forms.CommentForm(request.POST)
+        if not comment_form.is_valid():
+            return form_error(comment_form)
+        actions.add_comment(conversation, acting_user=user, text=comment_form.cleaned_data["text"])
+    elif action == "assign":
+        assign_form = forms.AssignForm(request.POST)
+        if not assign_form.is_valid():
+            return form_error(assign_form)
+        owner_id = assign_form.cleaned_data["owner"]
+        owner = access_user(user, owner_id) if owner_id else None
+        actions.assign_conversation(conversation, acting_user=user, owner=owner)
+    else:
+        raise Http404("No such action")
+    return _thread_body(request, conversation.pk)
+
+
+@action_view
+def message_action(request: HttpRequest, message_id: int, action: str) -> HttpResponse:
+    user = acting(request)
+    message = access_message(user, message_id)
+    if action == "hide":
+        actions.hide_message(message, acting_user=user)
+    elif action == "show":
+        actions.show_message(message, acting_user=user)
+    else:
+        raise Http404("No such action")
+    return _thread_body(request, message.conversation_id)
+
+
+@member_required
+def message_permalink(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = access_message(acting(request), message_id)
+    conversation = message.conversation
+    view = _home_view_of(conversation)
+    url = reverse(
+        "conversation", kwargs={"inbox_id": conversation.inbox_id, "view": view, "conversation_id": conversation.pk}
+    )
+    return HttpResponseRedirect(f"{url}?message={message.pk}#message-{message.pk}")
+
+
+def _home_view_of(conversation: Conversation) -> str:
+    if conversation.trashed_at:
+        return "trash"
+    if conversation.spam_at:
+        return "spam"
+    if conversation.filtered_at:
+        return "filtered"
+    if conversation.awaiting_first_reply:
+        return "sent"
+    if conversation.status == Status.CLOSED:
+        return "all_closed"
+    return "all_open"
+
+
+@action_view
+def bulk_action(request: HttpRequest, inbox_id: int) -> HttpResponse:
+    user = acting(request)
+    inbox = access_inbox(user, inbox_id)
+    form = forms.BulkForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    ids = form.cleaned_data["ids"]
+    if form.cleaned_data["action"] == "close":
+        count = actions.bulk_close(inbox, acting_user=user, ids=ids)
+    else:
+        count = actions.bulk_trash(inbox, acting_user=user, ids=ids)
+    response = HttpResponse(status=204)
+    response["HX-Trigger"] = json.dumps({"samtale:toast": _("%(count)d conversations updated") % {"count": count}})
+    return response
+
+
+@action_view
+def compose(request: HttpRequest, inbox_id: int) -> HttpResponse:
+    user = acting(request)
+    inbox = access_inbox(user, inbox_id)
+    form = forms.ComposeForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    channel = access_channel(user, form.cleaned_data["channel"])
+    if channel.inbox_id != inbox.pk:
+        raise Http404("No such channel")
+    conversation = actions.compose_conversation(
+        channel,
+        acting_user=user,
+        to=form.cleaned_data["to"],
+        subject=form.cleaned_data["subject"],
+        text=form.cleaned_data["text"],
+        html=form.cleaned_data["html"],
+    )
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = reverse(
+        "conversation", kwargs={"inbox_id": inbox.pk, "view": "sent", "conversation_id": conversation.pk}
+    )
+    return response
+
+
+@action_view
+def create_view(request: HttpRequest, inbox_id: int) -> HttpResponse:
+    user = acting(request)
+    inbox = access_inbox(user, inbox_id)
+    form = forms.CustomViewForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    filters = queries.Filters.from_mapping(request.POST)
+    view = actions.create_custom_view(
+        inbox, acting_user=user, name=form.cleaned_data["name"], filters=filters, shared=form.cleaned_data["shared"]
+    )
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = reverse("inbox", kwargs={"inbox_id": inbox.pk, "view": f"custom-{view.pk}"})
+    return response
+
+
+@action_view
+def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    user = acting(request)
+    view = access_custom_view(user, view_id)
+    inbox_id = view.inbox_id
+    actions.delete_custom_view(view, acting_user=user)
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = reverse("inbox", kwargs={"inbox_id": inbox_id, "view": "unassigned"})
+    return response
+
+
+@member_required
+def notifications_fragment(request: HttpRequest) -> HttpResponse:
+    user = acting(request)
+    return render(
+        request,
+        "inbox/notifications.html",
+        {"notifications": queries.notifications(user), "unread": queries.unread_notifications(user)},
+    )
+
+
+@action_view
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    user = acting(request)
+    actions.mark_notifications_read(user, acting_user=user)
+    return notifications_fragment(request)
+
+
+@action_view
+def set_language(request: HttpRequest) -> HttpResponse:
+    from samtale.accounts.actions import set_language as set_language_action
+
+    form = forms.LanguageForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    user = acting(request)
+    set_language_action(user, acting_user=user, language=form.cleaned_data["language"])
+    request.session["language"] = form.cleaned_data["language"]
+    target = request.POST.get("next") or "/"
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    return HttpResponseRedirect(target)

@@ -1,0 +1,156 @@
+"""A real server (`samtale serve`: uvicorn, WebSocket, worker) on its own database, and
+Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _database_url(tmp: Path, name: str) -> str:
+    base = os.environ.get("SAMTALE_DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        return f"sqlite:////{(tmp / f'{name}.sqlite3').as_posix().lstrip('/')}"
+    import psycopg
+
+    dbname = f"samtale_{name}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    return base.rsplit("/", 1)[0] + "/" + dbname
+
+
+@dataclass
+class Server:
+    base_url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    seed: dict[str, Any] = field(default_factory=dict)
+    log: Path | None = None
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def api(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            self.base_url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return json.loads(raw) if raw else None
+
+
+def start_server(env: dict[str, str], log: Path) -> Server:
+    port = free_port()
+    handle = log.open("ab")
+    process = subprocess.Popen(
+        [str(BIN / "samtale"), "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(base + "/login/", timeout=2) as response:
+                if response.status == 200:
+                    return Server(base, env, process, log=log)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
+
+
+def prepare_database(
+    tmp: Path, name: str, extra_env: dict[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "SAMTALE_REDIS_URL"}
+    env.update(
+        SAMTALE_DATABASE_URL=_database_url(tmp, name), SAMTALE_DATA_DIR=str(tmp / name), SAMTALE_LOG_LEVEL="WARNING",
+        SAMTALE_SECRET_KEY="e2e-" + name, SAMTALE_LOGIN_RATE="1000/m", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
+    )  # fmt: skip
+    env.update(extra_env or {})
+    subprocess.run([str(BIN / "samtale"), "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    out = subprocess.run(
+        [str(BIN / "python"), "-m", "tests.e2e.seed"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    return env, json.loads(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    tmp = tmp_path_factory.mktemp("e2e")
+    env, seed = prepare_database(tmp, f"e2e_{worker}")
+    srv = start_server(env, tmp / "server.log")
+    srv.seed = seed
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required for browser tests (make test installs it)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+_contexts: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_pages() -> Iterator[None]:
+    yield
+    while _contexts:
+        _contexts.pop().close()
+
+
+def login(browser: Any, server: Server, email: str) -> Any:
+    """A signed-in page in a fresh browser context (closed after the test)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server.base_url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
+    _contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(8000)
+    page.goto("/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inbox/**")
+    page.wait_for_function("document.body.dataset.live === '1'")
+    return page

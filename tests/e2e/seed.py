@@ -1,0 +1,45 @@
+"""Seeds the database of an e2e server through actions; prints ids as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samtale.settings")
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from samtale.accounts import actions as account_actions
+    from samtale.inbox import actions
+    from tests.conftest import make_world
+
+    world = make_world()
+    second = actions.create_inbox(world.account, acting_user=world.admin, name="Sales", members=[world.agent])
+    actions.create_channel(second, acting_user=world.admin, kind="email", name="Sales mail", address="sales@acme.test")
+    subjects = {}
+    for key in ["reply", "mention", "assign", "close", "bulk1", "bulk2", "bulk3", "trash", "block", "permalink", "hide",
+                "search", "live", "fanout", "ws"]:  # fmt: skip
+        text = "The zebrafish invoice is wrong" if key == "search" else f"Body of {key}"
+        c = world.inbound(f"E2E {key}", text=text, sender=f"{key}@customer.example", name=f"Customer {key.title()}")
+        subjects[key] = c.pk
+    tokens = {}
+    for name, user in {
+        "admin": world.admin,
+        "agent": world.agent,
+        "agent2": world.agent2,
+        "noperm": world.noperm,
+    }.items():
+        tokens[name] = account_actions.create_api_token(user, acting_user=user, name="e2e")[1]
+    json.dump(
+        {"inbox": world.support.pk, "second_inbox": second.pk, "conversations": subjects, "tokens": tokens,
+         "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
+        sys.stdout,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""The inbox in a real browser against a real server, live updates over a real WebSocket."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Server, login
+
+pytestmark = pytest.mark.e2e
+
+
+def open_conversation(page: Any, server: Server, key: str, view: str = "all_open") -> None:
+    page.goto(f"/inbox/{server.seed['inbox']}/v/{view}/")
+    page.click(f"#row-{server.seed['conversations'][key]} .row-link")
+    expect(page.locator("#thread h1")).to_have_text(f"E2E {key}")
+
+
+def menu(page: Any, label: str, confirm: bool = False) -> None:
+    """Choose an item of the thread's More menu (opened first, whatever its state)."""
+    if confirm:
+        page.once("dialog", lambda d: d.accept())
+    button = page.locator("#more-menu").get_by_role("button", name=label, exact=True)
+    for _ in range(20):  # the thread may be re-rendered by a live refresh between opening and clicking
+        page.locator("#more-menu").evaluate("m => { m.open = true; }")
+        try:
+            button.click(timeout=500)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    button.click()
+
+
+def test_login_and_every_default_view_shows_its_conversations(browser: Any, server: Server) -> None:
+    page = login(browser, server, "alice@acme.test")
+    views = server.api("GET", f"/api/v1/inboxes/{server.seed['inbox']}/views", server.seed["tokens"]["admin"])
+    counts = {v["key"]: v["count"] for v in views}
+    page.goto(f"/inbox/{server.seed['inbox']}/v/unassigned/")
+    page.click("summary:has-text('More')")
+    for key, label in [("unassigned", "Unassigned"), ("mine", "Assigned to me"), ("all_open", "All open"), ("chat", "Chat"),
+                       ("bots", "Bots"), ("email", "Email"), ("all_closed", "All closed"), ("sent", "Sent"),
+                       ("spam", "Spam"), ("filtered", "Filtered"), ("trash", "Trash")]:  # fmt: skip
+        link = page.locator(f"a.view-link[data-view={key}]")
+        expect(link.locator(".count")).to_have_text(str(counts[key]))
+        link.click()
+        expect(page.locator(".list-title")).to_have_text(label)
+        expect(page.locator("#rows .row")).to_have_count(min(counts[key], 25))
+    page.click("a.view-link[data-view=unassigned]")
+    expect(page.locator("#rows")).to_contain_text("E2E reply")
+
+
+def test_open_and_reply_with_rich_text(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    open_conversation(page, server, "reply")
+    page.click("#reply-editor")
+    page.keyboard.type("Thanks for ")
+    page.keyboard.press("Control+b")
+    page.keyboard.type("waiting")
+    page.click("#send-reply")
+    last = page.locator(".entry.message.out").last
+    expect(last).to_contain_text("Thanks for waiting")
+    expect(last.locator(".entry-body b")).to_have_text("waiting")
+    expect(last.locator(".delivery")).to_have_text("Queued")
+    expect(page.locator("#reply-editor")).to_have_text("")
+
+
+def test_comment_with_mention_notifies_the_teammate_live(browser: Any, server: Server) -> None:
+    carol = login(browser, server, "carol@acme.test")
+    before = int(carol.locator("#bell-count").text_content() or 0)
+    bob = login(browser, server, "bob@acme.test")
+    open_conversation(bob, server, "mention")
+    bob.click(".tab[data-tab=comment]")
+    bob.fill("#comment-text", "")
+    bob.type("#comment-text", "Please look @Car")
+    expect(bob.locator("#mention-list li").first).to_have_text("Carol Agent")
+    bob.keyboard.press("Enter")
+    expect(bob.locator("#comment-text")).to_have_value("Please look @Carol Agent ")
+    bob.click("#send-comment")
+    expect(bob.locator(".entry.comment").last).to_contain_text("Please look @Carol Agent")
+    # Carol, in another browser, sees it without reloading.
+    expect(carol.locator("#bell-count")).to_have_text(str(before + 1), timeout=3000)
+    expect(carol.locator(".toast")).to_contain_text("You were mentioned")
+    carol.click("#bell-button")
+    expect(carol.locator("#bell-panel")).to_contain_text("Bob Agent mentioned you")
+
+
+def test_assign_close_and_reopen_with_the_keyboard(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    open_conversation(page, server, "assign")
+    page.select_option("#owner-select", label="● Carol Agent")
+    expect(page.locator(f"#row-{server.seed['conversations']['assign']} .owner")).to_have_text("Carol Agent")
+    open_conversation(page, server, "close")
+    page.locator("body").click(position={"x": 700, "y": 400})
+    page.keyboard.press("e")
+    expect(page.locator("#reopen-btn")).to_be_visible()
+    expect(page.locator(".meta")).to_contain_text("Closed")
+    page.click("#reopen-btn")
+    expect(page.locator("#close-btn")).to_be_visible()
+
+
+def test_bulk_close(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    closed_before = int(page.locator("a.view-link[data-view=all_closed] .count").text_content() or "")
+    for key in ("bulk1", "bulk2", "bulk3"):
+        page.check(f"#row-{server.seed['conversations'][key]} .row-check")
+    expect(page.locator("#bulk-count")).to_have_text("3 selected")
+    page.click("#bulk-bar [data-bulk=close]")
+    for key in ("bulk1", "bulk2", "bulk3"):
+        expect(page.locator(f"#row-{server.seed['conversations'][key]}")).to_have_count(0)
+    expect(page.locator("a.view-link[data-view=all_closed] .count")).to_have_text(
+        str(closed_before + 3), use_inner_text=False
+    )
+
+
+def test_trash_restore_and_delete_forever(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    cid = server.seed["conversations"]["trash"]
+    open_conversation(page, server, "trash")
+    menu(page, "Delete")
+    expect(page.locator(".banner")).to_contain_text("in Trash")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/trash/")
+    page.click(f"#row-{cid} .row-link")
+    menu(page, "Restore")
+    expect(page.locator(".banner")).to_have_count(0)
+    menu(page, "Delete")
+    expect(page.locator(".banner")).to_contain_text("in Trash")
+    menu(page, "Delete forever", confirm=True)
+    expect(page.locator("#thread-pane")).to_contain_text("Deleted forever")
+    expect(page.locator(f"#row-{cid}")).to_have_count(0)
+    page.goto(f"/c/{cid}/")
+    assert "404" in page.title() or page.locator("body").inner_text().strip().startswith("Not Found")
+
+
+def test_block_sender_moves_it_to_filtered(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    open_conversation(page, server, "block")
+    menu(page, "Block sender", confirm=True)
+    expect(page.locator(".banner")).to_contain_text("sender is blocked")
+    page.click("summary:has-text('More')")
+    page.click("a.view-link[data-view=filtered]")
+    expect(page.locator(f"#row-{server.seed['conversations']['block']}")).to_be_visible()
+
+
+def test_permalink_opens_the_message(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    open_conversation(page, server, "permalink")
+    message = page.locator(".entry.message").first
+    message.hover()
+    message.locator(".copy-link").click()
+    expect(page.locator(".toast").last).to_contain_text("Link copied")
+    url = page.evaluate("document.body.dataset.copied")
+    assert re.search(r"/m/\d+/$", url)
+    other = login(browser, server, "carol@acme.test")
+    other.goto(url)
+    message_id = url.rstrip("/").rsplit("/", 1)[1]
+    expect(other.locator(f"#message-{message_id}")).to_have_class(re.compile("highlight"))
+    expect(other.locator("#thread h1")).to_have_text("E2E permalink")
+
+
+def test_hide_and_show_a_message(browser: Any, server: Server) -> None:
+    bob = login(browser, server, "bob@acme.test")
+    open_conversation(bob, server, "hide")
+    first = bob.locator(".entry.message").first
+    first.hover()
+    first.locator("button:has-text('Hide')").click()
+    expect(bob.locator(".entry.message").first.locator(".hidden-note")).to_have_text("This message is hidden")
+    carol = login(browser, server, "carol@acme.test")
+    open_conversation(carol, server, "hide")
+    expect(carol.locator(".entry.message").first).to_contain_text("This message is hidden")
+    expect(carol.locator(".entry.message").first.locator("button:has-text('Show')")).to_have_count(0)
+    first = bob.locator(".entry.message").first
+    first.hover()
+    first.locator("button:has-text('Show')").click()
+    expect(bob.locator(".entry.message").first).to_contain_text("Body of hide")
+    expect(carol.locator(".entry.message").first).to_contain_text("Body of hide", timeout=3000)  # live
+
+
+def test_search_and_filters_then_exit(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/unassigned/")
+    page.keyboard.press("/")
+    page.keyboard.type("zebrafish")
+    expect(page.locator(".list-title")).to_have_text("Search results")
+    expect(page.locator("#rows .row")).to_have_count(1)
+    expect(page.locator("#rows")).to_contain_text("E2E search")
+    page.click("#filters-toggle")
+    page.select_option("select[name=status]", "closed")
+    expect(page.locator("#rows .row")).to_have_count(0)
+    page.select_option("select[name=status]", "open")
+    page.select_option("select[name=channel]", "email")
+    expect(page.locator("#rows .row")).to_have_count(1)
+    page.click("#exit-search")
+    expect(page.locator(".list-title")).to_have_text("Unassigned")
+    assert page.locator("#rows .row").count() > 1
+
+
+def test_changes_appear_live_in_another_browser(browser: Any, server: Server) -> None:
+    watcher = login(browser, server, "carol@acme.test")
+    cid = server.seed["conversations"]["live"]
+    watcher.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    watcher.click(f"#row-{cid} .row-link")
+    expect(watcher.locator("#thread h1")).to_have_text("E2E live")
+    open_count = int(watcher.locator("a.view-link[data-view=all_open] .count").inner_text())
+    token = server.seed["tokens"]["agent"]
+    server.api("POST", f"/api/v1/conversations/{cid}/reply", token, {"text": "Live reply from Bob"})
+    expect(watcher.locator(".entry.message.out").last).to_contain_text("Live reply from Bob", timeout=3000)
+    server.api("POST", f"/api/v1/conversations/{cid}/assign", token, {"owner_id": server.seed["users"]["agent"]})
+    expect(watcher.locator(f"#row-{cid} .owner")).to_have_text("Bob Agent", timeout=3000)
+    server.api("POST", f"/api/v1/conversations/{cid}/close", token)
+    expect(watcher.locator("a.view-link[data-view=all_open] .count")).to_have_text(str(open_count - 1), timeout=3000)
+    expect(watcher.locator("#reopen-btn")).to_be_visible(timeout=3000)
+
+
+def test_language_switch_to_norwegian(browser: Any, server: Server) -> None:
+    page = login(browser, server, "dave@acme.test")
+    page.select_option("#language-select", "nb")
+    page.wait_for_load_state("load")
+    expect(page.locator("a.view-link[data-view=unassigned] span").first).to_have_text("Ikke tildelt")
+    expect(page.locator("a.view-link[data-view=mine] span").first).to_have_text("Tildelt meg")
+    expect(page.locator(".top-links")).to_contain_text("Innstillinger")
+    page.select_option("#language-select", "en")
+    page.wait_for_load_state("load")
+    expect(page.locator("a.view-link[data-view=unassigned] span").first).to_have_text("Unassigned")

@@ -1,0 +1,134 @@
+"""Real WebSocket clients against real servers: events reach the right people, and only them,
+including across processes through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import http.cookiejar
+import json
+import re
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.e2e.conftest import PASSWORD, Server, prepare_database, start_server
+
+pytestmark = pytest.mark.e2e
+REDIS_URL = "redis://127.0.0.1:6379/7"
+
+
+def run(coro: Any) -> Any:
+    """Run a coroutine on a fresh loop in its own thread: Playwright's sync API may own this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def session_cookie(server: Server, email: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(server.base_url + "/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    data = urllib.parse.urlencode({"username": email, "password": PASSWORD, "csrfmiddlewaretoken": token}).encode()
+    opener.open(
+        urllib.request.Request(server.base_url + "/login/", data=data, headers={"Referer": server.base_url + "/login/"})
+    )
+    cookies = {c.name: c.value for c in jar}
+    return f"sessionid={cookies['sessionid']}"
+
+
+async def collect(server: Server, cookie: str, trigger: Any, seconds: float = 2.0) -> list[dict[str, Any]]:
+    url = server.base_url.replace("http://", "ws://") + "/ws/agent/"
+    async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": server.base_url}) as ws:
+        hello = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert hello["event"] == "hello"
+        await asyncio.get_running_loop().run_in_executor(None, trigger)
+        received = []
+        try:
+            while True:
+                received.append(json.loads(await asyncio.wait_for(ws.recv(), seconds)))
+        except TimeoutError:
+            pass
+        return received
+
+
+def test_a_teammate_receives_the_event_and_an_outsider_does_not(server: Server) -> None:
+    cid = server.seed["conversations"]["ws"]
+    token = server.seed["tokens"]["agent"]
+
+    def act() -> None:
+        server.api("POST", f"/api/v1/conversations/{cid}/comments", token, {"text": "@Carol Agent ping"})
+
+    carol = run(collect(server, session_cookie(server, "carol@acme.test"), act))
+    kinds = {(m["event"], m.get("conversation_id")) for m in carol}
+    assert ("conversation.changed", cid) in kinds
+    assert ("notification.created", cid) in kinds
+    eve = run(collect(server, session_cookie(server, "eve@evil.test"), act, seconds=1.0))
+    assert eve == []
+
+
+def test_the_socket_refuses_anonymous_clients(server: Server) -> None:
+    async def attempt() -> None:
+        url = server.base_url.replace("http://", "ws://") + "/ws/agent/"
+        async with websockets.connect(url, additional_headers={"Origin": server.base_url}) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+
+    with pytest.raises((InvalidStatus, ConnectionClosed)):
+        run(attempt())
+
+
+def test_a_foreign_origin_is_refused(server: Server) -> None:
+    cookie = session_cookie(server, "bob@acme.test")
+
+    async def attempt() -> None:
+        url = server.base_url.replace("http://", "ws://") + "/ws/agent/"
+        async with websockets.connect(
+            url, additional_headers={"Cookie": cookie, "Origin": "http://evil.example"}
+        ) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+
+    with pytest.raises((InvalidStatus, ConnectionClosed)):
+        run(attempt())
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+    """Two `samtale serve` processes on one database, sharing Redis as the channel layer."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    client.ping()  # Redis is required: no Redis is a failure, never a skip
+    client.close()
+    tmp = tmp_path_factory.mktemp("fanout")
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    env, seed = prepare_database(tmp, f"fanout_{worker}", {"SAMTALE_REDIS_URL": REDIS_URL})
+    a = start_server(env, tmp / "a.log")
+    b = start_server(env, tmp / "b.log")
+    a.seed = b.seed = seed
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def test_events_fan_out_across_processes_through_redis(two_servers: tuple[Server, Server]) -> None:
+    a, b = two_servers
+    assert a.process.pid != b.process.pid
+    cid = a.seed["conversations"]["fanout"]
+
+    def act_on_a() -> None:
+        a.api("POST", f"/api/v1/conversations/{cid}/close", a.seed["tokens"]["agent"])
+
+    received = run(collect(b, session_cookie(b, "carol@acme.test"), act_on_a))
+    assert {
+        "event": "conversation.changed",
+        "inbox_id": a.seed["inbox"],
+        "conversation_id": cid,
+        "change": "status",
+    } in received

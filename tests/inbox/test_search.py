@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from samtale.inbox import actions, queries
+from tests.conftest import World
+
+
+def found(world: World, **filters) -> set[int]:  # type: ignore[no-untyped-def]
+    qs = queries.conversation_queryset(world.support, world.agent, "all_open", queries.Filters(**filters))
+    return set(qs.values_list("pk", flat=True))
+
+
+def test_keyword_search_covers_subject_bodies_and_contact(world: World) -> None:
+    invoice = world.inbound(
+        "Faktura for oktober", text="Beløpet stemmer ikke", sender="ola@firma.no", name="Ola Nordmann"
+    )
+    login = world.inbound("Login trouble", text="The page reloads", sender="grace@example.org", name="Grace Hopper")
+    actions.reply_to_conversation(login, acting_user=world.agent, text="Try clearing the zebrafish cookie")
+    assert found(world, q="faktura") == {invoice.pk}
+    assert found(world, q="beløpet") == {invoice.pk}
+    assert found(world, q="zebrafish") == {login.pk}  # words of a later outbound message
+    assert found(world, q="Hopper") == {login.pk}  # contact name
+    assert found(world, q="ola@firma.no") == {invoice.pk}  # contact address
+    assert found(world, q="firma") == {invoice.pk}
+    assert found(world, q="fakt") == {invoice.pk}  # prefix, as typed
+    assert found(world, q="login reloads") == {login.pk}  # every word must match
+    assert found(world, q="login faktura") == set()
+
+
+def test_search_ignores_query_syntax(world: World) -> None:
+    c = world.inbound('Quotes "and" stars*', text="OR NOT NEAR(a b)")
+    for q in ['"', "*", "NEAR(", "a OR", "-", "(", "stars*", "' OR 1=1 --"]:
+        found(world, q=q)  # must not raise
+    assert c.pk in found(world, q="stars*")
+
+
+def test_filters_combine_with_search(world: World) -> None:
+    a = world.inbound("Refund please", sender="a@example.com")
+    b = world.inbound("Refund now", sender="b@example.com", channel=world.chat)
+    c = world.inbound("Refund later", sender="c@example.com")
+    actions.assign_conversation(a, acting_user=world.agent, owner=world.agent)
+    actions.close_conversation(c, acting_user=world.agent)
+    assert found(world, q="refund") == {a.pk, b.pk, c.pk}
+    assert found(world, q="refund", status="closed") == {c.pk}
+    assert found(world, q="refund", channel="chat") == {b.pk}
+    assert found(world, q="refund", assignee="me") == {a.pk}
+    assert found(world, q="refund", assignee=str(world.agent.pk)) == {a.pk}
+    assert found(world, q="refund", assignee="none") == {b.pk, c.pk}
+    assert found(world, q="refund", contact=a.contact_id) == {a.pk}
+    today = timezone.localdate()
+    assert found(world, q="refund", date_from=today - timedelta(days=1), date_to=today + timedelta(days=1)) == {
+        a.pk,
+        b.pk,
+        c.pk,
+    }
+    assert found(world, q="refund", date_from=today + timedelta(days=2)) == set()
+
+
+def test_hide_trash_and_hide_filtered_are_on_by_default(world: World) -> None:
+    trashed = world.inbound("Invoice copy", sender="t@example.com")
+    blocked = world.inbound("Invoice spam", sender="b@example.com")
+    actions.trash_conversation(trashed, acting_user=world.agent)
+    actions.block_sender(blocked, acting_user=world.agent)
+    assert found(world, q="invoice") == set()
+    assert found(world, q="invoice", hide_trash=False) == {trashed.pk}
+    assert found(world, q="invoice", hide_filtered=False) == {blocked.pk}
+
+
+def test_bot_assignee_filter(world: World) -> None:
+    bot = world.inbound("Hi", sender="v@example.com", channel=world.chat, bot="Triage")
+    world.inbound("Hi", sender="w@example.com", channel=world.chat)
+    assert found(world, assignee="bot") == {bot.pk}
+    assert found(world, assignee="bot:Triage") == {bot.pk}
+    assert found(world, assignee="bot:Other") == set()
+
+
+def test_sort_oldest_first(world: World) -> None:
+    first = world.inbound("One", sender="1@example.com")
+    second = world.inbound("Two", sender="2@example.com")
+    newest = list(
+        queries.conversation_queryset(world.support, world.agent, "all_open", queries.Filters()).values_list(
+            "pk", flat=True
+        )
+    )
+    oldest = list(
+        queries.conversation_queryset(
+            world.support, world.agent, "all_open", queries.Filters(sort="oldest")
+        ).values_list("pk", flat=True)
+    )
+    assert newest == [second.pk, first.pk] and oldest == [first.pk, second.pk]
+
+
+def test_search_never_crosses_accounts(world: World) -> None:
+    actions.receive_inbound(
+        world.other_email, actions.InboundMessage(sender_address="x@example.com", subject="Secretword", text="x")
+    )
+    assert found(world, q="secretword") == set()
+
+
+def test_broad_and_narrow_search_plans_agree(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from samtale.inbox import search
+
+    made = [world.inbound(f"Order {i}", text="parcel tracking", sender=f"o{i}@example.com").pk for i in range(6)]
+    world.inbound("Other", text="nothing", sender="x@example.com")
+    narrow = found(world, q="parcel")
+    monkeypatch.setattr(search, "BROAD", 2)  # now "parcel" counts as a broad term (PostgreSQL plan)
+    broad = found(world, q="parcel")
+    assert narrow == broad == set(made)
+    assert found(world, q="parcel order") == set(made)
+    assert found(world, q="parcel", status="closed") == set()
+
+
+def test_search_counts_are_capped(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    for i in range(5):
+        world.inbound(f"Cap {i}", text="capword", sender=f"c{i}@example.com")
+    qs = queries.conversation_queryset(world.support, world.agent, "all_open", queries.Filters(q="capword"))
+    page = queries.list_page(qs)
+    assert page.count == 3 and page.count_capped is True and len(page.items) == 5

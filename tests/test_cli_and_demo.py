@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+
+from django.test import Client
+
+from samtale.accounts.models import Account, User
+from samtale.cli import main
+from samtale.inbox import queries
+from samtale.inbox.models import ChannelKind, Conversation, Inbox
+from tests.conftest import World
+
+
+def test_token_create_prints_a_working_token(world: World) -> None:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["token", "create", "--email", "bob@acme.test"]) == 0
+    token = out.getvalue().strip()
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/v1/me").json()["email"] == "bob@acme.test"
+    assert main(["token", "create", "--email", "nobody@acme.test"]) == 1
+
+
+def test_demo_fills_every_view(db) -> None:  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["demo", "--if-empty"]) == 0
+    assert "admin@demo.samtale.example" in out.getvalue()
+    assert Account.objects.count() == 1 and User.objects.count() == 6
+    assert Conversation.objects.count() == 300
+    admin = User.objects.get(email="admin@demo.samtale.example")
+    assert set(Conversation.objects.values_list("channel_kind", flat=True)) == set(ChannelKind.values)
+    totals = {key: 0 for key in queries.VIEW_KEYS}
+    for inbox in Inbox.objects.all():
+        for key, value in queries.view_counts(inbox, admin).items():
+            totals[key] += value
+    empty = [key for key, value in totals.items() if value == 0]
+    assert empty == [], f"views without demo conversations: {empty}"
+    assert Conversation.objects.filter(message_count__gte=3).count() > 100
+    with redirect_stdout(io.StringIO()):
+        assert main(["demo", "--if-empty"]) == 0  # idempotent
+    assert Conversation.objects.count() == 300
