@@ -32,7 +32,8 @@ def menu(page: Any, label: str, confirm: bool = False) -> None:
             return
         except PlaywrightTimeoutError:
             continue
-    button.click()
+    state = page.locator("#thread-pane").inner_text()
+    raise AssertionError(f"no {label!r} in the More menu; the thread shows: {state[:500]}")
 
 
 def test_login_and_every_default_view_shows_its_conversations(browser: Any, server: Server) -> None:
