@@ -58,6 +58,11 @@ class World:
         )
         return message.conversation
 
+    def token(self, user: User) -> str:
+        """A fresh API token of `user` (clear text)."""
+        _token, clear = account_actions.create_api_token(user, acting_user=user, name="tests")
+        return clear
+
     def first_message(self, conversation: Conversation) -> Message:
         return conversation.messages.order_by("id").first()  # type: ignore[return-value]
 

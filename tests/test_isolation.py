@@ -96,7 +96,7 @@ def test_every_api_endpoint_with_ids_is_404_for_the_outsider(world: World, acme_
         url = re.sub(r"\{(\w+)\}", lambda m: str(acme_ids[m.group(1)]), path)
         for method in operations:
             body = {"text": "x", "owner_id": None, "ids": [acme_ids["conversation_id"]], "kind": "chat", "name": "x",
-                    "channel_id": acme_ids["channel_id"], "to": "a@b.example", "subject": "s", "q": "x", "action": "away"}  # fmt: skip
+                    "channel_id": acme_ids["channel_id"], "to": "a@b.example", "subject": "s", "q": "x", "action": "away", "ics": "x"}  # fmt: skip
             response = client.generic(
                 method.upper(), url, data=__import__("json").dumps(body), content_type="application/json"
             )

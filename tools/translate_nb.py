@@ -309,8 +309,27 @@ NB = {
     "Saturday": "Lørdag",
     "Sunday": "Søndag",
     "A bot conversation can be closed after 30 minutes without visitor activity.": "En botsamtale kan lukkes etter 30 minutter uten aktivitet fra den besøkende.",
+    "Connect a calendar feed first.": "Koble til en kalenderstrøm først.",
+    "Calendar sync": "Kalendersynkronisering",
+    'Out-of-office events of your calendar become out-of-office dates here: Outlook events shown as "Away" (out of office), and events whose title contains one of the words below (Google Calendar\'s "Out of office" events). Recurring events are included; events removed from the calendar are removed here.': "Fraværshendelser i kalenderen din blir fraværsdatoer her: Outlook-hendelser vist som «Borte» (ikke på kontoret), og hendelser der tittelen inneholder et av ordene under (Google Kalenders «Ikke på kontoret»-hendelser). Gjentakende hendelser tas med; hendelser som fjernes fra kalenderen, fjernes også her.",
+    "iCalendar feed address (secret address in iCal format)": "Adresse til iCalendar-strøm (hemmelig adresse i iCal-format)",
+    "Titles that mean out of office (comma separated)": "Titler som betyr fravær (kommaseparert)",
+    "Last synced": "Sist synkronisert",
+    "Waiting for the first sync…": "Venter på første synkronisering …",
+    "Sync now": "Synkroniser nå",
+    "Disconnect": "Koble fra",
+    "Or import an .ics file": "Eller importer en .ics-fil",
+    "Import": "Importer",
+    "Publish my out of office": "Publiser fraværet mitt",
+    "Subscribe to this address in Outlook or Google Calendar to see these out-of-office dates there. Keep it secret.": "Abonner på denne adressen i Outlook eller Google Kalender for å se fraværsdatoene der. Hold den hemmelig.",
+    "New secret address": "Ny hemmelig adresse",
+    "Create address": "Lag adresse",
+    "The file is too large.": "Filen er for stor.",
 }
-PLURALS = {"%(counter)s conversation": ["%(counter)s samtale", "%(counter)s samtaler"]}
+PLURALS = {
+    "%(counter)s conversation": ["%(counter)s samtale", "%(counter)s samtaler"],
+    "%(n)s out-of-office event": ["%(n)s fraværshendelse", "%(n)s fraværshendelser"],
+}
 
 
 def main() -> None:

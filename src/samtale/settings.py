@@ -208,6 +208,11 @@ SAMTALE_ROLE_ADDRESSES = [
     ).split(",")
     if a.strip()
 ]
+SAMTALE_CALENDAR_POLL_MINUTES = int(os.environ.get("SAMTALE_CALENDAR_POLL_MINUTES", "15"))
+SAMTALE_CALENDAR_MAX_BYTES = int(os.environ.get("SAMTALE_CALENDAR_MAX_BYTES", str(5 * 1024 * 1024)))
+# Feeds on loopback/private addresses are refused unless allowed (a feed URL must not reach internal services).
+SAMTALE_CALENDAR_ALLOW_PRIVATE = _env_bool("SAMTALE_CALENDAR_ALLOW_PRIVATE", False)
+SAMTALE_FEED_RATE = os.environ.get("SAMTALE_FEED_RATE", "60/m")
 SAMTALE_LOGIN_RATE = os.environ.get("SAMTALE_LOGIN_RATE", "10/m")
 
 LOGGING = {

@@ -94,7 +94,7 @@ def prepare_database(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "SAMTALE_REDIS_URL"}
     env.update(
         SAMTALE_DATABASE_URL=_database_url(tmp, name), SAMTALE_DATA_DIR=str(tmp / name), SAMTALE_LOG_LEVEL="WARNING",
-        SAMTALE_SECRET_KEY="e2e-" + name, SAMTALE_LOGIN_RATE="1000/m", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
+        SAMTALE_SECRET_KEY="e2e-" + name, SAMTALE_LOGIN_RATE="1000/m", SAMTALE_CALENDAR_ALLOW_PRIVATE="true", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
     )  # fmt: skip
     env.update(extra_env or {})
     subprocess.run([str(BIN / "samtale"), "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)

@@ -401,3 +401,58 @@ def put_routing(request: HttpRequest, channel_id: int, payload: s.RoutingIn) -> 
         enabled=payload.enabled, reroute_when_owner_away=payload.reroute_when_owner_away,
     )  # fmt: skip
     return _routing_out(channel.pk, rule)
+
+
+def _calendar_out(request: HttpRequest, feed: Any) -> dict[str, Any]:
+    published = request.build_absolute_uri(reverse("published_calendar", args=[feed.publish_token]))
+    return {
+        "url": feed.url, "keywords": feed.keywords, "last_synced_at": feed.last_synced_at,
+        "last_error": feed.last_error, "last_event_count": feed.last_event_count, "published_url": published,
+    }  # fmt: skip
+
+
+@api.get("/users/{user_id}/calendar", response=s.CalendarOut, tags=["availability"])
+def get_calendar(request: HttpRequest, user_id: int) -> dict[str, Any]:
+    """Calendar sync settings (the user themself or a super admin): feed, keywords, last sync,
+    and the secret address of the published out-of-office feed."""
+    from samtale.availability import actions as availability_actions
+
+    actor = _user(request)
+    target = access_user(actor, user_id)
+    availability_actions.require_may_edit(actor, target)
+    return _calendar_out(request, availability_actions.calendar_feed_of(target))
+
+
+@api.put("/users/{user_id}/calendar", response=s.CalendarOut, tags=["availability"])
+def put_calendar(request: HttpRequest, user_id: int, payload: s.CalendarIn) -> dict[str, Any]:
+    from samtale.availability import actions as availability_actions
+
+    actor = _user(request)
+    target = access_user(actor, user_id)
+    feed = availability_actions.configure_calendar(
+        target, acting_user=actor, url=payload.url, keywords=payload.keywords
+    )
+    return _calendar_out(request, feed)
+
+
+@api.post("/users/{user_id}/calendar/sync", response=s.CalendarOut, tags=["availability"])
+def sync_calendar_now(request: HttpRequest, user_id: int) -> dict[str, Any]:
+    """Ask the worker to fetch the feed now."""
+    from samtale.availability import actions as availability_actions
+
+    actor = _user(request)
+    target = access_user(actor, user_id)
+    availability_actions.request_calendar_sync(target, acting_user=actor)
+    return _calendar_out(request, availability_actions.calendar_feed_of(target))
+
+
+@api.post("/users/{user_id}/calendar/import", response=s.CalendarImportOut, tags=["availability"])
+def import_calendar(request: HttpRequest, user_id: int, payload: s.CalendarImportIn) -> dict[str, int]:
+    """Import an .ics file's out-of-office events (replacing the previous import's)."""
+    from samtale.availability import actions as availability_actions
+
+    actor = _user(request)
+    target = access_user(actor, user_id)
+    data = payload.ics.encode()
+    events = availability_actions.import_calendar_file(target, acting_user=actor, data=data)
+    return {"events": events}

@@ -217,3 +217,25 @@ class RoutingIn(Schema):
 
 class RoutingOut(RoutingIn):
     channel_id: int
+
+
+class CalendarOut(Schema):
+    url: str
+    keywords: str
+    last_synced_at: datetime | None
+    last_error: str
+    last_event_count: int
+    published_url: str
+
+
+class CalendarIn(Schema):
+    url: str = Field("", description="iCalendar feed address (https://, webcal://); empty disconnects")
+    keywords: str | None = Field(None, description="comma-separated titles that mean out of office")
+
+
+class CalendarImportIn(Schema):
+    ics: str = Field(..., description="the content of an .ics file")
+
+
+class CalendarImportOut(Schema):
+    events: int

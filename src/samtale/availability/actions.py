@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from samtale.accounts.access import membership_of
 from samtale.accounts.models import Seat, User
 from samtale.availability import events
-from samtale.availability.models import OutOfOffice, Profile, StatusChange, WorkingHours
+from samtale.availability.calendar import CalendarRange
+from samtale.availability.models import CalendarFeed, OutOfOffice, Profile, StatusChange, WorkingHours, new_feed_token
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
@@ -21,7 +22,7 @@ TEMPORARY_PRESETS = {"15m": timedelta(minutes=15), "30m": timedelta(minutes=30),
                      "2h": timedelta(hours=2), "4h": timedelta(hours=4)}  # fmt: skip
 
 
-def _may_edit(acting_user: User, user: User) -> None:
+def require_may_edit(acting_user: User, user: User) -> None:
     """The user themself, or a super admin of the same account."""
     actor = membership_of(acting_user)
     target = user.membership
@@ -32,7 +33,7 @@ def _may_edit(acting_user: User, user: User) -> None:
 
 
 def set_time_zone(user: User, *, acting_user: User, time_zone: str) -> Profile:
-    _may_edit(acting_user, user)
+    require_may_edit(acting_user, user)
     if time_zone not in available_timezones():
         raise ValidationError(_("Unknown time zone."))
     with transaction.atomic():
@@ -45,7 +46,7 @@ def set_time_zone(user: User, *, acting_user: User, time_zone: str) -> Profile:
 
 
 def add_working_hours(user: User, *, acting_user: User, weekday: int, start: time, end: time) -> WorkingHours:
-    _may_edit(acting_user, user)
+    require_may_edit(acting_user, user)
     if not 0 <= weekday <= 6:
         raise ValidationError(_("Unknown weekday."))
     if start == end:
@@ -58,7 +59,7 @@ def add_working_hours(user: User, *, acting_user: User, weekday: int, start: tim
 
 
 def _remove(row: WorkingHours | OutOfOffice, acting_user: User, verb: str) -> None:
-    _may_edit(acting_user, row.user)
+    require_may_edit(acting_user, row.user)
     with transaction.atomic():
         audit(row.user.membership.account, acting_user, verb, row)
         row.delete()
@@ -72,7 +73,7 @@ def remove_working_hours(row: WorkingHours, *, acting_user: User) -> None:
 def add_out_of_office(
     user: User, *, acting_user: User, starts_at: datetime, ends_at: datetime, title: str = ""
 ) -> OutOfOffice:
-    _may_edit(acting_user, user)
+    require_may_edit(acting_user, user)
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValidationError(_("Times need a time zone."))
     if ends_at <= starts_at:
@@ -171,3 +172,158 @@ def save_management_filters(account_id: int, *, acting_user: User, filters: dict
         )
         audit(membership.account, acting_user, "availability.filters", None, filters=clean)
         publish_on_commit(events.filters_changed(account_id))
+
+
+# ---------------------------------------------------------------- calendar sync (B6)
+
+FEED_PREFIX = "feed:"
+UPLOAD_PREFIX = "upload:"
+
+
+def _zone_of(user: User) -> ZoneInfo:
+    profile = Profile.objects.filter(user=user).first()
+    return ZoneInfo(profile.time_zone if profile else "UTC")
+
+
+def calendar_feed_of(user: User) -> CalendarFeed:
+    feed, _created = CalendarFeed.objects.get_or_create(user=user)
+    return feed
+
+
+def configure_calendar(user: User, *, acting_user: User, url: str, keywords: str | None = None) -> CalendarFeed:
+    """Connect (or change, or with an empty url disconnect) the feed; a connected feed is synced
+    at once by the worker and then every SAMTALE_CALENDAR_POLL_MINUTES."""
+    from samtale.availability.calendar import CalendarError, check_address
+
+    require_may_edit(acting_user, user)
+    url = url.strip()
+    if url.startswith("webcal://"):
+        url = "https://" + url.removeprefix("webcal://")
+    if url:
+        try:
+            check_address(url)
+        except CalendarError as exc:
+            raise ValidationError(str(exc)) from exc
+    with transaction.atomic():
+        feed = calendar_feed_of(user)
+        changed_url = feed.url != url
+        feed.url = url
+        if keywords is not None:
+            feed.keywords = keywords[:500]
+        if changed_url:
+            feed.etag = feed.last_modified = feed.last_error = ""
+            feed.last_synced_at = None
+            feed.last_event_count = 0
+        feed.save()
+        audit(user.membership.account, acting_user, "availability.calendar_configured", user, connected=bool(url))
+        if not url:
+            _apply_calendar(user, FEED_PREFIX, [])
+        else:
+            from samtale.core.tasks import sync_calendar
+
+            pk = feed.pk
+            transaction.on_commit(lambda: sync_calendar.enqueue(pk))
+    return feed
+
+
+def _apply_calendar(user: User, prefix: str, ranges: list[CalendarRange]) -> int:
+    """Make the user's calendar-sourced out-of-office rows under `prefix` equal `ranges`:
+    new events added, moved ones updated, removed ones deleted. Returns how many rows changed."""
+    wanted = {prefix + r.key: r for r in ranges}
+    existing = {
+        row.external_uid: row
+        for row in OutOfOffice.objects.select_for_update().filter(
+            user=user, source=OutOfOffice.Source.CALENDAR, external_uid__startswith=prefix
+        )
+    }
+    stale = [row.pk for uid, row in existing.items() if uid not in wanted]
+    changed = len(stale)
+    OutOfOffice.objects.filter(pk__in=stale).delete()
+    for uid, r in wanted.items():
+        row = existing.get(uid)
+        if row is None:
+            OutOfOffice.objects.create(
+                user=user, starts_at=r.starts_at, ends_at=r.ends_at, title=r.title,
+                source=OutOfOffice.Source.CALENDAR, external_uid=uid,
+            )  # fmt: skip
+            changed += 1
+        elif (row.starts_at, row.ends_at, row.title) != (r.starts_at, r.ends_at, r.title):
+            row.starts_at, row.ends_at, row.title = r.starts_at, r.ends_at, r.title
+            row.save(update_fields=["starts_at", "ends_at", "title"])
+            changed += 1
+    if changed:
+        publish_on_commit(events.availability_changed(user))
+    return changed
+
+
+def request_calendar_sync(user: User, *, acting_user: User) -> None:
+    """ "Sync now": the worker fetches the feed at once."""
+    from samtale.core.tasks import sync_calendar
+
+    require_may_edit(acting_user, user)
+    feed = calendar_feed_of(user)
+    if not feed.url:
+        raise ValidationError(_("Connect a calendar feed first."))
+    pk = feed.pk
+    transaction.on_commit(lambda: sync_calendar.enqueue(pk))
+
+
+def sync_calendar_feed(feed: CalendarFeed) -> int:
+    """Fetch and apply one feed (the worker's job). A failure is recorded on the feed and
+    keeps the ranges of the last good sync: a feed that is down must not end an absence."""
+    from samtale.availability.calendar import CalendarError, fetch, out_of_office_ranges
+
+    user = feed.user
+    if not feed.url:
+        return 0
+    at = now()
+    try:
+        fetched = fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        ranges = (
+            None
+            if fetched.data is None
+            else out_of_office_ranges(fetched.data, zone=_zone_of(user), keywords=feed.keyword_list(), at=at)
+        )
+    except CalendarError as exc:
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_error=str(exc)[:2000], last_synced_at=at)
+        return 0
+    with transaction.atomic():
+        changed = 0
+        update: dict[str, object] = {"last_error": "", "last_synced_at": at}
+        if ranges is not None:
+            changed = _apply_calendar(user, FEED_PREFIX, ranges)
+            update |= {"etag": fetched.etag, "last_modified": fetched.last_modified, "last_event_count": len(ranges)}
+            if changed:
+                audit(user.membership.account, None, "availability.calendar_synced", user, changed=changed)
+        CalendarFeed.objects.filter(pk=feed.pk).update(**update)
+    return changed
+
+
+def import_calendar_file(user: User, *, acting_user: User, data: bytes) -> int:
+    """Apply an uploaded .ics file; a new upload replaces what the previous one brought."""
+    from samtale.availability.calendar import CalendarError, out_of_office_ranges
+
+    require_may_edit(acting_user, user)
+    feed = calendar_feed_of(user)
+    try:
+        ranges = out_of_office_ranges(data, zone=_zone_of(user), keywords=feed.keyword_list(), at=now())
+    except CalendarError as exc:
+        raise ValidationError(str(exc)) from exc
+    with transaction.atomic():
+        changed = _apply_calendar(user, UPLOAD_PREFIX, ranges)
+        audit(
+            user.membership.account, acting_user, "availability.calendar_imported", user,
+            events=len(ranges), changed=changed,
+        )  # fmt: skip
+    return len(ranges)
+
+
+def regenerate_publish_token(user: User, *, acting_user: User) -> CalendarFeed:
+    """A new secret address for the published feed; the old one stops working."""
+    require_may_edit(acting_user, user)
+    with transaction.atomic():
+        feed = calendar_feed_of(user)
+        feed.publish_token = new_feed_token()
+        feed.save(update_fields=["publish_token"])
+        audit(user.membership.account, acting_user, "availability.calendar_token", user)
+    return feed

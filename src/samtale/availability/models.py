@@ -84,3 +84,33 @@ class ManagementFilters(models.Model):
 
     def __str__(self) -> str:
         return f"filters of {self.account_id}"
+
+
+DEFAULT_OOO_KEYWORDS = "Out of office, OOO, Fravær, Utenfor kontoret, Ferie, Vacation, Holiday, Permisjon"
+
+
+def new_feed_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class CalendarFeed(models.Model):
+    """A user's calendar sync (B6): an iCalendar feed polled for out-of-office events, and the
+    secret token under which the user's own out-of-office ranges are published."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    url = models.URLField(max_length=2000, blank=True)
+    keywords = models.CharField(max_length=500, default=DEFAULT_OOO_KEYWORDS, blank=True)
+    publish_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_event_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"calendar of {self.user_id}"
+
+    def keyword_list(self) -> list[str]:
+        return [k.strip().casefold() for k in self.keywords.split(",") if k.strip()]

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from samtale.accounts.access import membership_of
 from samtale.accounts.models import Seat
 from samtale.availability import actions
 from samtale.availability.actions import TEMPORARY_PRESETS
-from samtale.availability.models import Profile
+from samtale.availability.models import DEFAULT_OOO_KEYWORDS, Profile
 from samtale.availability.queries import status_of
 from samtale.availability.status import Reason
 from samtale.web.helpers import acting, action_view, form_error, member_required
@@ -102,12 +104,54 @@ class OutOfOfficeForm(forms.Form):
     title = forms.CharField(max_length=300, required=False)
 
 
+class CalendarForm(forms.Form):
+    url = forms.CharField(max_length=2000, required=False)
+    keywords = forms.CharField(max_length=500, required=False)
+
+
+class CalendarUploadForm(forms.Form):
+    file = forms.FileField()
+
+    def clean_file(self) -> object:
+        from django.conf import settings
+
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.SAMTALE_CALENDAR_MAX_BYTES:
+            raise forms.ValidationError(_("The file is too large."))
+        return upload
+
+
+@require_GET
+def published_calendar(request: HttpRequest, token: str) -> HttpResponse:
+    """The user's out-of-office ranges as an iCalendar feed at a secret address (no login)."""
+    from django.conf import settings
+    from django.http import Http404
+
+    from samtale.availability.calendar import publish
+    from samtale.availability.models import CalendarFeed, OutOfOffice
+    from samtale.core.clock import now
+    from samtale.core.ratelimit import hit
+
+    if not hit(f"feed:{request.META.get('REMOTE_ADDR', '')}", settings.SAMTALE_FEED_RATE):
+        return HttpResponse("Too many requests", status=429, content_type="text/plain")
+    feed = CalendarFeed.objects.select_related("user").filter(publish_token=token).first()
+    if feed is None or not feed.user.is_active:
+        raise Http404("No such calendar")
+    at = now()
+    rows = OutOfOffice.objects.filter(user=feed.user, ends_at__gt=at - timedelta(days=30)).values_list(
+        "pk", "starts_at", "ends_at", "title"
+    )
+    body = publish(rows, name=feed.user.name, at=at)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
 def _record_context(request: HttpRequest, target_id: int) -> dict[str, object]:
-    from datetime import timedelta
     from zoneinfo import ZoneInfo, available_timezones
 
     from samtale.accounts.access import access_user
-    from samtale.availability.models import OutOfOffice, WorkingHours
+    from samtale.availability.models import CalendarFeed, OutOfOffice, WorkingHours
     from samtale.availability.status import working_periods
     from samtale.core.clock import now
 
@@ -130,16 +174,23 @@ def _record_context(request: HttpRequest, target_id: int) -> dict[str, object]:
         for s, e in working_periods(facts, day_start, day_start + timedelta(days=1))
         if s < day_start + timedelta(days=1) and e > day_start
     ]
+    can_edit = viewer.pk == target.pk or viewer_membership.is_super_admin
+    calendar = CalendarFeed.objects.filter(user=target).first() if can_edit else None
     return {
         "target": target,
         "status": status_of(target, at),
         "reason_label": REASON_LABELS[status_of(target, at).reason],
-        "can_edit": viewer.pk == target.pk or viewer_membership.is_super_admin,
+        "can_edit": can_edit,
         "can_change_status": viewer.pk == target.pk or viewer_membership.has_permission("availability_management"),
         "zone_name": zone_name,
         "viewer_zone": viewer_zone,
         "today": today,
         "hours": WorkingHours.objects.filter(user=target),
+        "calendar": calendar,
+        "feed_url": request.build_absolute_uri(reverse("published_calendar", args=[calendar.publish_token]))
+        if calendar
+        else "",
+        "default_keywords": DEFAULT_OOO_KEYWORDS,
         "out_of_office": OutOfOffice.objects.filter(user=target, ends_at__gt=at),
         "weekdays": WEEKDAYS,
         "zones": sorted(available_timezones()),
@@ -203,6 +254,21 @@ def record_action(request: HttpRequest, user_id: int, action: str) -> HttpRespon
         if ooo is None:
             raise Http404("No such range")
         actions.remove_out_of_office(ooo, acting_user=actor)
+    elif action == "calendar":
+        calendar_form = CalendarForm(request.POST)
+        if not calendar_form.is_valid():
+            return form_error(calendar_form)
+        d = calendar_form.cleaned_data
+        actions.configure_calendar(target, acting_user=actor, url=d["url"], keywords=d["keywords"])
+    elif action == "calendar-sync":
+        actions.request_calendar_sync(target, acting_user=actor)
+    elif action == "calendar-upload":
+        upload_form = CalendarUploadForm(request.POST, request.FILES)
+        if not upload_form.is_valid():
+            return form_error(upload_form)
+        actions.import_calendar_file(target, acting_user=actor, data=upload_form.cleaned_data["file"].read())
+    elif action == "calendar-token":
+        actions.regenerate_publish_token(target, acting_user=actor)
     elif action in ("available", "away"):
         (actions.set_available if action == "available" else actions.set_away)(target, acting_user=actor)
     else:

@@ -45,6 +45,36 @@ def route_waiting() -> int:
 
 
 @task()
+def sync_calendar(feed_id: int) -> int:
+    """Sync one calendar feed now (after it is connected, or "Sync now")."""
+    from samtale.availability.actions import sync_calendar_feed
+    from samtale.availability.models import CalendarFeed
+
+    feed = CalendarFeed.objects.select_related("user__membership").filter(pk=feed_id).first()
+    return sync_calendar_feed(feed) if feed is not None else 0
+
+
+@task()
+def sync_calendars() -> int:
+    """Poll every connected feed whose last sync is older than SAMTALE_CALENDAR_POLL_MINUTES."""
+    from django.db.models import Q
+
+    from samtale.availability.actions import sync_calendar_feed
+    from samtale.availability.models import CalendarFeed
+    from samtale.core.clock import now
+
+    due = now() - timedelta(minutes=settings.SAMTALE_CALENDAR_POLL_MINUTES)
+    feeds = CalendarFeed.objects.select_related("user__membership").exclude(url="")
+    changed = 0
+    for feed in feeds.filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=due)):
+        try:
+            changed += sync_calendar_feed(feed)
+        except Exception:  # one broken feed must not stop the others
+            log.exception("calendar sync of feed %s failed", feed.pk)
+    return changed
+
+
+@task()
 def prune_task_results() -> None:
     """Finished task results are kept a day (failed ones a week), then removed."""
     from django.core.management import call_command
@@ -56,6 +86,7 @@ PERIODIC: list[tuple[Task[[], Any], float]] = [
     (purge_trash, 3600.0),
     (recount_view_counts, 6 * 3600.0),
     (route_waiting, 60.0),
+    (sync_calendars, 60.0),
     (prune_task_results, 6 * 3600.0),
 ]
 

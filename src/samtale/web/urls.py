@@ -38,6 +38,7 @@ urlpatterns = [
         availability_views.management_set_status,
         name="availability_set",
     ),
+    path("calendar/<str:token>.ics", availability_views.published_calendar, name="published_calendar"),
     path("settings/users/<int:user_id>/availability/", availability_views.user_record, name="user_record"),
     path(
         "settings/users/<int:user_id>/availability/<str:action>/",
