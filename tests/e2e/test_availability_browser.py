@@ -72,6 +72,9 @@ def test_set_working_hours_in_the_browser(browser: Any, server: Server) -> None:
     expect(page.locator("#hours-table")).to_contain_text("Wednesday")
     expect(page.locator("#hours-table")).to_contain_text("22:00–06:00")
     expect(page.locator("#hours-table")).to_contain_text("next day")
+    # remove it again: Carol must stay available for the other tests on this server
+    page.locator("#hours-table tr", has_text="22:00–06:00").get_by_role("button", name="Remove").click()
+    expect(page.locator("#hours-table")).to_contain_text("No working hours")
 
 
 def test_without_the_permission_others_statuses_are_read_only(browser: Any, server: Server) -> None:
