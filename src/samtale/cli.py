@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 
 def _setup() -> None:
@@ -19,13 +20,18 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--host", default=os.environ.get("SAMTALE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("SAMTALE_HTTP_PORT", "8000")))
     parser.add_argument("--no-worker", action="store_true", help="do not run the background worker in-process")
+    parser.add_argument("--no-smtp", action="store_true", help="do not run the SMTP listener in-process")
     args = parser.parse_args(argv)
     _setup()
     import uvicorn
 
     from samtale.core.tasks import WorkerThreads
+    from samtale.mail.ingest import IngestLoop
 
     workers = None
+    mail = None if args.no_smtp else _start_mail()
+    ingest = IngestLoop()
+    ingest.start()
     if not args.no_worker:
         workers = WorkerThreads()
         workers.start()
@@ -34,6 +40,40 @@ def serve(argv: list[str]) -> int:
     finally:
         if workers is not None:
             workers.stop()
+        ingest.stop()
+        if mail is not None:
+            mail.stop()
+    return 0
+
+
+def _start_mail() -> Any:
+    from django.conf import settings
+
+    from samtale.mail.smtpd import Listener
+
+    listener = Listener(settings.SAMTALE_SMTP_HOST, settings.SAMTALE_SMTP_PORT, settings.SAMTALE_LMTP_PORT).start()
+    print(f"SMTP listening on {settings.SAMTALE_SMTP_HOST}:{listener.port}", flush=True)
+    return listener
+
+
+def smtpd(argv: list[str]) -> int:
+    """The SMTP/LMTP listener and the mail ingest loop alone (scale-out: run it beside the web)."""
+    argparse.ArgumentParser(prog="samtale smtpd", description="SMTP/LMTP listener + mail ingest").parse_args(argv)
+    _setup()
+    import signal
+    import threading
+
+    from samtale.mail.ingest import IngestLoop
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    listener = _start_mail()
+    ingest = IngestLoop()
+    ingest.start()
+    stop.wait()
+    ingest.stop()
+    listener.stop()
     return 0
 
 
@@ -44,9 +84,14 @@ def worker(argv: list[str]) -> int:
     from samtale.core.tasks import WorkerThreads
 
     # The scheduler runs here too, so a scaled-out deployment needs no extra process.
+    from samtale.mail.ingest import IngestLoop
+
     threads = WorkerThreads()
     threads.threads[1].start()
+    ingest = IngestLoop()  # stored mail is processed by workers too (rows are claimed with SKIP LOCKED)
+    ingest.start()
     call_command("db_worker", *argv)
+    ingest.stop()
     threads.stop()
     return 0
 
@@ -83,7 +128,7 @@ def token(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "worker": worker, "demo": demo, "token": token}
+COMMANDS = {"serve": serve, "worker": worker, "smtpd": smtpd, "demo": demo, "token": token}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         return COMMANDS[argv[0]](argv[1:])
     if not argv or argv[0] in {"-h", "--help", "help"}:
-        print("usage: samtale {serve,worker,demo,token} | <django management command>")
-        print("  serve    web + websocket + worker in one process")
+        print("usage: samtale {serve,worker,smtpd,demo,token} | <django management command>")
+        print("  serve    web + websocket + SMTP listener + worker in one process")
         print("  worker   background worker alone")
+        print("  smtpd    SMTP/LMTP listener and mail ingest alone")
         print("  demo     load the demo account (--if-empty)")
         print("  token    create --email E: print a new API token")
         return 0

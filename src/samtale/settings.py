@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "samtale.inbox",
     "samtale.availability",
     "samtale.routing",
+    "samtale.mail",
     "samtale.web",
     "samtale.api",
 ]
@@ -208,6 +209,22 @@ SAMTALE_ROLE_ADDRESSES = [
     ).split(",")
     if a.strip()
 ]
+# Email (E1): the listener, size limit, outgoing relay and retry schedule.
+SAMTALE_SMTP_HOST = os.environ.get("SAMTALE_SMTP_HOST", "127.0.0.1")
+SAMTALE_SMTP_PORT = int(os.environ.get("SAMTALE_SMTP_PORT", "2525"))
+SAMTALE_LMTP_PORT = int(os.environ.get("SAMTALE_LMTP_PORT", "0"))  # 0: no LMTP listener
+SAMTALE_MAX_MESSAGE_BYTES = int(os.environ.get("SAMTALE_MAX_MESSAGE_BYTES", str(30 * 1024 * 1024)))
+SAMTALE_EMAIL_RETRY_SECONDS = os.environ.get("SAMTALE_EMAIL_RETRY_SECONDS", "60,300,900,3600,14400")
+SAMTALE_IMAP_POLL_SECONDS = int(os.environ.get("SAMTALE_IMAP_POLL_SECONDS", "60"))
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+SAMTALE_EMAIL_BACKEND = os.environ.get("SAMTALE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("SAMTALE_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("SAMTALE_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("SAMTALE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("SAMTALE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("SAMTALE_EMAIL_SECURITY", "none") == "starttls"
+EMAIL_USE_SSL = os.environ.get("SAMTALE_EMAIL_SECURITY", "none") == "tls"
+EMAIL_TIMEOUT = 30
 SAMTALE_CALENDAR_POLL_MINUTES = int(os.environ.get("SAMTALE_CALENDAR_POLL_MINUTES", "15"))
 SAMTALE_CALENDAR_MAX_BYTES = int(os.environ.get("SAMTALE_CALENDAR_MAX_BYTES", str(5 * 1024 * 1024)))
 # Feeds on loopback/private addresses are refused unless allowed (a feed URL must not reach internal services).

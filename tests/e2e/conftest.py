@@ -50,6 +50,10 @@ class Server:
     seed: dict[str, Any] = field(default_factory=dict)
     log: Path | None = None
 
+    @property
+    def smtp_port(self) -> int:
+        return int(self.env["SAMTALE_SMTP_PORT"])
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -69,6 +73,7 @@ class Server:
 
 def start_server(env: dict[str, str], log: Path) -> Server:
     port = free_port()
+    env = {**env, "SAMTALE_SMTP_PORT": env.get("SAMTALE_SMTP_PORT") or str(free_port())}
     handle = log.open("ab")
     process = subprocess.Popen(
         [str(BIN / "samtale"), "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT

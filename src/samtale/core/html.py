@@ -14,20 +14,34 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"alt", "title", "width", "height"},
+    "img": {"alt", "title", "width", "height", "data-src"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
 }
 
 
+_IMG_SRC = re.compile(r"(<img\b[^>]*?\s)src(\s*=)", re.IGNORECASE)
+
+
+def _keep_safe_image_sources(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "data-src":
+        return value if value.strip().lower().startswith(("https://", "http://", "cid:")) else None
+    return value
+
+
 def sanitize(raw: str) -> str:
-    """Keep formatting, drop scripts, handlers, javascript: URLs and remote loads."""
+    """Keep formatting, drop scripts, handlers, javascript: URLs and remote loads.
+
+    Images keep their address as `data-src` only: nothing loads when a message is shown. Inline
+    images (`cid:`) are pointed at their attachment when rendered, remote ones only when the
+    agent clicks "Load remote images"."""
     return nh3.clean(
-        raw,
+        _IMG_SRC.sub(r"\1data-src\2", raw),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto", "tel"},
         link_rel="noopener noreferrer nofollow",
+        attribute_filter=_keep_safe_image_sources,
     )
 
 

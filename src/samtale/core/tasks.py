@@ -75,6 +75,30 @@ def sync_calendars() -> int:
 
 
 @task()
+def deliver_email(message_id: int) -> str:
+    """Send one outbound email (retried with backoff by re-enqueueing itself)."""
+    from samtale.mail.outbound import deliver
+
+    return deliver(message_id)
+
+
+@task()
+def send_transcript(conversation_id: int, to: str) -> str:
+    """Email a chat transcript (C8, C15)."""
+    from samtale.mail.transcript import send
+
+    return send(conversation_id, to)
+
+
+@task()
+def poll_mailboxes() -> int:
+    """Fetch new mail of every channel with an IMAP mailbox."""
+    from samtale.mail.imap import poll_all
+
+    return poll_all()
+
+
+@task()
 def prune_task_results() -> None:
     """Finished task results are kept a day (failed ones a week), then removed."""
     from django.core.management import call_command

@@ -155,6 +155,13 @@ class InboundMessage:
     bot: str = ""
     contact: Contact | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    quoted_html: str = ""  # trimmed history/signature, shown on demand
+    auto_reply: bool = False  # never routes, never reopens, is not the contact's answer
+    attachments: list[Any] = field(
+        default_factory=list
+    )  # objects with filename, content_type, payload, content_id, inline
+    recipients: list[str] = field(default_factory=list)
+    author: User | None = None  # set: a teammate's own copy of mail they sent (stored as outbound, sent)
 
 
 def _role_address(address: str) -> bool:
@@ -179,14 +186,21 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
     """Store an arriving message: find or open its conversation, classify it, publish."""
     account = channel.account
     at = inbound.received_at or now()
+    outbound = inbound.author is not None
     with transaction.atomic():
         if inbound.external_id:
-            duplicate = Message.objects.filter(account=account, external_id=inbound.external_id).first()
-            if duplicate is not None:
-                return duplicate
+            duplicate = Message.objects.filter(
+                account=account, conversation__inbox_id=channel.inbox_id, external_id=inbound.external_id[:998]
+            )
+            if inbound.sender_address:  # the same id from someone else is another message
+                duplicate = duplicate.filter(sender_address=inbound.sender_address[:254])
+            if (found := duplicate.order_by("id").first()) is not None:
+                return found
         contact = inbound.contact
-        if contact is None and inbound.sender_address and "@" in inbound.sender_address:
-            contact = get_or_create_contact_by_email(account, inbound.sender_address, inbound.sender_name)
+        contact_address = (inbound.recipients[:1] or [""])[0] if outbound else inbound.sender_address
+        if contact is None and contact_address and "@" in contact_address:
+            name = "" if outbound else inbound.sender_name
+            contact = get_or_create_contact_by_email(account, contact_address, name)
         conversation = inbound.conversation
         created = conversation is None
         if conversation is None:
@@ -198,12 +212,14 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 contact=contact,
                 subject=inbound.subject[:500],
                 bot=inbound.bot,
+                owner=inbound.author,
+                awaiting_first_reply=outbound,
                 created_at=at,
                 last_activity_at=at,
             )
-            if _is_blocked(account.pk, channel.kind, inbound.sender_address):
+            if not outbound and _is_blocked(account.pk, channel.kind, inbound.sender_address):
                 conversation.filtered_at = at
-            elif channel.kind == ChannelKind.EMAIL and _role_address(inbound.sender_address):
+            elif not outbound and channel.kind == ChannelKind.EMAIL and _role_address(inbound.sender_address):
                 conversation.spam_at = at
             conversation.save()
         with counted([conversation], created=created):
@@ -212,24 +228,33 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
             message = Message.objects.create(
                 account=account,
                 conversation=conversation,
-                direction=Direction.INBOUND,
+                direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
                 channel_kind=channel.kind,
+                author=inbound.author,
                 sender_name=inbound.sender_name[:200],
                 sender_address=inbound.sender_address[:254],
+                recipients=inbound.recipients,
                 text=text,
                 html=html,
+                quoted_html=sanitize(inbound.quoted_html) if inbound.quoted_html else "",
+                auto_reply=inbound.auto_reply,
+                delivery_status=DeliveryStatus.SENT if outbound else DeliveryStatus.NONE,
                 external_id=inbound.external_id[:998],
                 created_at=at,
             )
-            conversation.awaiting_first_reply = False
-            if not created and conversation.status == Status.CLOSED and conversation.trashed_at is None:
+            _store_attachments(message, inbound.attachments)
+            answered = not outbound and not inbound.auto_reply
+            if answered:
+                conversation.awaiting_first_reply = False
+            if answered and not created and conversation.status == Status.CLOSED and conversation.trashed_at is None:
                 conversation.status = Status.OPEN
                 conversation.closed_at = None
             _touch(conversation, message)
             conversation.save()
-        if created:
+        # an agent's own copy or an auto-reply: nobody needs to be assigned for it
+        if answered and created:
             _route_new(conversation)
-        elif inbound.extra.get("route", True):
+        elif answered and inbound.extra.get("route", True):
             _reroute(conversation)  # acts only when unassigned, or when the owner is away
         if created:
             search.set_document(conversation, [conversation.subject, _contact_text(contact), text])
@@ -238,6 +263,25 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
         audit(account, None, "message.received", message, conversation_id=conversation.pk)
         publish_on_commit(events.conversation_changed(conversation, "message"))
     return message
+
+
+def _store_attachments(message: Message, parts: Iterable[Any]) -> None:
+    from django.core.files.base import ContentFile
+
+    from samtale.inbox.models import Attachment
+
+    for part in parts:
+        attachment = Attachment(
+            account_id=message.account_id,
+            message=message,
+            filename=part.filename[:255],
+            content_type=part.content_type[:255],
+            size=len(part.payload),
+            content_id=part.content_id[:255],
+            inline=part.inline,
+        )
+        attachment.file.save(part.filename[:100] or "attachment", ContentFile(part.payload), save=False)
+        attachment.save()
 
 
 def _route_new(conversation: Conversation) -> None:
@@ -282,6 +326,22 @@ def _require_inbox_access(user: User, conversation: Conversation) -> None:
     access_conversation(user, conversation.pk)
 
 
+def _outbound_id(kind: str, address: str) -> str:
+    """Outbound email gets its Message-ID when it is stored, so replies thread even before it is sent."""
+    if kind != ChannelKind.EMAIL or not address:
+        return ""
+    from samtale.mail.outbound import new_message_id
+
+    return new_message_id(address)
+
+
+def _queue_delivery(message: Message) -> None:
+    if message.channel_kind == ChannelKind.EMAIL:
+        from samtale.mail.outbound import queue
+
+        queue(message)
+
+
 def reply_to_conversation(
     conversation: Conversation, *, acting_user: User, text: str = "", html: str = "", channel_kind: str = ""
 ) -> Message:
@@ -310,8 +370,10 @@ def reply_to_conversation(
             text=plain,
             html=clean,
             delivery_status=DeliveryStatus.QUEUED,
+            external_id=_outbound_id(kind, conversation.channel.address),
             created_at=at,
         )
+        _queue_delivery(message)
         _touch(conversation, message)
         conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
         search.append_to_document(conversation, plain)
@@ -360,8 +422,10 @@ def compose_conversation(
             text=plain,
             html=clean,
             delivery_status=DeliveryStatus.QUEUED,
+            external_id=_outbound_id(channel.kind, channel.address),
             created_at=at,
         )
+        _queue_delivery(message)
         with counted([conversation], created=True):
             _touch(conversation, message)
             conversation.save()

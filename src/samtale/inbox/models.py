@@ -174,6 +174,10 @@ class Message(models.Model):
         max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.NONE, blank=True
     )
     delivery_error = models.TextField(blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    quoted_html = models.TextField(blank=True, help_text="Sanitized quoted history and signature, shown on demand")
+    auto_reply = models.BooleanField(default=False, help_text="An automatic reply (out of office, autoresponder)")
+    forwarded = models.BooleanField(default=False, help_text="Forwarded to an outside address")
     hidden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -193,6 +197,32 @@ class Message(models.Model):
     @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    import uuid
+
+    return f"attachments/{instance.account_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file of a message (email attachments and inline images); the name is kept, the stored
+    path is random so nothing about it can be guessed."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(default=0)
+    content_id = models.CharField(max_length=255, blank=True)
+    inline = models.BooleanField(default=False)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class Comment(models.Model):

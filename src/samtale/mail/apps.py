@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    name = "samtale.mail"
+    label = "mail"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,338 @@
+"""One ingest path for every way mail arrives (SMTP, LMTP, IMAP): store the raw bytes durably,
+then parse, classify and thread them into the inbox.
+
+`store_raw` is what the listeners call before they acknowledge a message; `process_pending`
+(run by the ingest loop in `samtale serve`/`samtale smtpd`/`samtale worker`) turns stored raw
+messages into conversation messages. A raw message is marked done in the same transaction that
+stores its message, so a crash in between leaves it pending and it is processed again; Message-ID
+deduplication makes that safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from samtale.accounts.models import User
+from samtale.core.clock import now
+from samtale.inbox import actions as inbox_actions
+from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
+from samtale.mail.models import EmailReference, RawEmail
+from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse
+from samtale.mail.quotes import split_html, split_text
+
+log = logging.getLogger(__name__)
+
+SUBJECT_FALLBACK_DAYS = 30
+
+
+# ---------------------------------------------------------------- addresses and reply tokens
+
+
+def base_address(address: str) -> str:
+    """support+c12-ab34@acme.test -> support@acme.test"""
+    local, _at, domain = address.strip().lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}" if local else address.strip().lower()
+
+
+def _token_mac(conversation_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"reply:{conversation_id}".encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def reply_address(channel: Channel, conversation_id: int) -> str:
+    """The conversation's own reply address: `support+c<id>-<mac>@domain` (C3 threading)."""
+    local, _at, domain = channel.address.partition("@")
+    return f"{local}+c{conversation_id}-{_token_mac(conversation_id)}@{domain}"
+
+
+def conversation_from_token(addresses: Iterable[str]) -> int | None:
+    for address in addresses:
+        local = address.lower().partition("@")[0]
+        tag = local.partition("+")[2]
+        if not tag.startswith("c") or "-" not in tag:
+            continue
+        ident, _dash, mac = tag[1:].partition("-")
+        if ident.isdigit() and hmac.compare_digest(mac, _token_mac(int(ident))):
+            return int(ident)
+    return None
+
+
+def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:
+    """Connected email channels by (base) recipient address."""
+    wanted = {base_address(a) for a in addresses}
+    found = Channel.objects.filter(kind=ChannelKind.EMAIL, address__in=list(wanted)).select_related("account")
+    return {c.address.lower(): c for c in found}
+
+
+# ---------------------------------------------------------------- storing
+
+
+_wake = threading.Event()
+
+
+def store_raw(
+    channels: Iterable[Channel], data: bytes, *, source: str, envelope_from: str = "", envelope_to: Iterable[str] = ()
+) -> list[int]:
+    """Commit the raw message, one row per channel it was addressed to. Only after this returns
+    may the sender be told 250 (or IMAP move past the message)."""
+    rcpts = list(envelope_to)
+    with transaction.atomic():
+        ids = [
+            RawEmail.objects.create(
+                account_id=c.account_id, channel=c, source=source, envelope_from=envelope_from[:998],
+                envelope_to=rcpts, data=data, size=len(data),
+            ).pk
+            for c in channels
+        ]  # fmt: skip
+    _wake.set()
+    return ids
+
+
+# ---------------------------------------------------------------- processing
+
+
+def process_pending(limit: int = 100) -> int:
+    """Process up to `limit` pending raw messages, oldest first. Returns how many were handled."""
+    done = 0
+    while done < limit:
+        with transaction.atomic():
+            query = RawEmail.objects.filter(state=RawEmail.State.PENDING).order_by("id")
+            if connection.vendor == "postgresql":  # several processes share the queue
+                query = query.select_for_update(skip_locked=True)
+            raw = query.select_related("channel__account", "channel__inbox").first()
+            if raw is None:
+                break
+            try:
+                with transaction.atomic():
+                    message = process(raw)
+            except Exception as exc:  # never lose it: keep it as a readable conversation
+                log.exception("could not process raw email %s", raw.pk)
+                message = _fallback(raw, f"{type(exc).__name__}: {exc}")
+            if raw.state != RawEmail.State.FAILED:
+                raw.state = RawEmail.State.DONE
+            raw.message = message
+            raw.save(update_fields=["state", "message", "error"])
+        done += 1
+    return done
+
+
+def process(raw: RawEmail) -> Message | None:
+    parsed = parse(bytes(raw.data))
+    if parsed.broken:
+        raw.error = parsed.broken[:2000]
+    channel = raw.channel
+    if parsed.bounce is not None and (failed := _apply_bounce(channel, parsed)) is not None:
+        return failed
+    return _deliver_to_inbox(channel, raw, parsed)
+
+
+def _apply_bounce(channel: Channel, parsed: ParsedEmail) -> Message | None:
+    assert parsed.bounce is not None
+    original = (
+        Message.objects.filter(
+            account_id=channel.account_id, direction=Direction.OUTBOUND, external_id=parsed.bounce.original_message_id
+        )
+        .select_related("conversation")
+        .first()
+    )
+    if original is None:
+        return None
+    reason = parsed.bounce.reason
+    if parsed.bounce.recipient:
+        reason = f"{parsed.bounce.recipient}: {reason}"
+    from samtale.mail.outbound import mark_failed
+
+    mark_failed(original, f"Bounced ({parsed.bounce.status}) {reason}".strip())
+    return original
+
+
+def _teammate(channel: Channel, address: str) -> User | None:
+    """A member of the account sending from their own mail client (CC'd/BCC'd to the inbox)."""
+    if not address:
+        return None
+    return (
+        User.objects.filter(
+            email__iexact=address,
+            is_active=True,
+            membership__account_id=channel.account_id,
+            membership__deactivated_at=None,
+            membership__removed_at=None,
+        )
+        .select_related("membership")
+        .first()
+    )
+
+
+def find_conversation(
+    channel: Channel, parsed: ParsedEmail, sender: str, envelope_to: Iterable[str]
+) -> Conversation | None:
+    """The conversation a message belongs to, or None for a new one. In order: In-Reply-To,
+    References (most recent first), a message that already refers to this one (its reply came
+    first), the reply token in our address, then the same contact's recent conversation with the
+    same subject. Never outside the channel's account."""
+    account_id = channel.account_id
+    live = Conversation.objects.filter(account_id=account_id)
+    for ref in [*parsed.in_reply_to, *reversed(parsed.references)]:
+        hit = Message.objects.filter(account_id=account_id, external_id=ref).order_by("id").values_list("conversation_id", flat=True).first()  # fmt: skip
+        if hit is not None:
+            return live.get(pk=hit)
+    if parsed.message_id:
+        child = (
+            EmailReference.objects.filter(account_id=account_id, ref=parsed.message_id)
+            .order_by("id")
+            .values_list("message__conversation_id", flat=True)
+            .first()
+        )
+        if child is not None:
+            return live.get(pk=child)
+    token = conversation_from_token([*parsed.to, *parsed.cc, *parsed.delivered_to, *envelope_to])
+    if token is not None:
+        found = live.filter(pk=token).first()
+        if found is not None:
+            return found
+    subject = normalize_subject(parsed.subject)
+    if subject and sender:
+        since = now() - timedelta(days=SUBJECT_FALLBACK_DAYS)
+        candidates = (
+            live.filter(
+                inbox_id=channel.inbox_id, contact__email__iexact=sender, trashed_at=None, last_activity_at__gte=since
+            )
+            .order_by("-last_activity_at", "-id")
+            .only("id", "subject")[:20]
+        )
+        for conversation in candidates:
+            if normalize_subject(conversation.subject) == subject:
+                return conversation
+    return None
+
+
+def _no_id_key(parsed: ParsedEmail, raw: bytes) -> str:
+    """A stable id for mail without a Message-ID, so a retried delivery is still stored once."""
+    body = raw.partition(b"\r\n\r\n")[2] or raw.partition(b"\n\n")[2] or raw
+    digest = hashlib.sha256(
+        b"\0".join([parsed.from_address.encode(), parsed.subject.encode(), str(parsed.date).encode(), body])
+    ).hexdigest()[:32]
+    return f"noid-{digest}@samtale.invalid"
+
+
+def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> Message:
+    data = bytes(raw.data)
+    external_id = parsed.message_id or _no_id_key(parsed, data)
+    sender = parsed.from_address or (base_address(raw.envelope_from) if "@" in raw.envelope_from else "")
+    author = _teammate(channel, sender)
+    if author is not None and not _is_own_channel(sender):
+        recipients = [a for a in [*parsed.to, *parsed.cc] if base_address(a) not in _channel_addresses(channel)]
+    else:
+        author, recipients = None, []
+    conversation = find_conversation(channel, parsed, sender, raw.envelope_to)
+    text_main, text_quoted = split_text(parsed.text) if parsed.text else ("", "")
+    html_main, html_quoted = split_html(parsed.html) if parsed.html else ("", "")
+    if parsed.html and not html_quoted and text_quoted:
+        html_main = ""  # prefer the trimmed plain text when only it could be split
+    quoted = html_quoted or (_text_html(text_quoted) if text_quoted and not parsed.html else "")
+    attachments: list[Part] = list(parsed.attachments)
+    if parsed.broken and not parsed.text and not parsed.html:
+        attachments.append(Part("original.eml", "message/rfc822", data))
+    message = inbox_actions.receive_inbound(
+        channel,
+        inbox_actions.InboundMessage(
+            sender_address=sender,
+            sender_name=parsed.from_name,
+            text=parsed.text or "",
+            html=html_main if parsed.html and html_main else (_text_html(text_main) if text_quoted else parsed.html),
+            quoted_html=quoted,
+            subject=parsed.subject or "",
+            external_id=external_id,
+            received_at=raw.received_at,
+            conversation=conversation,
+            auto_reply=parsed.auto_reply,
+            attachments=attachments,
+            author=author,
+            recipients=recipients,
+        ),
+    )
+    refs = [*parsed.in_reply_to, *parsed.references]
+    if refs and not message.email_references.exists():
+        EmailReference.objects.bulk_create(
+            [EmailReference(account_id=channel.account_id, message=message, ref=r[:998]) for r in dict.fromkeys(refs)]
+        )
+    return message
+
+
+def _text_html(text: str) -> str:
+    from samtale.core.html import text_to_html
+
+    return text_to_html(text)
+
+
+def _channel_addresses(channel: Channel) -> set[str]:
+    return {a.lower() for a in Channel.objects.filter(account_id=channel.account_id, kind=ChannelKind.EMAIL).values_list("address", flat=True)}  # fmt: skip
+
+
+def _is_own_channel(address: str) -> bool:
+    return Channel.objects.filter(kind=ChannelKind.EMAIL, address__iexact=base_address(address)).exists()
+
+
+def _fallback(raw: RawEmail, error: str) -> Message | None:
+    """Processing failed: the message still becomes a conversation, with its source attached."""
+    raw.error = error[:2000]
+    try:
+        with transaction.atomic():
+            data = bytes(raw.data)
+            return inbox_actions.receive_inbound(
+                raw.channel,
+                inbox_actions.InboundMessage(
+                    sender_address=base_address(raw.envelope_from) if "@" in raw.envelope_from else "",
+                    subject="(unreadable message)",
+                    text="This message could not be read. Its original source is attached.",
+                    external_id=f"raw-{raw.pk}@samtale.invalid",
+                    received_at=raw.received_at,
+                    attachments=[Part("original.eml", "message/rfc822", data)],
+                ),
+            )
+    except Exception as exc:
+        log.exception("could not store raw email %s even as a fallback", raw.pk)
+        raw.state = RawEmail.State.FAILED
+        raw.error = f"{error}; fallback: {exc}"[:2000]
+        return None
+
+
+class IngestLoop:
+    """Processes stored mail as it arrives (woken by `store_raw`), and sweeps every few seconds
+    for anything left pending (e.g. after a crash)."""
+
+    def __init__(self, sweep: float = 2.0) -> None:
+        self.sweep = sweep
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="samtale-mail-ingest", daemon=True)
+
+    def _run(self) -> None:
+        from django.db import close_old_connections
+
+        while not self.stop_event.is_set():
+            _wake.wait(self.sweep)
+            _wake.clear()
+            try:
+                while process_pending(200):
+                    if self.stop_event.is_set():
+                        break
+            except Exception:
+                log.exception("mail ingest failed; retrying")
+                self.stop_event.wait(1.0)
+            finally:
+                close_old_connections()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        _wake.set()

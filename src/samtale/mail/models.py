@@ -1,0 +1,89 @@
+"""Email channel state: raw messages as received (the ingest queue), references for threading,
+and per-channel server settings (outgoing SMTP, incoming IMAP)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from samtale.core.clock import now
+
+
+class RawEmail(models.Model):
+    """A message exactly as it arrived. It is committed before the sender gets its 250 (or before
+    IMAP advances its UID), then parsed by the ingest loop; any message can be parsed again."""
+
+    class Source(models.TextChoices):
+        SMTP = "smtp", "SMTP"
+        LMTP = "lmtp", "LMTP"
+        IMAP = "imap", "IMAP"
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Processed")
+        FAILED = "failed", _("Failed")
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("inbox.Channel", on_delete=models.CASCADE, related_name="raw_emails")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    envelope_from = models.CharField(max_length=998, blank=True)
+    envelope_to = models.JSONField(default=list, blank=True)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(default=now)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True)
+    message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["id"], condition=Q(state="pending"), name="rawemail_pending")]
+
+    def __str__(self) -> str:
+        return f"raw email {self.pk} ({self.state})"
+
+
+class EmailReference(models.Model):
+    """A Message-ID a stored message refers to (In-Reply-To and References), so a parent that
+    arrives after its reply still finds the reply's conversation."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey("inbox.Message", on_delete=models.CASCADE, related_name="email_references")
+    ref = models.CharField(max_length=998)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "ref"])]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class Security(models.TextChoices):
+    NONE = "none", _("None")
+    STARTTLS = "starttls", "STARTTLS"
+    TLS = "tls", "SSL/TLS"
+
+
+class MailServer(models.Model):
+    """A channel's own outgoing SMTP server and incoming IMAP mailbox (both optional: without
+    SMTP settings mail goes out through the installation's SMTP backend)."""
+
+    channel = models.OneToOneField("inbox.Channel", on_delete=models.CASCADE, related_name="mail_server")
+    smtp_host = models.CharField(max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField(default=587)
+    smtp_security = models.CharField(max_length=8, choices=Security.choices, default=Security.STARTTLS)
+    smtp_username = models.CharField(max_length=255, blank=True)
+    smtp_password = models.CharField(max_length=255, blank=True)
+    imap_host = models.CharField(max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_security = models.CharField(max_length=8, choices=Security.choices, default=Security.TLS)
+    imap_username = models.CharField(max_length=255, blank=True)
+    imap_password = models.CharField(max_length=255, blank=True)
+    imap_folder = models.CharField(max_length=255, default="INBOX")
+    imap_uidvalidity = models.BigIntegerField(null=True, blank=True)
+    imap_last_uid = models.BigIntegerField(default=0)
+    imap_polled_at = models.DateTimeField(null=True, blank=True)
+    imap_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"mail server of channel {self.channel_id}"

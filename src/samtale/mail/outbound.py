@@ -1,0 +1,180 @@
+"""Sending email: build the message with correct threading headers and deliver it through a task,
+retried with backoff; every outbound message shows queued, sent or failed (with the server's reply).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+from datetime import timedelta
+from email.utils import formataddr, make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+
+from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
+from samtale.inbox import events
+from samtale.inbox.models import Channel, DeliveryStatus, Direction, Message
+from samtale.mail.ingest import reply_address
+
+log = logging.getLogger(__name__)
+
+
+def new_message_id(address: str) -> str:
+    """A Message-ID in the channel's domain, without angle brackets (as stored in external_id)."""
+    domain = address.rpartition("@")[2] or "samtale.invalid"
+    return make_msgid(domain=domain).strip("<>")
+
+
+def queue(message: Message) -> None:
+    """Deliver after the transaction that stored the message commits."""
+    from samtale.core.tasks import deliver_email
+
+    pk = message.pk
+    transaction.on_commit(lambda: deliver_email.enqueue(pk))
+
+
+def retry_delays() -> list[int]:
+    return [int(s) for s in settings.SAMTALE_EMAIL_RETRY_SECONDS.split(",") if s.strip()]
+
+
+def _subject(message: Message) -> str:
+    subject = message.conversation.subject or ""
+    earlier = message.conversation.messages.filter(created_at__lt=message.created_at).exists()
+    if message.forwarded:
+        return subject if subject.lower().startswith("fwd:") else f"Fwd: {subject}"
+    if earlier and subject and not subject.lower().startswith(("re:", "sv:", "aw:")):
+        return f"Re: {subject}"
+    return subject
+
+
+def _threading_headers(message: Message) -> dict[str, str]:
+    """In-Reply-To: the latest earlier message with an id; References: its references and it."""
+    parent = (
+        message.conversation.messages.filter(created_at__lte=message.created_at)
+        .exclude(pk=message.pk)
+        .exclude(external_id="")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if parent is None or message.forwarded:
+        return {}
+    refs = [r.ref for r in parent.email_references.order_by("id")][-10:]  # type: ignore[attr-defined]
+    chain = [*dict.fromkeys([*refs, parent.external_id])]
+    return {"In-Reply-To": f"<{parent.external_id}>", "References": " ".join(f"<{r}>" for r in chain)}
+
+
+def build(message: Message) -> EmailMultiAlternatives:
+    conversation = message.conversation
+    channel: Channel = conversation.channel
+    display = f"{message.sender_name} ({conversation.inbox.name})" if message.sender_name else conversation.inbox.name
+    headers = {
+        "Message-ID": f"<{message.external_id}>",
+        "Reply-To": reply_address(channel, conversation.pk),
+        **_threading_headers(message),
+    }
+    mail = EmailMultiAlternatives(
+        subject=_subject(message),
+        body=message.text,
+        from_email=formataddr((display, channel.address)),
+        to=list(message.recipients),
+        headers=headers,
+    )
+    if message.html:
+        mail.attach_alternative(message.html, "text/html")
+    for attachment in message.attachments.all():  # type: ignore[attr-defined]
+        with attachment.file.open("rb") as handle:
+            mail.attach(attachment.filename, handle.read(), attachment.content_type)
+    return mail
+
+
+def _connection(channel: Channel) -> object:
+    server = getattr(channel, "mail_server", None)
+    if server is not None and server.smtp_host:
+        return get_connection(
+            "django.core.mail.backends.smtp.EmailBackend",
+            host=server.smtp_host,
+            port=server.smtp_port,
+            username=server.smtp_username or None,
+            password=server.smtp_password or None,
+            use_tls=server.smtp_security == "starttls",
+            use_ssl=server.smtp_security == "tls",
+            timeout=30,
+            fail_silently=False,
+        )
+    # Samtale's own setting, not EMAIL_BACKEND (which test runners replace with an in-memory box)
+    return get_connection(settings.SAMTALE_EMAIL_BACKEND, fail_silently=False)
+
+
+def _reply_of(exc: BaseException) -> tuple[bool, str]:
+    """(permanent?, the server's reply) of a sending error."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = [f"{rcpt}: {code} {msg.decode(errors='replace')}" for rcpt, (code, msg) in exc.recipients.items()]
+        codes = [code for code, _m in exc.recipients.values()]
+        return all(c >= 500 for c in codes), "; ".join(replies)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return exc.smtp_code >= 500, f"{exc.smtp_code} {text}"
+    if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
+        return False, f"{type(exc).__name__}: {exc}"
+    return False, f"{type(exc).__name__}: {exc}"
+
+
+def deliver(message_id: int) -> str:
+    """Send one queued message (the task). Returns the resulting status."""
+    from samtale.core.tasks import deliver_email
+
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("conversation__channel", "conversation__inbox")
+            .filter(pk=message_id, direction=Direction.OUTBOUND)
+            .first()
+        )
+        if message is None or message.delivery_status != DeliveryStatus.QUEUED:
+            return message.delivery_status if message else "missing"
+        message.delivery_attempts += 1
+        message.save(update_fields=["delivery_attempts"])
+    try:
+        mail = build(message)
+        connection = _connection(message.conversation.channel)
+        mail.connection = connection  # type: ignore[assignment]
+        mail.send(fail_silently=False)
+    except Exception as exc:
+        permanent, reply = _reply_of(exc)
+        delays = retry_delays()
+        if permanent or message.delivery_attempts > len(delays):
+            mark_failed(message, reply)
+            return DeliveryStatus.FAILED
+        delay = delays[message.delivery_attempts - 1]
+        _note(message, f"Attempt {message.delivery_attempts} failed, retrying in {delay} s: {reply}")
+        deliver_email.using(run_after=now() + timedelta(seconds=delay)).enqueue(message.pk)
+        return DeliveryStatus.QUEUED
+    mark_sent(message)
+    return DeliveryStatus.SENT
+
+
+def _note(message: Message, text: str) -> None:
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(delivery_error=text[:4000])
+        publish_on_commit(events.conversation_changed(message.conversation, "delivery"))
+
+
+def mark_sent(message: Message) -> None:
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.SENT, delivery_error="")
+        publish_on_commit(events.conversation_changed(message.conversation, "delivery"))
+
+
+def mark_failed(message: Message, reason: str) -> None:
+    from samtale.core.audit import audit
+
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(
+            delivery_status=DeliveryStatus.FAILED, delivery_error=reason[:4000]
+        )
+        audit(message.conversation.account, None, "message.delivery_failed", message, reason=reason[:500])
+        publish_on_commit(events.conversation_changed(message.conversation, "delivery"))
