@@ -83,6 +83,13 @@ def _message_out(m: Message) -> dict[str, Any]:
         "text": "" if hidden else m.text, "html": "" if hidden else m.html, "hidden": hidden,
         "hidden_by_id": m.hidden_by_id, "delivery_status": m.delivery_status, "delivery_error": m.delivery_error,
         "created_at": m.created_at, "permalink": reverse("message_permalink", args=[m.pk]),
+        "message_id": m.external_id if m.channel_kind == "email" else "", "quoted_html": "" if hidden else m.quoted_html,
+        "auto_reply": m.auto_reply, "forwarded": m.forwarded,
+        "attachments": [] if hidden else [
+            {"id": a.pk, "filename": a.filename, "content_type": a.content_type, "size": a.size, "inline": a.inline,
+             "url": reverse("attachment", args=[a.pk])}
+            for a in m.attachments.all()  # type: ignore[attr-defined]
+        ],
     }  # fmt: skip
 
 
@@ -456,3 +463,11 @@ def import_calendar(request: HttpRequest, user_id: int, payload: s.CalendarImpor
     data = payload.ics.encode()
     events = availability_actions.import_calendar_file(target, acting_user=actor, data=data)
     return {"events": events}
+
+
+@api.post("/messages/{message_id}/forward", response=s.MessageOut, tags=["conversations"])
+def forward(request: HttpRequest, message_id: int, payload: s.ForwardIn) -> dict[str, Any]:
+    """Forward an email message, with its attachments, to an outside address."""
+    user = _user(request)
+    message = access_message(user, message_id)
+    return _message_out(actions.forward_message(message, acting_user=user, to=payload.to, note=payload.note))

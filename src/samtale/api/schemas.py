@@ -81,6 +81,15 @@ class ConversationPage(Schema):
     items: list[ConversationOut]
 
 
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    inline: bool
+    url: str
+
+
 class MessageOut(Schema):
     id: int
     direction: str
@@ -96,6 +105,11 @@ class MessageOut(Schema):
     delivery_error: str
     created_at: datetime
     permalink: str
+    message_id: str = Field("", description="the email Message-ID (without angle brackets)")
+    quoted_html: str = ""
+    auto_reply: bool = False
+    forwarded: bool = False
+    attachments: list[AttachmentOut] = []
 
 
 class CommentOut(Schema):
@@ -239,3 +253,8 @@ class CalendarImportIn(Schema):
 
 class CalendarImportOut(Schema):
     events: int
+
+
+class ForwardIn(Schema):
+    to: str
+    note: str = ""

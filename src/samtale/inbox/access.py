@@ -12,7 +12,7 @@ from django.http import Http404
 
 from samtale.accounts.access import membership_of
 from samtale.accounts.models import User
-from samtale.inbox.models import Channel, Conversation, CustomView, Inbox, Message, Notification
+from samtale.inbox.models import Attachment, Channel, Conversation, CustomView, Inbox, Message, Notification
 
 
 def accessible_inboxes(user: User) -> QuerySet[Inbox]:
@@ -102,3 +102,15 @@ def access_notification(user: User, notification_id: int) -> Notification:
         return Notification.objects.get(pk=notification_id, user=user)
     except (Notification.DoesNotExist, ValueError, TypeError):
         raise Http404("No such notification") from None
+
+
+def access_attachment(user: User, attachment_id: int) -> Attachment:
+    """An attachment of a message the user may read (404 otherwise, never a leak)."""
+    membership = membership_of(user)
+    qs = Attachment.objects.filter(account_id=membership.account_id).select_related("message__conversation")
+    if not membership.is_super_admin:
+        qs = qs.filter(message__conversation__inbox__members=user)
+    try:
+        return qs.get(pk=attachment_id)
+    except (Attachment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such attachment") from None

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from html import escape
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -192,8 +193,11 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
             duplicate = Message.objects.filter(
                 account=account, conversation__inbox_id=channel.inbox_id, external_id=inbound.external_id[:998]
             )
-            if inbound.sender_address:  # the same id from someone else is another message
-                duplicate = duplicate.filter(sender_address=inbound.sender_address[:254])
+            # The same id from someone else, or with another body, is another message (broken
+            # mailers reuse ids): only a true repeat is dropped.
+            duplicate = duplicate.filter(
+                sender_address=inbound.sender_address[:254], text=inbound.text or to_text(inbound.html)
+            )
             if (found := duplicate.order_by("id").first()) is not None:
                 return found
         contact = inbound.contact
@@ -433,6 +437,55 @@ def compose_conversation(
         audit(channel.account, acting_user, "conversation.composed", conversation)
         publish_on_commit(events.conversation_changed(conversation, "created"))
     return conversation
+
+
+def forward_message(message: Message, *, acting_user: User, to: str, note: str = "") -> Message:
+    """Forward an email (with its attachments) to an outside address; it is kept in the thread
+    as an outbound message with its own delivery status."""
+    from django.core.files.base import ContentFile
+    from django.core.validators import validate_email
+
+    from samtale.inbox.models import Attachment
+
+    conversation = message.conversation
+    _require_inbox_access(acting_user, conversation)
+    validate_email(to)
+    if message.hidden_at is not None:
+        raise ValidationError(_("A hidden message cannot be forwarded."))
+    channel = conversation.channel
+    if channel.kind != ChannelKind.EMAIL:
+        raise ValidationError(_("Only email messages can be forwarded."))
+    header = _("---------- Forwarded message ----------")
+    sender = f"{message.sender_name} <{message.sender_address}>".strip()
+    plain = f"{note.strip()}\n\n{header}\n{sender}\n{message.created_at:%Y-%m-%d %H:%M}\n\n{message.text}".strip()
+    html = (
+        text_to_html(note.strip())
+        + f"<p>{header}<br>{escape(sender)}<br>{message.created_at:%Y-%m-%d %H:%M}</p><blockquote>{message.html}</blockquote>"
+    )
+    at = now()
+    with transaction.atomic(), counted([conversation]):
+        forward = Message.objects.create(
+            account=conversation.account, conversation=conversation, direction=Direction.OUTBOUND,
+            channel_kind=ChannelKind.EMAIL, author=acting_user, sender_name=acting_user.name,
+            sender_address=channel.address, recipients=[to.strip().lower()], text=plain, html=sanitize(html),
+            delivery_status=DeliveryStatus.QUEUED, external_id=_outbound_id(ChannelKind.EMAIL, channel.address),
+            forwarded=True, created_at=at,
+        )  # fmt: skip
+        for attachment in message.attachments.all():  # type: ignore[attr-defined]
+            with attachment.file.open("rb") as handle:
+                copy = Attachment(
+                    account_id=forward.account_id, message=forward, filename=attachment.filename,
+                    content_type=attachment.content_type, size=attachment.size, content_id=attachment.content_id,
+                    inline=attachment.inline,
+                )  # fmt: skip
+                copy.file.save(attachment.filename[:100], ContentFile(handle.read()), save=False)
+                copy.save()
+        _queue_delivery(forward)
+        _touch(conversation, forward)
+        conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
+        audit(conversation.account, acting_user, "message.forwarded", forward, of=message.pk, to=to)
+        publish_on_commit(events.conversation_changed(conversation, "message"))
+    return forward
 
 
 # ---------------------------------------------------------------- comments and mentions

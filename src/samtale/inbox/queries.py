@@ -295,7 +295,11 @@ class Thread:
 
 def thread(conversation: Conversation) -> Thread:
     """Messages and comments of a conversation in a fixed number of queries."""
-    messages = list(Message.objects.filter(conversation=conversation).select_related("author", "hidden_by"))
+    messages = list(
+        Message.objects.filter(conversation=conversation)
+        .select_related("author", "hidden_by")
+        .prefetch_related("attachments")
+    )
     comments = list(
         Comment.objects.filter(conversation=conversation)
         .select_related("author")

@@ -92,3 +92,8 @@ class MemberForm(forms.Form):
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=[("en", "English"), ("nb", "Norsk bokmål")])
+
+
+class ForwardForm(forms.Form):
+    to = forms.EmailField()
+    note = forms.CharField(required=False, max_length=10000)

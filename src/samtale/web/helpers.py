@@ -7,12 +7,13 @@ from typing import Any, TypeVar, cast
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_POST
 
 from samtale.accounts.access import membership_of
 from samtale.accounts.models import User
 
-F = TypeVar("F", bound=Callable[..., HttpResponse])
+F = TypeVar("F", bound=Callable[..., HttpResponseBase])
 
 
 def member_required(view: F) -> F:
@@ -20,7 +21,7 @@ def member_required(view: F) -> F:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership_of(cast(User, request.user))
         return view(request, *args, **kwargs)
 
@@ -33,7 +34,7 @@ def action_view(view: F) -> F:
     @require_POST
     @member_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except ValidationError as exc:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -239,6 +240,56 @@ def message_permalink(request: HttpRequest, message_id: int) -> HttpResponse:
         "conversation", kwargs={"inbox_id": conversation.inbox_id, "view": view, "conversation_id": conversation.pk}
     )
     return HttpResponseRedirect(f"{url}?message={message.pk}#message-{message.pk}")
+
+
+SAFE_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+@member_required
+def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
+    """Download an attachment; only plain raster images are ever shown inline (never HTML or SVG)."""
+    from django.http import FileResponse
+
+    from samtale.inbox.access import access_attachment
+
+    item = access_attachment(acting(request), attachment_id)
+    inline = request.GET.get("inline") == "1" and item.content_type in SAFE_INLINE_TYPES
+    response = FileResponse(
+        item.file.open("rb"),
+        as_attachment=not inline,
+        filename=item.filename,
+        content_type=item.content_type if inline else "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@member_required
+def message_source(request: HttpRequest, message_id: int) -> HttpResponse:
+    """The original message exactly as it arrived, as plain text."""
+    from samtale.mail.models import RawEmail
+
+    message = access_message(acting(request), message_id)
+    raw = RawEmail.objects.filter(message=message).order_by("id").first()
+    if raw is None:
+        raise Http404("No original source for this message")
+    response = HttpResponse(bytes(raw.data), content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@action_view
+def message_forward(request: HttpRequest, message_id: int) -> HttpResponse:
+    user = acting(request)
+    message = access_message(user, message_id)
+    form = forms.ForwardForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    actions.forward_message(message, acting_user=user, to=form.cleaned_data["to"], note=form.cleaned_data["note"])
+    return _thread_body(request, message.conversation_id)
 
 
 def _home_view_of(conversation: Conversation) -> str:

@@ -181,6 +181,17 @@
     if (e.target.closest("[data-action=toggle-contact]")) { $("#thread").classList.toggle("contact-collapsed"); return; }
     if (e.target.closest("[data-action=toggle-nav]")) { app().classList.toggle("nav-collapsed"); return; }
     if (e.target.closest("[data-action=enlarge]")) { $("#composer").classList.toggle("large"); return; }
+    const load = e.target.closest(".load-images");
+    if (load) {
+      // Remote images load only on request, and only over http(s).
+      const entry = load.closest(".entry");
+      $$("img[data-src]", entry).forEach((img) => {
+        const src = img.getAttribute("data-src") || "";
+        if (/^https?:\/\//i.test(src)) img.src = src;
+      });
+      load.remove();
+      return;
+    }
     const copy = e.target.closest(".copy-link");
     if (copy) {
       const url = location.origin + copy.dataset.url;
