@@ -18,11 +18,23 @@ def create_contact(
     return contact
 
 
+def find_contact_by_email(account_id: int, email: str) -> Contact | None:
+    """Case-insensitive, through the lower(email) index (an `iexact` lookup cannot use it)."""
+    from django.db.models.functions import Lower
+
+    return (
+        Contact.objects.alias(email_lower=Lower("email"))
+        .filter(account_id=account_id, email_lower=email.strip().lower())
+        .order_by("id")
+        .first()
+    )
+
+
 def get_or_create_contact_by_email(
     account: Account, email: str, name: str = "", *, acting_user: User | None = None
 ) -> Contact:
     email = email.strip().lower()
-    existing = Contact.objects.filter(account=account, email__iexact=email).order_by("id").first()
+    existing = find_contact_by_email(account.pk, email)
     if existing is not None:
         return existing
     return create_contact(account, acting_user=acting_user, name=name, email=email)

@@ -174,10 +174,15 @@ class Message(models.Model):
         max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.NONE, blank=True
     )
     delivery_error = models.TextField(blank=True)
-    delivery_attempts = models.PositiveSmallIntegerField(default=0)
-    quoted_html = models.TextField(blank=True, help_text="Sanitized quoted history and signature, shown on demand")
-    auto_reply = models.BooleanField(default=False, help_text="An automatic reply (out of office, autoresponder)")
-    forwarded = models.BooleanField(default=False, help_text="Forwarded to an outside address")
+    # database defaults too, so bulk SQL loaders (benchmarks, imports) need not know these columns
+    delivery_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    quoted_html = models.TextField(
+        blank=True, default="", db_default="", help_text="Sanitized quoted history and signature, shown on demand"
+    )
+    auto_reply = models.BooleanField(
+        default=False, db_default=False, help_text="An automatic reply (out of office, autoresponder)"
+    )
+    forwarded = models.BooleanField(default=False, db_default=False, help_text="Forwarded to an outside address")
     hidden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -14,14 +14,17 @@ import hashlib
 import hmac
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from samtale.accounts.models import User
 from samtale.core.clock import now
+from samtale.crm.actions import find_contact_by_email
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
 from samtale.mail.models import EmailReference, RawEmail
@@ -78,22 +81,50 @@ def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:
 _wake = threading.Event()
 
 
+_stores_waiting = 0
+_stores_lock = threading.Lock()
+
+
+def _store_waiting(delta: int) -> None:
+    global _stores_waiting
+    with _stores_lock:
+        _stores_waiting += delta
+
+
+def _let_stores_in(limit: float = 0.05) -> None:
+    """SQLite has one writer: the ingest loop steps aside while a listener waits to store mail,
+    so acknowledging new mail never queues behind processing (bounded, so processing never starves)."""
+    deadline = time.monotonic() + limit
+    while _stores_waiting > 0 and time.monotonic() < deadline:
+        time.sleep(0.0005)
+
+
 def store_raw(
     channels: Iterable[Channel], data: bytes, *, source: str, envelope_from: str = "", envelope_to: Iterable[str] = ()
 ) -> list[int]:
     """Commit the raw message, one row per channel it was addressed to. Only after this returns
     may the sender be told 250 (or IMAP move past the message)."""
     rcpts = list(envelope_to)
+    _store_waiting(+1)
+    try:
+        ids = _insert_raw(channels, data, source, envelope_from, rcpts)
+    finally:
+        _store_waiting(-1)
+    _wake.set()
+    return ids
+
+
+def _insert_raw(
+    channels: Iterable[Channel], data: bytes, source: str, envelope_from: str, rcpts: list[str]
+) -> list[int]:
     with transaction.atomic():
-        ids = [
+        return [
             RawEmail.objects.create(
                 account_id=c.account_id, channel=c, source=source, envelope_from=envelope_from[:998],
                 envelope_to=rcpts, data=data, size=len(data),
             ).pk
             for c in channels
         ]  # fmt: skip
-    _wake.set()
-    return ids
 
 
 # ---------------------------------------------------------------- processing
@@ -102,17 +133,29 @@ def store_raw(
 def process_pending(limit: int = 100) -> int:
     """Process up to `limit` pending raw messages, oldest first. Returns how many were handled."""
     done = 0
+    shared = connection.vendor == "postgresql"  # several processes share the queue: claim rows
     while done < limit:
-        with transaction.atomic():
-            query = RawEmail.objects.filter(state=RawEmail.State.PENDING).order_by("id")
-            if connection.vendor == "postgresql":  # several processes share the queue
-                query = query.select_for_update(skip_locked=True)
-            raw = query.select_related("channel__account", "channel__inbox").first()
-            if raw is None:
+        parsed = None
+        candidate = 0
+        if not shared:  # SQLite: read and parse before taking the (database-wide) write lock
+            peek = _next_pending(RawEmail.objects.all())
+            if peek is None:
                 break
+            candidate, parsed = peek.pk, parse(bytes(peek.data))
+            _let_stores_in()
+        with transaction.atomic():
+            query = RawEmail.objects.filter(state=RawEmail.State.PENDING)
+            if shared:
+                raw = _next_pending(query.select_for_update(skip_locked=True))
+            else:
+                raw = _next_pending(query.filter(pk=candidate))
+            if raw is None:
+                if shared:
+                    break
+                continue
             try:
                 with transaction.atomic():
-                    message = process(raw)
+                    message = process(raw, parsed)
             except Exception as exc:  # never lose it: keep it as a readable conversation
                 log.exception("could not process raw email %s", raw.pk)
                 message = _fallback(raw, f"{type(exc).__name__}: {exc}")
@@ -124,8 +167,12 @@ def process_pending(limit: int = 100) -> int:
     return done
 
 
-def process(raw: RawEmail) -> Message | None:
-    parsed = parse(bytes(raw.data))
+def _next_pending(query: Any) -> RawEmail | None:
+    return query.filter(state=RawEmail.State.PENDING).order_by("id").select_related("channel__account", "channel__inbox").first()  # type: ignore[no-any-return]  # fmt: skip
+
+
+def process(raw: RawEmail, parsed: ParsedEmail | None = None) -> Message | None:
+    parsed = parsed or parse(bytes(raw.data))
     if parsed.broken:
         raw.error = parsed.broken[:2000]
     channel = raw.channel
@@ -199,12 +246,11 @@ def find_conversation(
         if found is not None:
             return found
     subject = normalize_subject(parsed.subject)
-    if subject and sender:
+    contact = find_contact_by_email(account_id, sender) if subject and sender else None
+    if contact is not None:
         since = now() - timedelta(days=SUBJECT_FALLBACK_DAYS)
         candidates = (
-            live.filter(
-                inbox_id=channel.inbox_id, contact__email__iexact=sender, trashed_at=None, last_activity_at__gte=since
-            )
+            live.filter(inbox_id=channel.inbox_id, contact=contact, trashed_at=None, last_activity_at__gte=since)
             .order_by("-last_activity_at", "-id")
             .only("id", "subject")[:20]
         )

@@ -1,0 +1,213 @@
+"""Email ingest benchmark: N messages of ~25 KB over SMTP on loopback to a running `samtale smtpd`,
+on SQLite and PostgreSQL, with an empty database and with 1M messages already stored.
+
+Prints accepted msgs/s (250s per second), p95 time from end of DATA to 250, the rate at which the
+ingest loop turns stored mail into conversations, and the listener's peak RSS growth while it
+receives and processes one message with a 20 MB attachment. Writes JSON to bench/results/.
+
+    python bench/email_ingest.py [--messages 3000] [--backends sqlite,postgres] [--stored 0,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+ADDRESS = "bench@bench.example"  # the email channel bench/inbox_views.py seeds
+CONNECTIONS = 8
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def message(n: int, run: str) -> bytes:
+    m = EmailMessage(policy=SMTP)
+    m["From"] = f"Customer {n} <c{n}@ingest.example>"
+    m["To"] = ADDRESS
+    m["Subject"] = f"Ingest {run} {n}"
+    m["Message-ID"] = f"<ingest-{run}-{n}@ingest.example>"
+    m.set_content(f"Hello, this is message {n}.\n\n" + ("Lorem ipsum dolor sit amet, consectetur. " * 40 + "\n") * 5)
+    m.add_alternative(f"<p>Hello, this is message {n}.</p>" + "<p>" + "Lorem ipsum dolor sit amet. " * 200 + "</p>", subtype="html")
+    m.add_attachment(os.urandom(9000), maintype="application", subtype="octet-stream", filename="data.bin")
+    return m.as_bytes()
+
+
+def big_message() -> bytes:
+    m = EmailMessage(policy=SMTP)
+    m["From"], m["To"], m["Subject"], m["Message-ID"] = "big@ingest.example", ADDRESS, "Big", f"<big-{time.time()}@x>"
+    m.set_content("A 20 MB attachment.")
+    m.add_attachment(os.urandom(20 * 1024 * 1024), maintype="application", subtype="octet-stream", filename="big.bin")
+    return m.as_bytes()
+
+
+def prepare(backend: str, stored: int) -> dict[str, str]:
+    name = f"samtale_bench_email_{stored}"
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="samtale.settings", SAMTALE_LOG_LEVEL="WARNING",
+               SAMTALE_SECRET_KEY="bench", PYTHONPATH=str(ROOT))  # fmt: skip
+    if backend == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_BASE, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+        env["SAMTALE_DATABASE_URL"] = PG_BASE.rsplit("/", 1)[0] + "/" + name
+        env["SAMTALE_DATA_DIR"] = str(ROOT / "var" / "bench" / f"email-pg-{stored}")
+    else:
+        data = ROOT / "var" / "bench" / f"email-sqlite-{stored}"
+        data.mkdir(parents=True, exist_ok=True)
+        env["SAMTALE_DATABASE_URL"] = f"sqlite:///{data / 'bench.sqlite3'}"
+        env["SAMTALE_DATA_DIR"] = str(data)
+    # seed with the inbox benchmark's seeder: ~5 messages per conversation
+    conversations = max(1, stored // 5)
+    code = (
+        "import sys; sys.path.insert(0, 'bench'); import django; django.setup();"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+        f"import inbox_views; inbox_views.seed({conversations})"
+    )
+    subprocess.run([str(BIN / "python"), "-c", code], cwd=ROOT, env=env, check=True)
+    return env
+
+
+def count_messages(env: dict[str, str]) -> tuple[int, int]:
+    code = (
+        "import django; django.setup(); from samtale.inbox.models import Message; from samtale.mail.models import RawEmail;"
+        "print(Message.objects.count(), RawEmail.objects.filter(state='pending').count())"
+    )
+    out = subprocess.run([str(BIN / "python"), "-c", code], cwd=ROOT, env=env, capture_output=True, check=True)
+    total, pending = out.stdout.split()[-2:]
+    return int(total), int(pending)
+
+
+def rss_peak_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def rss_now_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def run_case(backend: str, stored: int, n: int) -> dict[str, float]:
+    env = prepare(backend, stored)
+    port = free_port()
+    env["SAMTALE_SMTP_PORT"] = str(port)
+    log = open(ROOT / "var" / "bench" / f"email-{backend}-{stored}.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([str(BIN / "samtale"), "smtpd"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        base_messages, _p = count_messages(env)
+        run = f"{backend}-{stored}-{time.time_ns()}"
+        payloads = [message(i, run) for i in range(n)]
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def sender(indexes: range) -> None:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+                client.ehlo()
+                for i in indexes:
+                    client.mail(f"c{i}@ingest.example")
+                    client.rcpt(ADDRESS)
+                    started = time.perf_counter()
+                    code, _msg = client.data(payloads[i])
+                    elapsed = (time.perf_counter() - started) * 1000
+                    assert code == 250, code
+                    with lock:
+                        latencies.append(elapsed)
+
+        per = n // CONNECTIONS
+        threads = [threading.Thread(target=sender, args=(range(k * per, (k + 1) * per),)) for k in range(CONNECTIONS)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if len(latencies) != per * CONNECTIONS:
+            raise SystemExit(f"only {len(latencies)} of {per * CONNECTIONS} messages were accepted")
+        accepted_s = time.perf_counter() - started
+        while True:
+            total, pending = count_messages(env)
+            if pending == 0 and total >= base_messages + per * CONNECTIONS:
+                break
+            time.sleep(0.5)
+        processed_s = time.perf_counter() - started
+        latencies.sort()
+        # peak memory for one 20 MB attachment, from the listener's steady state
+        baseline = rss_now_kb(proc.pid)
+        peak_before = rss_peak_kb(proc.pid)
+        big = big_message()
+        with smtplib.SMTP("127.0.0.1", port, timeout=120) as client:
+            client.sendmail("big@ingest.example", [ADDRESS], big)
+        while count_messages(env)[1]:
+            time.sleep(0.5)
+        peak = max(rss_peak_kb(proc.pid), peak_before)
+        return {
+            "messages": per * CONNECTIONS,
+            "accepted_per_s": round(per * CONNECTIONS / accepted_s, 1),
+            "processed_per_s": round(per * CONNECTIONS / processed_s, 1),
+            "data_to_250_p50_ms": round(statistics.median(latencies), 2),
+            "data_to_250_p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 2),
+            "big_message_mb": round(len(big) / 1e6, 1),
+            "rss_growth_mb": round((peak - baseline) / 1024, 1),
+            "rss_growth_x_message": round((peak - baseline) * 1024 / len(big), 2),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--stored", default="0,1000000")
+    args = parser.parse_args()
+    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
+    results = []
+    for stored in [int(s) for s in args.stored.split(",")]:
+        for backend in args.backends.split(","):
+            r = run_case(backend, stored, args.messages)
+            results.append({"backend": backend, "stored": stored, **r})
+            print(json.dumps(results[-1]), flush=True)
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "email_ingest.json").write_text(json.dumps(results, indent=2))
+    print(f"\n{'backend':<9} {'stored':>9} {'msgs/s':>8} {'p95 250 ms':>10} {'ingested/s':>10} {'RSS +MB (x msg)':>16}")
+    for r in results:
+        flag = "" if r["accepted_per_s"] >= 300 else "  under 300"
+        print(f"{r['backend']:<9} {r['stored']:>9,} {r['accepted_per_s']:>8} {r['data_to_250_p95_ms']:>10} "
+              f"{r['processed_per_s']:>10} {r['rss_growth_mb']:>9} ({r['rss_growth_x_message']}x){flag}")  # fmt: skip
+    print("targets: >= 300 msgs/s, no slowdown with 1M stored, RSS growth <= 3x the largest message")
+    print(f"JSON: {out_dir / 'email_ingest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""`kill -9` of `samtale serve` while a client sends 2,000 messages over SMTP: every message that
+got a 250 is in the database after the restart, none twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import smtplib
+import subprocess
+import threading
+import time
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import BIN, ROOT, prepare_database, start_server
+
+pytestmark = pytest.mark.e2e
+
+TOTAL = 2000
+SENDERS = 4
+
+
+def _message(n: int) -> bytes:
+    m = EmailMessage(policy=SMTP)
+    m["From"] = f"Customer {n} <c{n}@crash.example>"
+    m["To"] = "support@acme.test"
+    m["Subject"] = f"Crash test {n}"
+    m["Message-ID"] = f"<crash-{n}@crash.example>"
+    m.set_content(f"Message number {n}.\n" + "Lorem ipsum dolor sit amet. " * 40)
+    return m.as_bytes()
+
+
+def _send_all(port: int, numbers: list[int], acked: set[int], lock: threading.Lock, stop: threading.Event) -> None:
+    client: smtplib.SMTP | None = None
+    for n in numbers:
+        if stop.is_set():
+            return
+        try:
+            if client is None:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+            client.sendmail(f"c{n}@crash.example", ["support@acme.test"], _message(n))
+        except (OSError, smtplib.SMTPException):
+            client = None  # the server is gone: this one was not acknowledged
+            if stop.is_set():
+                return
+            continue
+        with lock:
+            acked.add(n)
+
+
+def _stored_ids(env: dict[str, str]) -> list[str]:
+    code = (
+        "import json; from samtale.inbox.models import Message; from samtale.mail.models import RawEmail; "
+        "print(json.dumps({'ids': list(Message.objects.filter(external_id__startswith='crash-')"
+        ".values_list('external_id', flat=True)), 'pending': RawEmail.objects.filter(state='pending').count()}))"
+    )
+    out = subprocess.run([str(BIN / "samtale"), "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, check=True)
+    data = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    if data["pending"]:
+        raise RuntimeError(f"{data['pending']} still pending")
+    return list(data["ids"])
+
+
+def test_kill_9_loses_no_acknowledged_message_and_duplicates_none(tmp_path: Path) -> None:
+    env, _seed = prepare_database(tmp_path, f"crash_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+    server = start_server(env, tmp_path / "server.log")
+    port = server.smtp_port
+    acked: set[int] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+    chunks = [list(range(i, TOTAL, SENDERS)) for i in range(SENDERS)]
+    threads = [threading.Thread(target=_send_all, args=(port, c, acked, lock, stop)) for c in chunks]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 120
+    while len(acked) < TOTAL // 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(server.process.pid, signal.SIGKILL)  # mid-stream, with messages in flight
+    server.process.wait(10)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    before_restart = set(acked)
+    assert TOTAL // 3 <= len(before_restart) < TOTAL, len(before_restart)
+
+    server = start_server({**env, "SAMTALE_SMTP_PORT": str(port)}, tmp_path / "server2.log")
+    try:
+        # the sender retries everything it did not get a 250 for (and, to be sure, everything else)
+        stop.clear()
+        retry = [n for n in range(TOTAL) if n not in before_restart] + sorted(before_restart)[:200]
+        _send_all(port, retry, acked, lock, stop)
+        assert len(acked) == TOTAL
+        for _ in range(120):
+            try:
+                ids = _stored_ids(env)
+                break
+            except RuntimeError:
+                time.sleep(1)
+        else:
+            raise AssertionError("the ingest loop did not finish")
+    finally:
+        server.stop()
+    stored = [i for i in ids]
+    assert len(stored) == len(set(stored)), "a message was stored twice"
+    missing = [n for n in before_restart if f"crash-{n}@crash.example" not in set(stored)]
+    assert not missing, f"{len(missing)} acknowledged messages lost, e.g. {missing[:5]}"
+    assert len(stored) == TOTAL
