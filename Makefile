@@ -8,7 +8,7 @@ PORT ?= $(or $(SAMTALE_HTTP_PORT),8000)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 export SAMTALE_DEMO_PASSWORD ?= samtale-demo
 
-.PHONY: run install install-test chromium test test-sqlite test-postgres bench lint format clean
+.PHONY: run install install-test chromium dovecot test test-sqlite test-postgres bench lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ $(BIN)/python:
 
 install: .stamp-install
 
-install-test: .stamp-install-test chromium
+install-test: .stamp-install-test chromium dovecot
+
+dovecot:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+	  echo "Installing Debian's Dovecot for the IMAP tests"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	fi
+	@test -x /usr/sbin/dovecot || (echo "dovecot is missing and could not be installed" >&2; exit 1)
 
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -65,6 +72,7 @@ test-postgres:
 bench: install-test
 	$(BIN)/python bench/inbox_views.py $(BENCH_ARGS)
 	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/email_ingest.py
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -11,7 +11,6 @@ receives and processes one message with a 20 MB attachment. Writes JSON to bench
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import smtplib
@@ -45,7 +44,9 @@ def message(n: int, run: str) -> bytes:
     m["Subject"] = f"Ingest {run} {n}"
     m["Message-ID"] = f"<ingest-{run}-{n}@ingest.example>"
     m.set_content(f"Hello, this is message {n}.\n\n" + ("Lorem ipsum dolor sit amet, consectetur. " * 40 + "\n") * 5)
-    m.add_alternative(f"<p>Hello, this is message {n}.</p>" + "<p>" + "Lorem ipsum dolor sit amet. " * 200 + "</p>", subtype="html")
+    m.add_alternative(
+        f"<p>Hello, this is message {n}.</p>" + "<p>" + "Lorem ipsum dolor sit amet. " * 200 + "</p>", subtype="html"
+    )
     m.add_attachment(os.urandom(9000), maintype="application", subtype="octet-stream", filename="data.bin")
     return m.as_bytes()
 

@@ -26,21 +26,25 @@ def serve(argv: list[str]) -> int:
     import uvicorn
 
     from samtale.core.tasks import WorkerThreads
+    from samtale.mail.imap import Watchers
     from samtale.mail.ingest import IngestLoop
 
     workers = None
     mail = None if args.no_smtp else _start_mail()
     ingest = IngestLoop()
     ingest.start()
+    mailboxes = Watchers()
     if not args.no_worker:
         workers = WorkerThreads()
         workers.start()
+        mailboxes.start()
     try:
         uvicorn.run("samtale.asgi:application", host=args.host, port=args.port, log_level="info", lifespan="off")
     finally:
         if workers is not None:
             workers.stop()
         ingest.stop()
+        mailboxes.stop()
         if mail is not None:
             mail.stop()
     return 0
@@ -88,9 +92,14 @@ def worker(argv: list[str]) -> int:
 
     threads = WorkerThreads()
     threads.threads[1].start()
+    from samtale.mail.imap import Watchers
+
     ingest = IngestLoop()  # stored mail is processed by workers too (rows are claimed with SKIP LOCKED)
     ingest.start()
+    mailboxes = Watchers()  # IMAP mailboxes: run exactly one worker process with them (see README)
+    mailboxes.start()
     call_command("db_worker", *argv)
+    mailboxes.stop()
     ingest.stop()
     threads.stop()
     return 0

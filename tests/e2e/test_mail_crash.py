@@ -58,7 +58,9 @@ def _stored_ids(env: dict[str, str]) -> list[str]:
         "print(json.dumps({'ids': list(Message.objects.filter(external_id__startswith='crash-')"
         ".values_list('external_id', flat=True)), 'pending': RawEmail.objects.filter(state='pending').count()}))"
     )
-    out = subprocess.run([str(BIN / "samtale"), "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, check=True)
+    out = subprocess.run(
+        [str(BIN / "samtale"), "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, check=True
+    )
     data = json.loads(out.stdout.decode().strip().splitlines()[-1])
     if data["pending"]:
         raise RuntimeError(f"{data['pending']} still pending")

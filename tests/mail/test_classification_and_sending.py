@@ -13,7 +13,8 @@ from samtale.mail.outbound import deliver
 from samtale.mail.smtpd import Listener
 from samtale.routing.actions import configure_routing
 from tests.conftest import World
-from tests.mail.conftest import Outbox, deliver as receive, mail
+from tests.mail.conftest import Outbox, mail
+from tests.mail.conftest import deliver as receive
 
 
 def test_role_addresses_go_to_spam_and_blocked_senders_to_filtered(world_tx: World, listener: Listener) -> None:
@@ -91,7 +92,9 @@ def test_reply_is_sent_with_threading_headers(world_tx: World, listener: Listene
     assert "support@acme.test" in parsed["From"] and "Bob Agent" in parsed["From"]
     assert "Try a new bulb." in parsed.get_body(("plain",)).get_content()
     # the customer answers the reply: it threads by our Message-ID
-    receive(listener, mail("Re: Lamp", "Works!", Message_ID="<lamp2@example.com>", In_Reply_To=f"<{reply.external_id}>"))
+    receive(
+        listener, mail("Re: Lamp", "Works!", Message_ID="<lamp2@example.com>", In_Reply_To=f"<{reply.external_id}>")
+    )
     assert conversation.messages.count() == 3
 
 

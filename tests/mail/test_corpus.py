@@ -39,9 +39,10 @@ def test_every_message_of_the_corpus_is_stored_exactly_once(world_tx: World, lis
     assert "device that sets no Message-ID" in by_subject["No id here"].text
     broken = Message.objects.get(text__contains="Headers are broken but the body is fine.")
     assert broken.external_id == "headers-broken@example.com" and broken.conversation.subject  # a subject shown
-    assert Message.objects.filter(text__contains="binary without encoding").exists() or Attachment.objects.filter(
-        message__conversation__subject="Broken MIME"
-    ).exists()  # malformed MIME: the parts that could be read are kept
+    assert (
+        Message.objects.filter(text__contains="binary without encoding").exists()
+        or Attachment.objects.filter(message__conversation__subject="Broken MIME").exists()
+    )  # malformed MIME: the parts that could be read are kept
     hostile = by_subject["Hostile HTML"].html
     for bad in ("<script", "onerror", "javascript:", "<iframe", "<svg", "<form", "<object", "<meta", "style="):
         assert bad not in hostile, bad

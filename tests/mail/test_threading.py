@@ -16,7 +16,9 @@ def _conversation_of(message_id: str) -> Conversation:
 
 def test_in_reply_to_and_references_join_the_thread(world_tx: World, listener: Listener) -> None:
     deliver(listener, mail("Broken lamp", "It flickers", Message_ID="<a1@kunde.example>"))
-    deliver(listener, mail("Re: Broken lamp", "Still", Message_ID="<a2@kunde.example>", In_Reply_To="<a1@kunde.example>"))
+    deliver(
+        listener, mail("Re: Broken lamp", "Still", Message_ID="<a2@kunde.example>", In_Reply_To="<a1@kunde.example>")
+    )
     # only References, and a broken entry in it
     deliver(listener, mail("Lamp again", "3", Message_ID="<a3@kunde.example>",
                            References="<a1@kunde.example> <garbage <a2@kunde.example>"))  # fmt: skip
@@ -72,7 +74,9 @@ def test_reply_to_an_agent_started_email_and_from_a_cc(world_tx: World, listener
     ours = conversation.messages.get()
     assert ours.external_id.endswith("@acme.test")
     # the customer's reply only references our Message-ID
-    deliver(listener, mail("Re: Your case", "Thanks", Message_ID="<r1@example.com>", In_Reply_To=f"<{ours.external_id}>"))
+    deliver(
+        listener, mail("Re: Your case", "Thanks", Message_ID="<r1@example.com>", In_Reply_To=f"<{ours.external_id}>")
+    )
     # someone CC'd answers, with a different subject
     deliver(listener, mail("Re: Your case (fwd)", "I am the colleague", sender="Per <per@example.com>",
                            Message_ID="<r2@example.com>", References=f"<{ours.external_id}> <r1@example.com>"))  # fmt: skip

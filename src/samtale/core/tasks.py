@@ -91,14 +91,6 @@ def send_transcript(conversation_id: int, to: str) -> str:
 
 
 @task()
-def poll_mailboxes() -> int:
-    """Fetch new mail of every channel with an IMAP mailbox."""
-    from samtale.mail.imap import poll_all
-
-    return poll_all()
-
-
-@task()
 def prune_task_results() -> None:
     """Finished task results are kept a day (failed ones a week), then removed."""
     from django.core.management import call_command
