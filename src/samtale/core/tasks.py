@@ -83,11 +83,11 @@ def deliver_email(message_id: int) -> str:
 
 
 @task()
-def send_transcript(conversation_id: int, to: str) -> str:
+def send_transcript(conversation_id: int, to: str, language: str = "") -> str:
     """Email a chat transcript (C8, C15)."""
     from samtale.mail.transcript import send
 
-    return send(conversation_id, to)
+    return send(conversation_id, to, language)
 
 
 @task()
