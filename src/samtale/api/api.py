@@ -471,3 +471,38 @@ def forward(request: HttpRequest, message_id: int, payload: s.ForwardIn) -> dict
     user = _user(request)
     message = access_message(user, message_id)
     return _message_out(actions.forward_message(message, acting_user=user, to=payload.to, note=payload.note))
+
+
+def _mail_server_out(channel_id: int, server: Any) -> dict[str, Any]:
+    from samtale.mail.models import MailServer
+
+    server = server or MailServer(channel_id=channel_id)
+    return {
+        "channel_id": channel_id, "smtp_host": server.smtp_host, "smtp_port": server.smtp_port,
+        "smtp_security": server.smtp_security, "smtp_username": server.smtp_username,
+        "smtp_password_set": bool(server.smtp_password), "imap_host": server.imap_host, "imap_port": server.imap_port,
+        "imap_security": server.imap_security, "imap_username": server.imap_username,
+        "imap_password_set": bool(server.imap_password), "imap_folder": server.imap_folder,
+        "imap_polled_at": server.imap_polled_at, "imap_error": server.imap_error,
+    }  # fmt: skip
+
+
+@api.get("/channels/{channel_id}/mail-server", response=s.MailServerOut, tags=["channels"])
+def get_mail_server(request: HttpRequest, channel_id: int) -> dict[str, Any]:
+    """An email channel's own SMTP/IMAP servers (passwords are never returned)."""
+    from samtale.accounts.access import require_permission
+    from samtale.mail.models import MailServer
+
+    user = _user(request)
+    channel = access_channel(user, channel_id)
+    require_permission(user, "inbox_settings")
+    return _mail_server_out(channel.pk, MailServer.objects.filter(channel=channel).first())
+
+
+@api.put("/channels/{channel_id}/mail-server", response=s.MailServerOut, tags=["channels"])
+def put_mail_server(request: HttpRequest, channel_id: int, payload: s.MailServerIn) -> dict[str, Any]:
+    from samtale.mail.actions import configure_mail_server
+
+    user = _user(request)
+    channel = access_channel(user, channel_id)
+    return _mail_server_out(channel.pk, configure_mail_server(channel, acting_user=user, **payload.dict()))

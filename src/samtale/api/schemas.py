@@ -258,3 +258,34 @@ class CalendarImportOut(Schema):
 class ForwardIn(Schema):
     to: str
     note: str = ""
+
+
+class MailServerIn(Schema):
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = Field("starttls", description="none, starttls or tls")
+    smtp_username: str = ""
+    smtp_password: str = Field("", description="empty keeps the stored password")
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_security: str = Field("tls", description="none, starttls or tls")
+    imap_username: str = ""
+    imap_password: str = Field("", description="empty keeps the stored password")
+    imap_folder: str = "INBOX"
+
+
+class MailServerOut(Schema):
+    channel_id: int
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str
+    smtp_password_set: bool
+    imap_host: str
+    imap_port: int
+    imap_security: str
+    imap_username: str
+    imap_password_set: bool
+    imap_folder: str
+    imap_polled_at: datetime | None
+    imap_error: str

@@ -49,6 +49,13 @@ class Channel(models.Model):
         return f"{self.get_kind_display()}: {self.name}"
 
     @property
+    def mail_server_or_none(self) -> Any:
+        try:
+            return self.mail_server  # type: ignore[attr-defined]
+        except Exception:  # MailServer.DoesNotExist
+            return None
+
+    @property
     def routing_rule_or_none(self) -> Any:
         try:
             return self.routing_rule  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +14,7 @@ from samtale.inbox import actions as inbox_actions
 from samtale.inbox.access import access_channel, access_inbox_settings
 from samtale.inbox.models import ChannelKind, Inbox
 from samtale.web import forms
+from samtale.web.forms import MailServerForm
 from samtale.web.helpers import acting, action_view, form_error, is_htmx, member_required
 
 
@@ -144,7 +146,9 @@ def inboxes_page(request: HttpRequest) -> HttpResponse:
     membership = membership_of(user)
     inboxes = (
         Inbox.objects.filter(account_id=membership.account_id)
-        .prefetch_related("members", "channels__routing_rule__users", "channels__routing_rule__teams")
+        .prefetch_related(
+            "members", "channels__routing_rule__users", "channels__routing_rule__teams", "channels__mail_server"
+        )
         .order_by("name")
     )
     people = User.objects.filter(membership__account_id=membership.account_id, membership__removed_at=None).order_by(
@@ -160,6 +164,8 @@ def inboxes_page(request: HttpRequest) -> HttpResponse:
             "can_edit": membership.has_permission("inbox_settings"),
             "kinds": ChannelKind.choices,
             "teams": Team.objects.filter(account_id=membership.account_id).order_by("name"),
+            "security": MailServerForm.SECURITY,
+            "smtp_port": settings.SAMTALE_SMTP_PORT,
             "section": "inboxes",
         },
     )
@@ -228,6 +234,19 @@ def channel_routing(request: HttpRequest, channel_id: int) -> HttpResponse:
         method=request.POST.get("method", "round_robin"), capacity=int(capacity) if capacity else None,
         reroute_when_owner_away=bool(request.POST.get("reroute")),
     )  # fmt: skip
+    return _back(request, "settings_inboxes")
+
+
+@action_view
+def channel_mail_server(request: HttpRequest, channel_id: int) -> HttpResponse:
+    from samtale.mail.actions import configure_mail_server
+
+    user = acting(request)
+    channel = access_channel(user, channel_id)
+    form = forms.MailServerForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    configure_mail_server(channel, acting_user=user, **form.cleaned_data)
     return _back(request, "settings_inboxes")
 
 

@@ -62,6 +62,7 @@ urlpatterns = [
     path("settings/inboxes/<int:inbox_id>/channels/new/", s.channel_create, name="settings_channel_create"),
     path("settings/channels/<int:channel_id>/delete/", s.channel_delete, name="settings_channel_delete"),
     path("settings/channels/<int:channel_id>/routing/", s.channel_routing, name="settings_channel_routing"),
+    path("settings/channels/<int:channel_id>/mail-server/", s.channel_mail_server, name="settings_channel_mail"),
     path("settings/tokens/", s.tokens_page, name="settings_tokens"),
     path("settings/tokens/new/", s.token_create, name="settings_token_create"),
     path("settings/tokens/<int:token_id>/revoke/", s.token_revoke, name="settings_token_revoke"),

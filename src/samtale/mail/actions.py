@@ -1,0 +1,53 @@
+"""The write path for an email channel's own servers (outgoing SMTP, incoming IMAP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from samtale.accounts.access import require_permission
+from samtale.accounts.models import User
+from samtale.core.audit import audit
+from samtale.inbox.models import Channel, ChannelKind
+from samtale.mail.models import MailServer, Security
+
+FIELDS = (
+    "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password",
+    "imap_host", "imap_port", "imap_security", "imap_username", "imap_password", "imap_folder",
+)  # fmt: skip
+SECRETS = ("smtp_password", "imap_password")
+
+
+def configure_mail_server(channel: Channel, *, acting_user: User, **values: Any) -> MailServer:
+    """Save the channel's servers. An empty password keeps the stored one; an empty host turns
+    that side off (the installation's SMTP server sends; no IMAP polling)."""
+    require_permission(acting_user, "inbox_settings")
+    if channel.kind != ChannelKind.EMAIL:
+        raise ValidationError(_("Only email channels have mail servers."))
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    for side in ("smtp", "imap"):
+        security = values.get(f"{side}_security")
+        if security is not None and security not in Security.values:
+            raise ValidationError(_("Unknown security setting."))
+        port = values.get(f"{side}_port")
+        if port is not None and not (0 < int(port) < 65536):
+            raise ValidationError(_("A port is a number from 1 to 65535."))
+    if values.get("imap_host") and not values.get("imap_username"):
+        raise ValidationError(_("IMAP needs a username."))
+    with transaction.atomic():
+        server, _created = MailServer.objects.get_or_create(channel=channel)
+        for name, value in values.items():
+            if name in SECRETS and not value:
+                continue
+            setattr(server, name, value)
+        if "imap_host" in values or "imap_username" in values or "imap_folder" in values:
+            server.imap_error = ""
+        server.save()
+        audit(channel.inbox.account, acting_user, "channel.mail_server", channel,
+              smtp=bool(server.smtp_host), imap=bool(server.imap_host))  # fmt: skip
+    return server
