@@ -87,34 +87,37 @@ def candidates(rule: RoutingRule) -> list[int]:
 
 
 def choose(rule: RoutingRule, *, exclude: Iterable[int] = ()) -> User | None:
-    """The teammate this rule gives the next conversation to, or None. Call with the rule locked."""
+    """The teammate this rule gives the next conversation to, or None. Call with the rule locked.
+
+    Candidates are ranked first (round robin: who waited longest; balanced: fewest open, then
+    who waited longest) and statuses are then read in that order, a few at a time, until someone
+    available (and under capacity) is found: with hundreds of targets most are never looked at."""
     at = now()
     skip = set(exclude)
     people = [pk for pk in candidates(rule) if pk not in skip]
     if not people:
-        return None
-    status = statuses(people, at)
-    available = [pk for pk in people if status[pk].available]
-    if not available:
         return None
     # Open conversations per person: the kept "Assigned to me" counts, one small query.
     open_counts = dict(
         ViewCount.objects.filter(inbox_id=rule.channel.inbox_id, key="mine").values_list("user_id", "count")
     )
     if rule.capacity is not None:
-        available = [pk for pk in available if open_counts.get(pk, 0) < rule.capacity]
-    if not available:
-        return None
+        people = [pk for pk in people if open_counts.get(pk, 0) < rule.capacity]
     turns = dict(RoutingTurn.objects.filter(rule=rule).values_list("user_id", "sequence"))
-
-    def waited(pk: int) -> tuple[int, int]:
-        return (turns.get(pk, 0), pk)
-
     if rule.method == Method.BALANCED:
-        winner = min(available, key=lambda pk: (open_counts.get(pk, 0), *waited(pk)))
+        people.sort(key=lambda pk: (open_counts.get(pk, 0), turns.get(pk, 0), pk))
     else:
-        winner = min(available, key=waited)
-    return User.objects.select_related("membership").get(pk=winner)
+        people.sort(key=lambda pk: (turns.get(pk, 0), pk))
+    for start in range(0, len(people), CHUNK):
+        chunk = people[start : start + CHUNK]
+        status = statuses(chunk, at)
+        winner = next((pk for pk in chunk if status[pk].available), None)
+        if winner is not None:
+            return User.objects.select_related("membership").get(pk=winner)
+    return None
+
+
+CHUNK = 16
 
 
 def _record_turn(rule: RoutingRule, user: User) -> None:
