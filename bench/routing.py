@@ -31,6 +31,9 @@ def child(conversations: int, repeat: int, out: Path) -> None:
 
     call_command("migrate", verbosity=0)
     info = seed(conversations)
+    from samtale.cli import _warm
+
+    _warm()  # what `samtale serve` does after starting
     out.write_text(json.dumps({"conversations": conversations, "results": measure(info, repeat)}))
 
 

@@ -15,6 +15,19 @@ def _setup() -> None:
     django.setup()
 
 
+def _warm() -> None:
+    """Load what the first request would (URLs, templates), then freeze it for the GC."""
+    from django.template.loader import get_template
+    from django.urls import get_resolver
+
+    from samtale.core.runtime import freeze_startup_objects
+
+    get_resolver().url_patterns  # noqa: B018 -- imports every view module
+    for name in ("inbox/inbox.html", "availability/management.html", "availability/user_record.html"):
+        get_template(name)
+    freeze_startup_objects()
+
+
 def serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="samtale serve", description="Web + WebSocket + background worker")
     parser.add_argument("--host", default=os.environ.get("SAMTALE_HOST", "127.0.0.1"))
