@@ -75,7 +75,9 @@ def _start_mail() -> Any:
 
 def smtpd(argv: list[str]) -> int:
     """The SMTP/LMTP listener and the mail ingest loop alone (scale-out: run it beside the web)."""
-    argparse.ArgumentParser(prog="samtale smtpd", description="SMTP/LMTP listener + mail ingest").parse_args(argv)
+    parser = argparse.ArgumentParser(prog="samtale smtpd", description="SMTP/LMTP listener + mail ingest")
+    parser.add_argument("--no-ingest", action="store_true", help="only accept and store; workers process the mail")
+    args = parser.parse_args(argv)
     _setup()
     import signal
     import threading
@@ -87,7 +89,8 @@ def smtpd(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     listener = _start_mail()
     ingest = IngestLoop()
-    ingest.start()
+    if not args.no_ingest:
+        ingest.start()
     stop.wait()
     ingest.stop()
     listener.stop()
