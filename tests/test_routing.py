@@ -200,3 +200,26 @@ def test_the_owner_dropdown_shows_who_is_away(world: World, client_for) -> None:
     c = world.inbound("x")
     page = client_for(world.agent).get(f"/c/{c.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert "○ Carol Agent (away)" in page and "● Bob Agent" in page
+
+
+def test_a_bot_conversation_is_routed_when_the_bot_hands_over(world: World) -> None:
+    from django.core.exceptions import ValidationError
+
+    configure_routing(world.chat, acting_user=world.admin, users=[world.agent, world.agent2])
+    availability.set_away(world.agent, acting_user=world.agent)
+    held = world.inbound("bot chat", channel=world.chat, bot="Welcome bot")
+    assert held.owner_id is None and held.bot == "Welcome bot"
+    assert actions.hand_over_from_bot(held) == world.agent2  # only the available one
+    held.refresh_from_db()
+    assert (held.owner_id, held.bot) == (world.agent2.pk, "")
+    with pytest.raises(ValidationError):
+        actions.hand_over_from_bot(held)  # not held by a bot any more
+    # nobody available: it waits unassigned, out of the Bots view, and is offered when someone is back
+    availability.set_away(world.agent2, acting_user=world.agent2)
+    second = world.inbound("bot chat 2", channel=world.chat, bot="Welcome bot")
+    assert actions.hand_over_from_bot(second) is None
+    assert route_backlog(world.support.pk) == 0
+    availability.set_available(world.agent, acting_user=world.agent)
+    route_backlog(world.support.pk)
+    second.refresh_from_db()
+    assert second.owner_id == world.agent.pk

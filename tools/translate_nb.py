@@ -357,6 +357,7 @@ NB = {
     "Incoming (IMAP)": "Innkommende (IMAP)",
     "Folder": "Mappe",
     "Save mail servers": "Lagre e-posttjenere",
+    "This conversation is not held by a bot.": "Denne samtalen holdes ikke av en bot.",
 }
 PLURALS = {
     "%(counter)s conversation": ["%(counter)s samtale", "%(counter)s samtaler"],

@@ -280,6 +280,7 @@ _simple("restore", actions.restore_conversation, "Restore from Trash")
 _simple("spam", actions.mark_spam, "Mark as spam (this thread only)")
 _simple("unspam", actions.unmark_spam, "Not spam")
 _simple("block", actions.block_sender, "Block the sender")
+_simple("handover", actions.hand_over_from_bot, "The bot hands the conversation to people (routed now)")
 
 
 @api.post("/conversations/{conversation_id}/unblock", response=s.UnblockOut, tags=["conversations"])

@@ -590,6 +590,26 @@ def assign_conversation(conversation: Conversation, *, acting_user: User | None,
     return conversation
 
 
+def hand_over_from_bot(conversation: Conversation, *, acting_user: User | None = None) -> User | None:
+    """The bot hands the conversation to people (C9, B10): it leaves the Bots view and goes
+    through routing now; with nobody available it waits unassigned and is offered again when
+    someone is back. Returns the new owner, if any. `acting_user` None: the bot itself."""
+    from samtale.routing.actions import route
+
+    if acting_user is not None:
+        _require_inbox_access(acting_user, conversation)
+    if not conversation.bot:
+        raise ValidationError(_("This conversation is not held by a bot."))
+    with transaction.atomic():
+        with counted([conversation]):
+            bot = conversation.bot
+            conversation.bot = ""
+            conversation.save(update_fields=["bot"])
+            audit(conversation.account, acting_user, "conversation.handed_over", conversation, bot=bot)
+            publish_on_commit(events.conversation_changed(conversation, "assignment"))
+        return route(conversation)
+
+
 BOT_CLOSE_AFTER = timedelta(minutes=30)
 
 
