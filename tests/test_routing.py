@@ -223,3 +223,21 @@ def test_a_bot_conversation_is_routed_when_the_bot_hands_over(world: World) -> N
     route_backlog(world.support.pk)
     second.refresh_from_db()
     assert second.owner_id == world.agent.pk
+
+
+def test_reopening_a_conversation_whose_owner_is_away_reroutes_it(world: World) -> None:
+    configure_routing(world.email, acting_user=world.admin, users=[world.agent, world.agent2])
+    c = arrive(world, 1)[0]
+    owner = world.agent if c.owner_id == world.agent.pk else world.agent2
+    other = world.agent2 if owner == world.agent else world.agent
+    actions.close_conversation(c, acting_user=owner)
+    availability.set_away(owner, acting_user=owner)
+    actions.reopen_conversation(Conversation.objects.get(pk=c.pk), acting_user=world.admin)
+    assert Conversation.objects.get(pk=c.pk).owner_id == other.pk
+    # with rerouting switched off the owner keeps it
+    configure_routing(world.email, acting_user=world.admin, users=[world.agent, world.agent2],
+                      reroute_when_owner_away=False)  # fmt: skip
+    actions.close_conversation(Conversation.objects.get(pk=c.pk), acting_user=world.admin)
+    availability.set_away(other, acting_user=other)
+    actions.reopen_conversation(Conversation.objects.get(pk=c.pk), acting_user=world.admin)
+    assert Conversation.objects.get(pk=c.pk).owner_id == other.pk

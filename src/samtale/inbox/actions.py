@@ -652,6 +652,8 @@ def reopen_conversation(conversation: Conversation, *, acting_user: User) -> Con
         conversation.save(update_fields=["status", "closed_at"])
         audit(conversation.account, acting_user, "conversation.reopened", conversation)
         publish_on_commit(events.conversation_changed(conversation, "status"))
+        if conversation.trashed_at is None and not conversation.spam_at and not conversation.filtered_at:
+            _reroute(conversation)  # an owner who is away now does not keep it (B10, configurable)
     return conversation
 
 
