@@ -79,3 +79,21 @@ def test_a_message_that_cannot_be_parsed_still_arrives_with_its_source(world_tx:
     assert message.conversation.inbox_id == world_tx.support.pk
     stored = RawEmail.objects.get()
     assert stored.state == "done" and bytes(stored.data) == raw + b"\r\n"  # the original, as sent, is kept
+
+
+def test_lmtp_delivery_from_a_local_mta(world_tx: World) -> None:
+    from tests.e2e.conftest import free_port
+
+    port = free_port()
+    server = Listener("127.0.0.1", 0, lmtp_port=port).start()
+    try:
+        with smtplib.LMTP("127.0.0.1", port, timeout=30) as client:
+            refused = client.sendmail("kunde@example.com", ["support@acme.test"], mail("Via LMTP").as_bytes())
+        assert refused == {}
+        with smtplib.LMTP("127.0.0.1", port, timeout=30) as client, pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail("kunde@example.com", ["nobody@acme.test"], mail("No").as_bytes())
+    finally:
+        server.stop()
+    assert RawEmail.objects.get().source == "lmtp"
+    process_pending()
+    assert Conversation.objects.get().subject == "Via LMTP"
