@@ -190,15 +190,16 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
     outbound = inbound.author is not None
     with transaction.atomic():
         if inbound.external_id:
-            duplicate = Message.objects.filter(
-                account=account, conversation__inbox_id=channel.inbox_id, external_id=inbound.external_id[:998]
-            )
+            from samtale.inbox.queries import messages_with_external_id
+
             # The same id from someone else, or with another body, is another message (broken
             # mailers reuse ids): only a true repeat is dropped.
-            duplicate = duplicate.filter(
-                sender_address=inbound.sender_address[:254], text=inbound.text or to_text(inbound.html)
+            duplicate = messages_with_external_id(account.pk, inbound.external_id).filter(
+                conversation__inbox_id=channel.inbox_id,
+                sender_address=inbound.sender_address[:254],
+                text=inbound.text or to_text(inbound.html),
             )
-            if (found := duplicate.order_by("id").first()) is not None:
+            if (found := next(iter(duplicate[:1]), None)) is not None:
                 return found
         contact = inbound.contact
         contact_address = (inbound.recipients[:1] or [""])[0] if outbound else inbound.sender_address

@@ -342,3 +342,13 @@ def bot_names(inbox: Inbox) -> list[str]:
     return sorted(
         set(Conversation.objects.filter(inbox=inbox).exclude(bot="").values_list("bot", flat=True).distinct()[:50])
     )
+
+
+def messages_with_external_id(account_id: int, external_id: str) -> QuerySet[Message]:
+    """Messages by Message-ID (or a channel's id) through the partial index `msg_external_id`.
+
+    The predicate is repeated so SQLite may use the partial index, and there is no ordering: an
+    `ORDER BY id LIMIT 1` made both databases walk the primary key over every message instead."""
+    return (
+        Message.objects.filter(account_id=account_id, external_id=external_id[:998]).exclude(external_id="").order_by()
+    )

@@ -27,6 +27,7 @@ from samtale.core.clock import now
 from samtale.crm.actions import find_contact_by_email
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
+from samtale.inbox.queries import messages_with_external_id
 from samtale.mail.models import EmailReference, RawEmail
 from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse
 from samtale.mail.quotes import split_html, split_text
@@ -147,8 +148,8 @@ def process_pending(limit: int = 100) -> int:
             query = RawEmail.objects.filter(state=RawEmail.State.PENDING)
             if shared:
                 raw = _next_pending(query.select_for_update(skip_locked=True))
-            else:
-                raw = _next_pending(query.filter(pk=candidate))
+            else:  # already read and parsed: do not load the bytes again
+                raw = _next_pending(query.filter(pk=candidate).defer("data"))
             if raw is None:
                 if shared:
                     break
@@ -183,12 +184,13 @@ def process(raw: RawEmail, parsed: ParsedEmail | None = None) -> Message | None:
 
 def _apply_bounce(channel: Channel, parsed: ParsedEmail) -> Message | None:
     assert parsed.bounce is not None
-    original = (
-        Message.objects.filter(
-            account_id=channel.account_id, direction=Direction.OUTBOUND, external_id=parsed.bounce.original_message_id
-        )
-        .select_related("conversation")
-        .first()
+    original = next(
+        iter(
+            messages_with_external_id(channel.account_id, parsed.bounce.original_message_id)
+            .filter(direction=Direction.OUTBOUND)
+            .select_related("conversation")[:1]
+        ),
+        None,
     )
     if original is None:
         return None
@@ -228,15 +230,17 @@ def find_conversation(
     account_id = channel.account_id
     live = Conversation.objects.filter(account_id=account_id)
     for ref in [*parsed.in_reply_to, *reversed(parsed.references)]:
-        hit = Message.objects.filter(account_id=account_id, external_id=ref).order_by("id").values_list("conversation_id", flat=True).first()  # fmt: skip
+        hit = next(iter(messages_with_external_id(account_id, ref).values_list("conversation_id", flat=True)[:1]), None)
         if hit is not None:
             return live.get(pk=hit)
     if parsed.message_id:
-        child = (
-            EmailReference.objects.filter(account_id=account_id, ref=parsed.message_id)
-            .order_by("id")
-            .values_list("message__conversation_id", flat=True)
-            .first()
+        child = next(
+            iter(
+                EmailReference.objects.filter(account_id=account_id, ref=parsed.message_id)
+                .order_by()
+                .values_list("message__conversation_id", flat=True)[:1]
+            ),
+            None,
         )
         if child is not None:
             return live.get(pk=child)
@@ -270,8 +274,7 @@ def _no_id_key(parsed: ParsedEmail, raw: bytes) -> str:
 
 
 def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> Message:
-    data = bytes(raw.data)
-    external_id = parsed.message_id or _no_id_key(parsed, data)
+    external_id = parsed.message_id or _no_id_key(parsed, bytes(raw.data))
     sender = parsed.from_address or (base_address(raw.envelope_from) if "@" in raw.envelope_from else "")
     author = _teammate(channel, sender)
     if author is not None and not _is_own_channel(sender):
@@ -286,7 +289,7 @@ def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> M
     quoted = html_quoted or (_text_html(text_quoted) if text_quoted and not parsed.html else "")
     attachments: list[Part] = list(parsed.attachments)
     if parsed.broken and not parsed.text and not parsed.html:
-        attachments.append(Part("original.eml", "message/rfc822", data))
+        attachments.append(Part("original.eml", "message/rfc822", bytes(raw.data)))
     message = inbox_actions.receive_inbound(
         channel,
         inbox_actions.InboundMessage(
