@@ -147,7 +147,7 @@ class Listener:
         self.ready.wait(10)
         if self.error is not None:
             raise RuntimeError(f"SMTP listener could not start on {self.host}:{self.smtp_port}: {self.error}")
-        log.info("SMTP listening on %s:%s", self.host, self.port)
+        log.debug("SMTP listening on %s:%s", self.host, self.port)
         return self
 
     def stop(self) -> None:
