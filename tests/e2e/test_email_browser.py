@@ -74,3 +74,20 @@ def test_reply_and_forward_show_their_delivery_status(browser: Any, server: Serv
     expect(forwarded).to_contain_text("Forwarded message")
     # nothing listens on the installation's relay in tests: the attempt fails and is retried
     expect(forwarded.locator(".delivery")).to_have_text("Queued")
+
+
+def test_a_new_email_from_the_contact_panel(browser: Any, server: Server) -> None:
+    page = login(browser, server, "alice@acme.test")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    page.locator(".row").first.locator(".row-link").click()
+    contact_email = page.locator("#contact-panel dd").first.inner_text()
+    page.click("#contact-compose")
+    dialog = page.locator("#compose-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("input[name=to]")).to_have_value(contact_email)
+    dialog.locator("input[name=subject]").fill("Following up")
+    dialog.locator("textarea[name=text]").fill("Just checking in.")
+    dialog.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/v/sent/c/\d+/"))
+    expect(page.locator("#thread h1")).to_have_text("Following up")
+    expect(page.locator("#thread .entry.message.out").last.locator(".delivery")).to_have_text("Queued")

@@ -177,7 +177,16 @@
       htmx.trigger("#search-form", "submit");
       return;
     }
-    if (e.target.closest("[data-action=compose]")) { $("#compose-dialog").showModal(); return; }
+    const compose = e.target.closest("[data-action=compose]");
+    if (compose) {
+      // From the contact panel the address is filled in; from the views it is left empty.
+      const to = $("#compose-form input[name=to]");
+      if (to) to.value = compose.dataset.to || "";
+      $("#compose-dialog").showModal();
+      const next = compose.dataset.to ? $("#compose-form input[name=subject]") : to;
+      if (next) next.focus();
+      return;
+    }
     if (e.target.closest("[data-action=toggle-contact]")) { $("#thread").classList.toggle("contact-collapsed"); return; }
     if (e.target.closest("[data-action=toggle-nav]")) { app().classList.toggle("nav-collapsed"); return; }
     if (e.target.closest("[data-action=enlarge]")) { $("#composer").classList.toggle("large"); return; }
