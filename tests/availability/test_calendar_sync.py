@@ -266,3 +266,29 @@ def test_the_published_feed_lists_out_of_office_at_a_secret_address(world: World
     assert Client().get("/calendar/not-the-token.ics").status_code == 404
     client.post(f"/settings/users/{world.agent.pk}/availability/calendar-token/")  # a new address
     assert Client().get(f"/calendar/{token}.ics").status_code == 404
+
+
+def test_sync_now_and_disconnect_buttons(
+    world: World, client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from samtale.core.tasks import sync_calendar
+
+    client: Client = client_for(world.agent)
+    base = f"/settings/users/{world.agent.pk}/availability"
+    assert client.post(f"{base}/calendar-sync/").status_code == 400  # nothing connected yet
+    with override_settings(SAMTALE_CALENDAR_ALLOW_PRIVATE=True), django_capture_on_commit_callbacks(execute=True):
+        assert (
+            client.post(f"{base}/calendar/", {"url": "http://127.0.0.1:9/x.ics", "keywords": "Borte"}).status_code
+            == 302
+        )
+    before = DBTaskResult.objects.filter(task_path=sync_calendar.module_path).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"{base}/calendar-sync/").status_code == 302
+    assert DBTaskResult.objects.filter(task_path=sync_calendar.module_path).count() == before + 1
+    OutOfOffice.objects.create(user=world.agent, starts_at=NOW, ends_at=NOW.replace(day=24), source="calendar",
+                               external_uid="feed:x@1", title="From feed")  # fmt: skip
+    assert client.post(f"{base}/calendar/", {"url": ""}).status_code == 302  # the Disconnect button
+    assert CalendarFeed.objects.get(user=world.agent).url == ""
+    assert not OutOfOffice.objects.filter(user=world.agent).exists()

@@ -97,3 +97,26 @@ def test_lmtp_delivery_from_a_local_mta(world_tx: World) -> None:
     assert RawEmail.objects.get().source == "lmtp"
     process_pending()
     assert Conversation.objects.get().subject == "Via LMTP"
+
+
+def test_view_original_and_attachment_downloads(world_tx: World, listener: Listener) -> None:
+    from django.test import Client
+
+    m = mail("Files", "see files", Message_ID="<files@example.com>")
+    m.add_attachment(b"<script>alert(1)</script>", maintype="text", subtype="html", filename="page.html")
+    deliver(listener, m)
+    message = Message.objects.get()
+    agent, outsider = Client(), Client()
+    agent.force_login(world_tx.agent)
+    outsider.force_login(world_tx.outsider)
+    source = agent.get(f"/m/{message.pk}/source/")
+    assert source.status_code == 200 and source["Content-Type"].startswith("text/plain")
+    assert b"Message-ID: <files@example.com>" in source.content
+    assert outsider.get(f"/m/{message.pk}/source/").status_code == 404
+    attachment = Attachment.objects.get(message=message)
+    download = agent.get(f"/attachments/{attachment.pk}/?inline=1")  # HTML is never shown inline
+    assert download.status_code == 200 and download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Disposition"].startswith("attachment") and "page.html" in download["Content-Disposition"]
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(download.streaming_content) == b"<script>alert(1)</script>"
+    assert outsider.get(f"/attachments/{attachment.pk}/").status_code == 404
