@@ -10,6 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.e2e.conftest import free_port
+
 CONFIG = """
 base_dir = {tmp}/run
 state_dir = {tmp}/state
@@ -50,12 +52,6 @@ service stats {{
   }}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Dovecot:

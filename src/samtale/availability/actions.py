@@ -136,8 +136,7 @@ def set_temporary_away(
     if preset in TEMPORARY_PRESETS:
         until = start + TEMPORARY_PRESETS[preset]
     elif preset == "today":
-        profile = Profile.objects.filter(user=user).first()
-        zone = ZoneInfo(profile.time_zone if profile else "UTC")
+        zone = zone_of(user)
         local = start.astimezone(zone)
         until = datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
     elif until is None:
@@ -180,7 +179,8 @@ FEED_PREFIX = "feed:"
 UPLOAD_PREFIX = "upload:"
 
 
-def _zone_of(user: User) -> ZoneInfo:
+def zone_of(user: User) -> ZoneInfo:
+    """The user's time zone (UTC until they choose one)."""
     profile = Profile.objects.filter(user=user).first()
     return ZoneInfo(profile.time_zone if profile else "UTC")
 
@@ -282,7 +282,7 @@ def sync_calendar_feed(feed: CalendarFeed) -> int:
         ranges = (
             None
             if fetched.data is None
-            else out_of_office_ranges(fetched.data, zone=_zone_of(user), keywords=feed.keyword_list(), at=at)
+            else out_of_office_ranges(fetched.data, zone=zone_of(user), keywords=feed.keyword_list(), at=at)
         )
     except CalendarError as exc:
         CalendarFeed.objects.filter(pk=feed.pk).update(last_error=str(exc)[:2000], last_synced_at=at)
@@ -306,7 +306,7 @@ def import_calendar_file(user: User, *, acting_user: User, data: bytes) -> int:
     require_may_edit(acting_user, user)
     feed = calendar_feed_of(user)
     try:
-        ranges = out_of_office_ranges(data, zone=_zone_of(user), keywords=feed.keyword_list(), at=now())
+        ranges = out_of_office_ranges(data, zone=zone_of(user), keywords=feed.keyword_list(), at=now())
     except CalendarError as exc:
         raise ValidationError(str(exc)) from exc
     with transaction.atomic():

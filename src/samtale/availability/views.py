@@ -215,7 +215,6 @@ def my_record(request: HttpRequest) -> HttpResponse:
 
 @action_view
 def record_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
-    from zoneinfo import ZoneInfo
 
     from django.http import Http404
     from django.shortcuts import redirect
@@ -246,8 +245,7 @@ def record_action(request: HttpRequest, user_id: int, action: str) -> HttpRespon
         if not ooo_form.is_valid():
             return form_error(ooo_form)
         d = ooo_form.cleaned_data
-        profile = Profile.objects.filter(user=target).first()
-        zone = ZoneInfo(profile.time_zone if profile else "UTC")
+        zone = actions.zone_of(target)
         actions.add_out_of_office(
             target, acting_user=actor, title=d["title"],
             starts_at=datetime.combine(d["start_date"], d["start_time"], tzinfo=zone),
@@ -339,7 +337,7 @@ def _management_context(request: HttpRequest) -> dict[str, object]:
         if filters.get("status") == "away" and status.available:
             continue
         zone = zones.get(person.pk, "UTC")
-        change = date_format(status.next_change.astimezone(_zone(zone)), "D H:i") if status.next_change else "—"
+        change = date_format(status.next_change.astimezone(ZoneInfo(zone)), "D H:i") if status.next_change else "—"
         rows.append({
             "user": person, "status": status, "reason": reasons[status.reason], "zone": zone,
             "record_url": record_url.format(person.pk), "set_url": set_url.format(person.pk), "next": change,
@@ -360,12 +358,6 @@ def _management_context(request: HttpRequest) -> dict[str, object]:
         "section": "availability_management",
         "me": viewer,
     }
-
-
-def _zone(name: str) -> ZoneInfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def _chips(names: Iterable[str]) -> str:

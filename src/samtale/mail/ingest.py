@@ -24,6 +24,7 @@ from django.db import connection, transaction
 
 from samtale.accounts.models import User
 from samtale.core.clock import now
+from samtale.core.html import text_to_html
 from samtale.crm.actions import find_contact_by_email
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
@@ -286,7 +287,7 @@ def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> M
     html_main, html_quoted = split_html(parsed.html) if parsed.html else ("", "")
     if parsed.html and not html_quoted and text_quoted:
         html_main = ""  # prefer the trimmed plain text when only it could be split
-    quoted = html_quoted or (_text_html(text_quoted) if text_quoted and not parsed.html else "")
+    quoted = html_quoted or (text_to_html(text_quoted) if text_quoted and not parsed.html else "")
     attachments: list[Part] = list(parsed.attachments)
     if parsed.broken and not parsed.text and not parsed.html:
         attachments.append(Part("original.eml", "message/rfc822", bytes(raw.data)))
@@ -296,7 +297,7 @@ def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> M
             sender_address=sender,
             sender_name=parsed.from_name,
             text=parsed.text or "",
-            html=html_main if parsed.html and html_main else (_text_html(text_main) if text_quoted else parsed.html),
+            html=html_main if parsed.html and html_main else (text_to_html(text_main) if text_quoted else parsed.html),
             quoted_html=quoted,
             subject=parsed.subject or "",
             external_id=external_id,
@@ -314,12 +315,6 @@ def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> M
             [EmailReference(account_id=channel.account_id, message=message, ref=r[:998]) for r in dict.fromkeys(refs)]
         )
     return message
-
-
-def _text_html(text: str) -> str:
-    from samtale.core.html import text_to_html
-
-    return text_to_html(text)
 
 
 def _channel_addresses(channel: Channel) -> set[str]:

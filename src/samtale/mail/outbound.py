@@ -91,7 +91,8 @@ def build(message: Message) -> EmailMultiAlternatives:
     return mail
 
 
-def _connection(channel: Channel) -> object:
+def connection_for(channel: Channel) -> object:
+    """The channel's own SMTP server, or the installation's."""
     server = getattr(channel, "mail_server", None)
     if server is not None and server.smtp_host:
         return get_connection(
@@ -140,7 +141,7 @@ def deliver(message_id: int) -> str:
         message.save(update_fields=["delivery_attempts"])
     try:
         mail = build(message)
-        connection = _connection(message.conversation.channel)
+        connection = connection_for(message.conversation.channel)
         mail.connection = connection  # type: ignore[assignment]
         mail.send(fail_silently=False)
     except Exception as exc:

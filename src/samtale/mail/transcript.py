@@ -18,7 +18,7 @@ from django.utils import translation
 from samtale.accounts.models import User
 from samtale.core.audit import audit
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
-from samtale.mail.outbound import _connection, new_message_id
+from samtale.mail.outbound import connection_for, new_message_id
 
 
 def _sending_channel(conversation: Conversation) -> Channel:
@@ -73,6 +73,6 @@ def build(conversation: Conversation, to: str, language: str = "") -> EmailMulti
 def send(conversation_id: int, to: str, language: str = "") -> str:
     conversation = Conversation.objects.select_related("inbox", "channel", "contact", "account").get(pk=conversation_id)
     mail = build(conversation, to, language)
-    mail.connection = _connection(_sending_channel(conversation))  # type: ignore[assignment]
+    mail.connection = connection_for(_sending_channel(conversation))  # type: ignore[assignment]
     mail.send(fail_silently=False)
     return "sent"
