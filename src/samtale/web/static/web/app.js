@@ -388,7 +388,11 @@
     if (more && localStorage.getItem("samtale.more") === "1") more.open = true;
   }
   document.addEventListener("toggle", (e) => {
-    if (e.target.classList && e.target.classList.contains("more-views")) localStorage.setItem("samtale.more", e.target.open ? "1" : "0");
+    if (!(e.target.classList && e.target.classList.contains("more-views"))) return;
+    localStorage.setItem("samtale.more", e.target.open ? "1" : "0");
+    // A live refresh may have replaced the views between the click and this (asynchronous) event.
+    const current = $(".more-views");
+    if (current && current !== e.target) current.open = e.target.open;
   }, true);
   document.addEventListener("htmx:afterSwap", restoreMore);
 
