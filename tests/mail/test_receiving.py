@@ -111,7 +111,7 @@ def test_view_original_and_attachment_downloads(world_tx: World, listener: Liste
     outsider.force_login(world_tx.outsider)
     source = agent.get(f"/m/{message.pk}/source/")
     assert source.status_code == 200 and source["Content-Type"].startswith("text/plain")
-    assert b"Message-ID: <files@example.com>" in source.content
+    assert b"Message-ID: <files@example.com>" in b"".join(source.streaming_content)
     assert outsider.get(f"/m/{message.pk}/source/").status_code == 404
     attachment = Attachment.objects.get(message=message)
     download = agent.get(f"/attachments/{attachment.pk}/?inline=1")  # HTML is never shown inline

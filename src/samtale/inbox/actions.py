@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -194,13 +195,16 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
 
             # The same id from someone else, or with another body, is another message (broken
             # mailers reuse ids): only a true repeat is dropped.
-            duplicate = messages_with_external_id(account.pk, inbound.external_id).filter(
-                conversation__inbox_id=channel.inbox_id,
-                sender_address=inbound.sender_address[:254],
-                text=inbound.text or to_text(inbound.html),
-            )
-            if (found := next(iter(duplicate[:1]), None)) is not None:
-                return found
+            # Compared here, not joined in SQL: with the inbox in the query SQLite's planner walks
+            # the inbox's conversations instead of the Message-ID index.
+            text = inbound.text or to_text(inbound.html)
+            for found in (
+                messages_with_external_id(account.pk, inbound.external_id)
+                .filter(sender_address=inbound.sender_address[:254])
+                .select_related("conversation")[:20]
+            ):
+                if found.conversation.inbox_id == channel.inbox_id and found.text == text:
+                    return found
         contact = inbound.contact
         contact_address = (inbound.recipients[:1] or [""])[0] if outbound else inbound.sender_address
         if contact is None and contact_address and "@" in contact_address:
@@ -271,21 +275,29 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
 
 
 def _store_attachments(message: Message, parts: Iterable[Any]) -> None:
+    """Parts carry their bytes (`payload`), or, when large, the `path` of a file holding them,
+    which is copied into storage in chunks."""
+    from django.core.files import File
     from django.core.files.base import ContentFile
 
     from samtale.inbox.models import Attachment
 
     for part in parts:
+        path = getattr(part, "path", None)
         attachment = Attachment(
             account_id=message.account_id,
             message=message,
             filename=part.filename[:255],
             content_type=part.content_type[:255],
-            size=len(part.payload),
+            size=os.path.getsize(path) if path else len(part.payload),
             content_id=part.content_id[:255],
             inline=part.inline,
         )
-        attachment.file.save(part.filename[:100] or "attachment", ContentFile(part.payload), save=False)
+        if path:
+            with open(path, "rb") as handle:
+                attachment.file.save(part.filename[:100] or "attachment", File(handle), save=False)
+        else:
+            attachment.file.save(part.filename[:100] or "attachment", ContentFile(part.payload), save=False)
         attachment.save()
 
 

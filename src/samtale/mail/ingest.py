@@ -13,13 +13,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import threading
 import time
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage
 from django.db import connection, transaction
 
 from samtale.accounts.models import User
@@ -30,7 +36,7 @@ from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
 from samtale.inbox.queries import messages_with_external_id
 from samtale.mail.models import EmailReference, RawEmail
-from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse
+from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse_stream
 from samtale.mail.quotes import split_html, split_text
 
 log = logging.getLogger(__name__)
@@ -83,22 +89,34 @@ def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:
 _wake = threading.Event()
 
 
-_stores_waiting = 0
-_stores_lock = threading.Lock()
+_last_arrival = 0.0  # when this process last stored received mail (monotonic)
 
 
-def _store_waiting(delta: int) -> None:
-    global _stores_waiting
-    with _stores_lock:
-        _stores_waiting += delta
+def _mark_arrival() -> None:
+    global _last_arrival
+    _last_arrival = time.monotonic()
 
 
-def _let_stores_in(limit: float = 0.05) -> None:
-    """SQLite has one writer: the ingest loop steps aside while a listener waits to store mail,
-    so acknowledging new mail never queues behind processing (bounded, so processing never starves)."""
-    deadline = time.monotonic() + limit
-    while _stores_waiting > 0 and time.monotonic() < deadline:
-        time.sleep(0.0005)
+def _let_arrivals_in(quiet: float = 0.03, longest: float = 0.25) -> None:
+    """Acknowledging mail comes before parsing it: while this process's listener is receiving,
+    the ingest loop steps aside (the GIL and, on SQLite, the one write lock are shared), for at
+    most `longest` seconds per message so processing keeps moving during a long burst. A separate
+    `samtale worker` process never waits here."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() - _last_arrival < quiet and time.monotonic() < deadline:
+        time.sleep(quiet / 3)
+
+
+@dataclass
+class Incoming:
+    """One received message on its way to storage: its bytes, or (when large) a spool file."""
+
+    channels: list[Channel]
+    content: bytes | Path
+    source: str
+    envelope_from: str = ""
+    envelope_to: list[str] = field(default_factory=list)
+    kept: str = ""  # the storage name once a spool file has been moved into storage
 
 
 def store_raw(
@@ -106,27 +124,75 @@ def store_raw(
 ) -> list[int]:
     """Commit the raw message, one row per channel it was addressed to. Only after this returns
     may the sender be told 250 (or IMAP move past the message)."""
-    rcpts = list(envelope_to)
-    _store_waiting(+1)
+    return store_batch([Incoming(list(channels), data, source, envelope_from, list(envelope_to))])[0]
+
+
+def store_batch(batch: list[Incoming]) -> list[list[int]]:
+    """Commit several received messages in one transaction (group commit: the listener collects
+    what arrives while the previous commit runs). Large messages are moved from the spool into
+    storage and synced to disk first. Returns the new row ids per message."""
+    _mark_arrival()
     try:
-        ids = _insert_raw(channels, data, source, envelope_from, rcpts)
-    finally:
-        _store_waiting(-1)
-    _wake.set()
-    return ids
-
-
-def _insert_raw(
-    channels: Iterable[Channel], data: bytes, source: str, envelope_from: str, rcpts: list[str]
-) -> list[int]:
-    with transaction.atomic():
-        return [
-            RawEmail.objects.create(
-                account_id=c.account_id, channel=c, source=source, envelope_from=envelope_from[:998],
-                envelope_to=rcpts, data=data, size=len(data),
-            ).pk
-            for c in channels
+        for item in batch:
+            if isinstance(item.content, Path) and not item.kept:
+                item.kept = keep_spooled(item.content)
+        rows = [
+            RawEmail(
+                account_id=c.account_id, channel=c, source=item.source, envelope_from=item.envelope_from[:998],
+                envelope_to=item.envelope_to, data=item.content if isinstance(item.content, bytes) else b"",
+                file=item.kept, size=len(item.content) if isinstance(item.content, bytes) else storage_size(item.kept),
+            )
+            for item in batch
+            for c in item.channels
         ]  # fmt: skip
+        with transaction.atomic():
+            RawEmail.objects.bulk_create(rows)
+    finally:
+        _mark_arrival()
+    _wake.set()
+    ids = iter(row.pk for row in rows)
+    return [[next(ids) for _c in item.channels] for item in batch]
+
+
+def _raw_storage() -> Storage:
+    return RawEmail._meta.get_field("file").storage  # type: ignore[attr-defined,no-any-return]
+
+
+def spool_directory() -> Path:
+    """Where the listener writes large messages while they arrive: beside their final place,
+    so keeping one is a rename."""
+    storage = _raw_storage()
+    base = Path(storage.path("mail")) if isinstance(storage, FileSystemStorage) else Path(settings.DATA_DIR)
+    directory = base / "spool"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def keep_spooled(path: Path) -> str:
+    """Move a spool file into raw-mail storage, durably (file and directory synced): the caller
+    commits the row that names it and only then acknowledges the message."""
+    storage = _raw_storage()
+    name = f"mail/raw/{now():%Y/%m/%d}/{uuid.uuid4().hex}.eml"
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+        if not isinstance(storage, FileSystemStorage):
+            name = storage.save(name, File(handle))
+    if isinstance(storage, FileSystemStorage):
+        target = Path(storage.path(name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    else:
+        path.unlink(missing_ok=True)
+    return name
+
+
+def storage_size(name: str) -> int:
+    return int(_raw_storage().size(name))
 
 
 # ---------------------------------------------------------------- processing
@@ -137,14 +203,18 @@ def process_pending(limit: int = 100) -> int:
     done = 0
     shared = connection.vendor == "postgresql"  # several processes share the queue: claim rows
     while done < limit:
+        _let_arrivals_in()
         parsed = None
         candidate = 0
         if not shared:  # SQLite: read and parse before taking the (database-wide) write lock
-            peek = _next_pending(RawEmail.objects.all())
+            # the id alone first: the partial index answers it; joined and ordered, SQLite scans
+            first = (
+                RawEmail.objects.filter(state=RawEmail.State.PENDING).order_by("id").values_list("id", flat=True)[:1]
+            )
+            peek = _next_pending(RawEmail.objects.filter(pk__in=list(first)))
             if peek is None:
                 break
-            candidate, parsed = peek.pk, parse(bytes(peek.data))
-            _let_stores_in()
+            candidate, parsed = peek.pk, parse_raw(peek)
         with transaction.atomic():
             query = RawEmail.objects.filter(state=RawEmail.State.PENDING)
             if shared:
@@ -152,15 +222,21 @@ def process_pending(limit: int = 100) -> int:
             else:  # already read and parsed: do not load the bytes again
                 raw = _next_pending(query.filter(pk=candidate).defer("data"))
             if raw is None:
+                if parsed is not None:
+                    parsed.discard()
                 if shared:
                     break
                 continue
             try:
                 with transaction.atomic():
+                    parsed = parsed or parse_raw(raw)
                     message = process(raw, parsed)
             except Exception as exc:  # never lose it: keep it as a readable conversation
                 log.exception("could not process raw email %s", raw.pk)
                 message = _fallback(raw, f"{type(exc).__name__}: {exc}")
+            finally:
+                if parsed is not None:
+                    parsed.discard()  # large parts are in storage now (or the transaction failed)
             if raw.state != RawEmail.State.FAILED:
                 raw.state = RawEmail.State.DONE
             raw.message = message
@@ -174,7 +250,7 @@ def _next_pending(query: Any) -> RawEmail | None:
 
 
 def process(raw: RawEmail, parsed: ParsedEmail | None = None) -> Message | None:
-    parsed = parsed or parse(bytes(raw.data))
+    parsed = parsed or parse_raw(raw)
     if parsed.broken:
         raw.error = parsed.broken[:2000]
     channel = raw.channel
@@ -265,17 +341,34 @@ def find_conversation(
     return None
 
 
-def _no_id_key(parsed: ParsedEmail, raw: bytes) -> str:
-    """A stable id for mail without a Message-ID, so a retried delivery is still stored once."""
-    body = raw.partition(b"\r\n\r\n")[2] or raw.partition(b"\n\n")[2] or raw
-    digest = hashlib.sha256(
-        b"\0".join([parsed.from_address.encode(), parsed.subject.encode(), str(parsed.date).encode(), body])
-    ).hexdigest()[:32]
-    return f"noid-{digest}@samtale.invalid"
+def _no_id_key(parsed: ParsedEmail, raw: RawEmail) -> str:
+    """A stable id for mail without a Message-ID, so a retried delivery is still stored once:
+    a digest of sender, subject, date and body (read in chunks: the body may be 50 MB)."""
+    digest = hashlib.sha256(b"\0".join([parsed.from_address.encode(), parsed.subject.encode(), str(parsed.date).encode(), b""]))  # fmt: skip
+    with raw.open() as handle:
+        head = handle.read(1 << 20)
+        body = head.partition(b"\r\n\r\n")[2] or head.partition(b"\n\n")[2] or head
+        digest.update(body)
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return f"noid-{digest.hexdigest()[:32]}@samtale.invalid"
+
+
+def parse_raw(raw: RawEmail) -> ParsedEmail:
+    with raw.open() as handle:
+        return parse_stream(handle, raw.size)
+
+
+def _source_part(raw: RawEmail) -> Part:
+    """The original message as an attachment (for mail that could not be read)."""
+    storage = _raw_storage()
+    if raw.file and isinstance(storage, FileSystemStorage):
+        return Part("original.eml", "message/rfc822", b"", path=Path(storage.path(str(raw.file.name))))
+    return Part("original.eml", "message/rfc822", raw.read())
 
 
 def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> Message:
-    external_id = parsed.message_id or _no_id_key(parsed, bytes(raw.data))
+    external_id = parsed.message_id or _no_id_key(parsed, raw)
     sender = parsed.from_address or (base_address(raw.envelope_from) if "@" in raw.envelope_from else "")
     author = _teammate(channel, sender)
     if author is not None and not _is_own_channel(sender):
@@ -290,7 +383,7 @@ def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> M
     quoted = html_quoted or (text_to_html(text_quoted) if text_quoted and not parsed.html else "")
     attachments: list[Part] = list(parsed.attachments)
     if parsed.broken and not parsed.text and not parsed.html:
-        attachments.append(Part("original.eml", "message/rfc822", bytes(raw.data)))
+        attachments.append(_source_part(raw))
     message = inbox_actions.receive_inbound(
         channel,
         inbox_actions.InboundMessage(
@@ -330,7 +423,6 @@ def _fallback(raw: RawEmail, error: str) -> Message | None:
     raw.error = error[:2000]
     try:
         with transaction.atomic():
-            data = bytes(raw.data)
             return inbox_actions.receive_inbound(
                 raw.channel,
                 inbox_actions.InboundMessage(
@@ -339,7 +431,7 @@ def _fallback(raw: RawEmail, error: str) -> Message | None:
                     text="This message could not be read. Its original source is attached.",
                     external_id=f"raw-{raw.pk}@samtale.invalid",
                     received_at=raw.received_at,
-                    attachments=[Part("original.eml", "message/rfc822", data)],
+                    attachments=[_source_part(raw)],
                 ),
             )
     except Exception as exc:

@@ -3,6 +3,9 @@ and per-channel server settings (outgoing SMTP, incoming IMAP)."""
 
 from __future__ import annotations
 
+import io
+from typing import IO
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +32,8 @@ class RawEmail(models.Model):
     source = models.CharField(max_length=8, choices=Source.choices)
     envelope_from = models.CharField(max_length=998, blank=True)
     envelope_to = models.JSONField(default=list, blank=True)
-    data = models.BinaryField()
+    data = models.BinaryField(blank=True)  # messages up to SPOOL_MEMORY_BYTES
+    file = models.FileField(upload_to="mail/raw/%Y/%m/%d", max_length=255, blank=True)  # larger ones
     size = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(default=now)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
@@ -41,6 +45,16 @@ class RawEmail(models.Model):
 
     def __str__(self) -> str:
         return f"raw email {self.pk} ({self.state})"
+
+    def open(self) -> IO[bytes]:
+        """The message as a binary stream, wherever it is kept."""
+        if self.file:
+            return self.file.storage.open(str(self.file.name), "rb")  # type: ignore[no-any-return]
+        return io.BytesIO(bytes(self.data))
+
+    def read(self) -> bytes:
+        with self.open() as handle:
+            return handle.read()
 
 
 class EmailReference(models.Model):

@@ -11,10 +11,15 @@ import email
 import email.header
 import email.utils
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message
+from pathlib import Path
+from typing import IO
+
+from samtale.mail import skeleton as large
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv|vs|wg|antw|ref|tr|rv)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -27,6 +32,7 @@ class Part:
     payload: bytes
     content_id: str = ""
     inline: bool = False
+    path: Path | None = None  # a large part's content, in a file, instead of `payload`
 
 
 @dataclass
@@ -48,6 +54,13 @@ class ParsedEmail:
     auto_reply: bool = False
     bounce: Bounce | None = None
     broken: str = ""  # why the message could not be read fully
+    files: list[Path] = field(default_factory=list)  # temporary files of large parts
+
+    def discard(self) -> None:
+        """Remove the temporary files of large parts (once they are stored)."""
+        for path in self.files:
+            path.unlink(missing_ok=True)
+        self.files.clear()
 
 
 @dataclass
@@ -152,15 +165,23 @@ def _filename(part: Message) -> str:
     return name[:255]
 
 
-def _walk(message: Message, parsed: ParsedEmail) -> None:
+def _walk(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> None:
     """Collect the first text and HTML bodies and every other leaf as an attachment."""
     for part in message.walk():
         if part.is_multipart():
             continue
+        if bodies and (path := bodies.get(header(part, large.BODY_HEADER))) is not None:  # left out by skeletonize
+            content_id = header(part, "Content-ID").strip("<> ")
+            disposition = (part.get_content_disposition() or "").lower()
+            parsed.attachments.append(
+                Part(_filename(part), part.get_content_type(), b"", content_id[:255],
+                     disposition == "inline" or (bool(content_id) and disposition != "attachment"), path)
+            )  # fmt: skip
+            continue
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
         if ctype in ("text/plain", "text/html") and disposition != "attachment":
-            body = _decode_part(part)
+            body = _decode_part(part).replace("\r\n", "\n")  # mail arrives with CRLF lines
             if ctype == "text/plain" and not parsed.text:
                 parsed.text = body
                 continue
@@ -236,7 +257,17 @@ def _bounce(message: Message) -> Bounce | None:
     return Bounce(ids[0], recipient, status, reason or status or "Delivery failed")
 
 
-def parse(raw: bytes) -> ParsedEmail:
+def parse_stream(source: IO[bytes], size: int) -> ParsedEmail:
+    """Parse a message read from a file; a large one without ever holding it whole (skeleton)."""
+    if size <= 2 * large.KEEP_IN_MEMORY:
+        return parse(source.read())
+    skeleton = large.skeletonize(source, Path(tempfile.gettempdir()))
+    parsed = parse(skeleton.data, skeleton.bodies)
+    parsed.files.extend(skeleton.bodies.values())
+    return parsed
+
+
+def parse(raw: bytes, bodies: dict[str, Path] | None = None) -> ParsedEmail:
     parsed = ParsedEmail()
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
@@ -245,7 +276,7 @@ def parse(raw: bytes) -> ParsedEmail:
         parsed.text = raw.decode("utf-8", errors="replace")[:200_000]
         return parsed
     try:
-        _read(message, parsed)
+        _read(message, parsed, bodies or {})
     except Exception as exc:
         parsed.broken = f"{type(exc).__name__}: {exc}"
         if not parsed.text and not parsed.html:
@@ -260,7 +291,7 @@ def _body_fallback(raw: bytes) -> str:
     return body.decode("utf-8", errors="replace")[:200_000]
 
 
-def _read(message: Message, parsed: ParsedEmail) -> None:
+def _read(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> None:
     ids = message_ids(header(message, "Message-ID"))
     parsed.message_id = ids[0] if ids else ""
     parsed.in_reply_to = [i for i in message_ids(header(message, "In-Reply-To")) if i != parsed.message_id]
@@ -283,4 +314,4 @@ def _read(message: Message, parsed: ParsedEmail) -> None:
     parsed.bounce = _bounce(message)
     if isinstance(message, EmailMessage) and message.defects:
         parsed.broken = "; ".join(type(d).__name__ for d in message.defects)[:500]
-    _walk(message, parsed)
+    _walk(message, parsed, bodies)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -275,7 +275,7 @@ def message_source(request: HttpRequest, message_id: int) -> HttpResponse:
     raw = RawEmail.objects.filter(message=message).order_by("id").first()
     if raw is None:
         raise Http404("No original source for this message")
-    response = HttpResponse(bytes(raw.data), content_type="text/plain; charset=utf-8")
+    response = FileResponse(raw.open(), content_type="text/plain; charset=utf-8")  # streamed: may be 50 MB
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
