@@ -267,7 +267,7 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
 
 
 @member_required
-def message_source(request: HttpRequest, message_id: int) -> HttpResponse:
+def message_source(request: HttpRequest, message_id: int) -> HttpResponseBase:
     """The original message exactly as it arrived, as plain text."""
     from samtale.mail.models import RawEmail
 
