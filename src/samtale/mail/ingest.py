@@ -206,6 +206,7 @@ def process_pending(limit: int = 100) -> int:
         _let_arrivals_in()
         parsed = None
         candidate = 0
+        peek: RawEmail | None = None
         if not shared:  # SQLite: read and parse before taking the (database-wide) write lock
             # the id alone first: the partial index answers it; joined and ordered, SQLite scans
             first = (
@@ -219,8 +220,8 @@ def process_pending(limit: int = 100) -> int:
             query = RawEmail.objects.filter(state=RawEmail.State.PENDING)
             if shared:
                 raw = _next_pending(query.select_for_update(skip_locked=True))
-            else:  # already read and parsed: do not load the bytes again
-                raw = _next_pending(query.filter(pk=candidate).defer("data"))
+            else:  # already read and parsed: only make sure nobody processed it meanwhile
+                raw = peek if query.filter(pk=candidate).exists() else None
             if raw is None:
                 if parsed is not None:
                     parsed.discard()

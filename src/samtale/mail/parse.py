@@ -10,14 +10,16 @@ from __future__ import annotations
 import email
 import email.header
 import email.utils
+import functools
 import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from samtale.mail import skeleton as large
 
@@ -71,6 +73,27 @@ class Bounce:
     recipient: str
     status: str
     reason: str
+
+
+class _Policy(EmailPolicy):
+    """`policy.default`, with parsed header values remembered: the stdlib parses a header again
+    on every access (a message's Content-Type some 30 times while it is read). Header objects
+    are immutable strings, so sharing them is safe."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):
+            return value
+        if len(value) > 2000:  # long ones (References, say) are not worth keeping around
+            return policy.default.header_fetch_parse(name, value)
+        return _header_object(name, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _header_object(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+POLICY = _Policy()
 
 
 def message_ids(value: str) -> list[str]:
@@ -270,7 +293,7 @@ def parse_stream(source: IO[bytes], size: int) -> ParsedEmail:
 def parse(raw: bytes, bodies: dict[str, Path] | None = None) -> ParsedEmail:
     parsed = ParsedEmail()
     try:
-        message = email.message_from_bytes(raw, policy=policy.default)
+        message = email.message_from_bytes(raw, policy=POLICY)
     except Exception as exc:  # the stdlib parser is lenient; this is the very last resort
         parsed.broken = f"unreadable message: {exc}"
         parsed.text = raw.decode("utf-8", errors="replace")[:200_000]

@@ -394,6 +394,12 @@
     const current = $(".more-views");
     if (current && current !== e.target) current.open = e.target.open;
   }, true);
+  // Remembered at the click itself, not only at the (asynchronous) toggle event: a live refresh
+  // may detach the clicked <details> first, and a detached element's toggle never reaches here.
+  document.addEventListener("click", (e) => {
+    const summary = e.target.closest && e.target.closest(".more-views > summary");
+    if (summary) localStorage.setItem("samtale.more", summary.parentElement.open ? "0" : "1");
+  }, true);
   document.addEventListener("htmx:afterSwap", restoreMore);
 
   document.addEventListener("DOMContentLoaded", () => { restoreMore(); connect(); highlight(); });
