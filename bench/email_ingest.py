@@ -20,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -170,18 +171,14 @@ def count_messages(env: dict[str, str]) -> tuple[int, int]:
     return int(total), int(pending)
 
 
-def rss_peak_kb(pid: int) -> int:
+def status_kb(pid: int) -> dict[str, int]:
+    """Memory figures of a process from /proc (VmRSS, VmHWM, RssAnon, RssFile), in kB."""
+    out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-def rss_now_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+        key, _colon, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            out[key] = int(value.split()[0])
+    return out
 
 
 def run_case(backend: str, stored: int, n: int, split: bool = False) -> dict[str, float]:
@@ -192,7 +189,9 @@ def run_case(backend: str, stored: int, n: int, split: bool = False) -> dict[str
     command = [str(BIN / "samtale"), "smtpd", *(["--no-ingest"] if split else [])]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     # split: the listener only stores; a separate `samtale worker` process parses (PostgreSQL scale-out)
-    worker = subprocess.Popen([str(BIN / "samtale"), "worker"], cwd=ROOT, env=env, stdout=log,
+    # on this 2-core box the worker shares the listener's cores: it runs niced, as it should
+    # wherever background work shares a machine with the listener (see README, scaling out)
+    worker = subprocess.Popen(["nice", "-n", "10", str(BIN / "samtale"), "worker"], cwd=ROOT, env=env, stdout=log,
                               stderr=subprocess.STDOUT) if split else None  # fmt: skip
     try:
         for _ in range(200):
@@ -217,18 +216,35 @@ def run_case(backend: str, stored: int, n: int, split: bool = False) -> dict[str
             time.sleep(0.5)
         processed_s = time.perf_counter() - started
         latencies.sort()
-        # peak memory for one 20 MB attachment, from the listener's steady state
-        # (with a separate worker, the larger of the two processes' growths: the worker parses)
+        # peak memory for one 20 MB attachment, from the listener's steady state (with a separate
+        # worker, the larger of the two processes' growths: the worker parses). Two measures:
+        # the kernel's peak RSS (VmHWM, reset first), which on SQLite includes database pages
+        # mapped with mmap (file-backed, shared, reclaimable), and the peak of anonymous memory
+        # (RssAnon, the heap: what holding the message in memory would cost), sampled every 2 ms.
         pids = [proc.pid] + ([worker.pid] if worker is not None else [])
-        for pid in pids:  # reset the peak (VmHWM) so only this message's peak is measured
+        for pid in pids:
             Path(f"/proc/{pid}/clear_refs").write_text("5")
-        baselines = {pid: rss_now_kb(pid) for pid in pids}
+        baselines = {pid: status_kb(pid) for pid in pids}
+        anon_peaks = {pid: baselines[pid]["RssAnon"] for pid in pids}
+        sampling = threading.Event()
+
+        def sample() -> None:
+            while not sampling.is_set():
+                for pid in pids:
+                    anon_peaks[pid] = max(anon_peaks[pid], status_kb(pid)["RssAnon"])
+                time.sleep(0.002)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
         big = big_message()
         with smtplib.SMTP("127.0.0.1", port, timeout=120) as client:
             client.sendmail("big@ingest.example", [ADDRESS], big)
         while count_messages(env)[1]:
             time.sleep(0.5)
-        growth = max(rss_peak_kb(pid) - baselines[pid] for pid in pids)
+        sampling.set()
+        sampler.join()
+        growth = max(status_kb(pid)["VmHWM"] - baselines[pid]["VmRSS"] for pid in pids)
+        anon = max(anon_peaks[pid] - baselines[pid]["RssAnon"] for pid in pids)
         return {
             "messages": per * CONNECTIONS,
             "accepted_per_s": round(per * CONNECTIONS / accepted_s, 1),
@@ -238,6 +254,8 @@ def run_case(backend: str, stored: int, n: int, split: bool = False) -> dict[str
             "big_message_mb": round(len(big) / 1e6, 1),
             "rss_growth_mb": round(growth / 1024, 1),
             "rss_growth_x_message": round(growth * 1024 / len(big), 2),
+            "anon_growth_mb": round(anon / 1024, 1),
+            "anon_growth_x_message": round(anon * 1024 / len(big), 2),
         }
     finally:
         proc.terminate()
@@ -266,13 +284,16 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "email_ingest.json").write_text(json.dumps(results, indent=2))
     print(
-        f"\n{'backend':<9} {'mode':<15} {'stored':>9} {'msgs/s':>8} {'p95 250 ms':>10} {'ingested/s':>10} {'RSS +MB (x msg)':>16}"
+        f"\n{'backend':<9} {'mode':<15} {'stored':>9} {'msgs/s':>8} {'p95 250 ms':>10} {'ingested/s':>10}"
+        f" {'RSS +MB (x msg)':>16} {'heap +MB (x msg)':>17}"
     )
     for r in results:
         flag = "" if r["accepted_per_s"] >= 300 else "  under 300"
         print(f"{r['backend']:<9} {r['mode']:<15} {r['stored']:>9,} {r['accepted_per_s']:>8} {r['data_to_250_p95_ms']:>10} "
-              f"{r['processed_per_s']:>10} {r['rss_growth_mb']:>9} ({r['rss_growth_x_message']}x){flag}")  # fmt: skip
+              f"{r['processed_per_s']:>10} {r['rss_growth_mb']:>9} ({r['rss_growth_x_message']}x)"
+              f" {r['anon_growth_mb']:>9} ({r['anon_growth_x_message']}x){flag}")  # fmt: skip
     print("targets: >= 300 msgs/s, no slowdown with 1M stored, RSS growth <= 3x the largest message")
+    print("RSS includes SQLite's memory-mapped database pages (file-backed); heap is anonymous memory only")
     print(f"JSON: {out_dir / 'email_ingest.json'}")
     return 0
 

@@ -10,6 +10,7 @@ deduplication makes that safe.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -17,7 +18,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -90,6 +91,19 @@ _wake = threading.Event()
 
 
 _last_arrival = 0.0  # when this process last stored received mail (monotonic)
+_write_gate = threading.Lock()
+
+
+@contextlib.contextmanager
+def _writing() -> Iterator[None]:
+    """SQLite has one writer, and a connection that finds the database locked polls with sleeps
+    of up to 100 ms. Within this process, the listener's commits and the ingest loop's queue on a
+    lock instead, which hands over at once. (PostgreSQL locks rows: nothing to do.)"""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with _write_gate:
+        yield
 
 
 def _mark_arrival() -> None:
@@ -145,7 +159,7 @@ def store_batch(batch: list[Incoming]) -> list[list[int]]:
             for item in batch
             for c in item.channels
         ]  # fmt: skip
-        with transaction.atomic():
+        with _writing(), transaction.atomic():
             RawEmail.objects.bulk_create(rows)
     finally:
         _mark_arrival()
@@ -216,7 +230,7 @@ def process_pending(limit: int = 100) -> int:
             if peek is None:
                 break
             candidate, parsed = peek.pk, parse_raw(peek)
-        with transaction.atomic():
+        with _writing(), transaction.atomic():
             query = RawEmail.objects.filter(state=RawEmail.State.PENDING)
             if shared:
                 raw = _next_pending(query.select_for_update(skip_locked=True))
