@@ -270,13 +270,14 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--stored", default="0,1000000")
+    parser.add_argument("--modes", default="one process,smtpd + worker", help="which of the two to run")
     args = parser.parse_args()
     (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
     results = []
     for stored in [int(s) for s in args.stored.split(",")]:
         for backend in args.backends.split(","):
             modes = ["one process", "smtpd + worker"] if backend == "postgres" else ["one process"]
-            for mode in modes:
+            for mode in [m for m in modes if m in args.modes.split(",")]:
                 r = run_case(backend, stored, args.messages, split=mode != "one process")
                 results.append({"backend": backend, "mode": mode, "stored": stored, **r})
                 print(json.dumps(results[-1]), flush=True)
