@@ -10,7 +10,6 @@ from __future__ import annotations
 import email
 import email.header
 import email.utils
-import functools
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -76,24 +75,22 @@ class Bounce:
 
 
 class _Policy(EmailPolicy):
-    """`policy.default`, with parsed header values remembered: the stdlib parses a header again
-    on every access (a message's Content-Type some 30 times while it is read). Header objects
-    are immutable strings, so sharing them is safe."""
+    """`policy.default`, remembering the headers it has parsed for one message: the stdlib parses
+    a header again on every access (a message's Content-Type some 30 times while it is read).
+    One instance per message (`parse`), so nothing outlives it; header objects are immutable."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        object.__setattr__(self, "_parsed", {})  # policies refuse ordinary attribute writes
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
         if hasattr(value, "name"):
             return value
-        if len(value) > 2000:  # long ones (References, say) are not worth keeping around
-            return policy.default.header_fetch_parse(name, value)
-        return _header_object(name, value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _header_object(name: str, value: str) -> Any:
-    return policy.default.header_fetch_parse(name, value)
-
-
-POLICY = _Policy()
+        parsed: dict[tuple[str, str], Any] = self._parsed  # type: ignore[attr-defined]
+        key = (name, value)
+        if key not in parsed:
+            parsed[key] = super().header_fetch_parse(name, value)
+        return parsed[key]
 
 
 def message_ids(value: str) -> list[str]:
@@ -293,7 +290,7 @@ def parse_stream(source: IO[bytes], size: int) -> ParsedEmail:
 def parse(raw: bytes, bodies: dict[str, Path] | None = None) -> ParsedEmail:
     parsed = ParsedEmail()
     try:
-        message = email.message_from_bytes(raw, policy=POLICY)
+        message = email.message_from_bytes(raw, policy=_Policy())
     except Exception as exc:  # the stdlib parser is lenient; this is the very last resort
         parsed.broken = f"unreadable message: {exc}"
         parsed.text = raw.decode("utf-8", errors="replace")[:200_000]
