@@ -14,7 +14,6 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
 from pathlib import Path
