@@ -219,7 +219,6 @@ def process_pending(limit: int = 100) -> int:
     while done < limit:
         _let_arrivals_in()
         parsed = None
-        candidate = 0
         peek: RawEmail | None = None
         if not shared:  # SQLite: read and parse before taking the (database-wide) write lock
             # the id alone first: the partial index answers it; joined and ordered, SQLite scans
@@ -229,18 +228,18 @@ def process_pending(limit: int = 100) -> int:
             peek = _next_pending(RawEmail.objects.filter(pk__in=list(first)))
             if peek is None:
                 break
-            candidate, parsed = peek.pk, parse_raw(peek)
+            parsed = parse_raw(peek)
         with _writing(), transaction.atomic():
+            query = RawEmail.objects.filter(state=RawEmail.State.PENDING)
             if shared:
                 # The raw message is already durable: if a crash loses this commit, the message is
                 # still pending and processed again. So the commit need not wait for the disk.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            query = RawEmail.objects.filter(state=RawEmail.State.PENDING)
-            if shared:
                 raw = _next_pending(query.select_for_update(skip_locked=True))
             else:  # already read and parsed: only make sure nobody processed it meanwhile
-                raw = peek if query.filter(pk=candidate).exists() else None
+                assert peek is not None
+                raw = peek if query.filter(pk=peek.pk).exists() else None
             if raw is None:
                 if parsed is not None:
                     parsed.discard()
