@@ -181,6 +181,12 @@ def status_kb(pid: int) -> dict[str, int]:
     return out
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid] + [p for child in children for p in process_tree(int(child))]
+
+
 def run_case(backend: str, stored: int, n: int, split: bool = False) -> dict[str, float]:
     env = prepare(backend, stored)
     port = free_port()
@@ -221,20 +227,21 @@ def run_case(backend: str, stored: int, n: int, split: bool = False) -> dict[str
         # RSS, and anonymous memory (RssAnon, the heap: what holding the message costs; RSS also
         # counts SQLite's memory-mapped database pages). Both are sampled every 2 ms; the kernel's
         # own peak (VmHWM) is used too where resetting it works (`clear_refs`; not in every VM).
-        pids = [proc.pid] + ([worker.pid] if worker is not None else [])
+        # the listener's process and its children (the ingest process), and a separate worker's
+        pids = process_tree(proc.pid) + (process_tree(worker.pid) if worker is not None else [])
         for pid in pids:
             Path(f"/proc/{pid}/clear_refs").write_text("5")
         baselines = {pid: status_kb(pid) for pid in pids}
         hwm_reset = all(b["VmHWM"] - b["VmRSS"] < 1024 for b in baselines.values())
-        peaks = {pid: {"VmRSS": baselines[pid]["VmRSS"], "RssAnon": baselines[pid]["RssAnon"]} for pid in pids}
+        base = {key: sum(b[key] for b in baselines.values()) for key in ("VmRSS", "RssAnon")}
+        peaks = dict(base)  # of the processes' sum: they hold memory at the same time
         sampling = threading.Event()
 
         def sample() -> None:
             while not sampling.is_set():
-                for pid in pids:
-                    now = status_kb(pid)
-                    for key in ("VmRSS", "RssAnon"):
-                        peaks[pid][key] = max(peaks[pid][key], now[key])
+                now = [status_kb(pid) for pid in pids]
+                for key in ("VmRSS", "RssAnon"):
+                    peaks[key] = max(peaks[key], sum(n[key] for n in now))
                 time.sleep(0.002)
 
         sampler = threading.Thread(target=sample)
@@ -246,11 +253,10 @@ def run_case(backend: str, stored: int, n: int, split: bool = False) -> dict[str
             time.sleep(0.5)
         sampling.set()
         sampler.join()
-        if hwm_reset:
-            for pid in pids:
-                peaks[pid]["VmRSS"] = max(peaks[pid]["VmRSS"], status_kb(pid)["VmHWM"])
-        growth = max(peaks[pid]["VmRSS"] - baselines[pid]["VmRSS"] for pid in pids)
-        anon = max(peaks[pid]["RssAnon"] - baselines[pid]["RssAnon"] for pid in pids)
+        growth = peaks["VmRSS"] - base["VmRSS"]
+        if hwm_reset:  # the kernel's peak of each process, the others at their baseline
+            growth = max(growth, *(status_kb(pid)["VmHWM"] - baselines[pid]["VmRSS"] for pid in pids))
+        anon = peaks["RssAnon"] - base["RssAnon"]
         return {
             "messages": per * CONNECTIONS,
             "accepted_per_s": round(per * CONNECTIONS / accepted_s, 1),

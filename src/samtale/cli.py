@@ -37,14 +37,17 @@ def serve(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     _setup()
     import uvicorn
+    from django.conf import settings
 
     from samtale.core.tasks import WorkerThreads
     from samtale.mail.imap import Watchers
-    from samtale.mail.ingest import IngestLoop
+    from samtale.mail.ingest import IngestLoop, IngestProcess
 
     workers = None
     mail = None if args.no_smtp else _start_mail()
-    ingest = IngestLoop()
+    # With Redis, a child process's events reach this process's WebSockets and its cache is
+    # shared: parse mail there, off this process's GIL. Without, everything stays in this process.
+    ingest: IngestLoop | IngestProcess = IngestProcess() if settings.REDIS_URL else IngestLoop()
     ingest.start()
     mailboxes = Watchers()
     if not args.no_worker:
@@ -82,18 +85,47 @@ def smtpd(argv: list[str]) -> int:
     import signal
     import threading
 
-    from samtale.mail.ingest import IngestLoop
+    from samtale.mail.ingest import IngestProcess
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     listener = _start_mail()
-    ingest = IngestLoop()
+    # received mail is parsed in a child process at lower priority: acknowledging comes first
+    ingest = IngestProcess()
     if not args.no_ingest:
         ingest.start()
     stop.wait()
-    ingest.stop()
     listener.stop()
+    ingest.stop()
+    return 0
+
+
+def ingest_command(argv: list[str]) -> int:
+    """The mail ingest loop alone: parses stored mail into conversations until stopped."""
+    parser = argparse.ArgumentParser(prog="samtale ingest", description="mail ingest loop")
+    parser.add_argument("--child", action="store_true", help="run for the parent on stdin (woken by it, until EOF)")
+    parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N")
+    args = parser.parse_args(argv)
+    _setup()
+    from samtale.mail.ingest import run_child
+
+    if args.child:
+        return run_child(args.nice)
+    import signal
+    import threading
+
+    from samtale.mail.ingest import IngestLoop
+
+    if args.nice:
+        os.nice(args.nice)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    loop = IngestLoop()
+    loop.start()
+    stop.wait()
+    loop.stop(wait=30.0)
     return 0
 
 
@@ -153,7 +185,7 @@ def token(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "worker": worker, "smtpd": smtpd, "demo": demo, "token": token}
+COMMANDS = {"serve": serve, "worker": worker, "smtpd": smtpd, "ingest": ingest_command, "demo": demo, "token": token}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,10 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         return COMMANDS[argv[0]](argv[1:])
     if not argv or argv[0] in {"-h", "--help", "help"}:
-        print("usage: samtale {serve,worker,smtpd,demo,token} | <django management command>")
+        print("usage: samtale {serve,worker,smtpd,ingest,demo,token} | <django management command>")
         print("  serve    web + websocket + SMTP listener + worker in one process")
         print("  worker   background worker alone")
         print("  smtpd    SMTP/LMTP listener and mail ingest alone")
+        print("  ingest   mail ingest loop alone (parses stored mail)")
         print("  demo     load the demo account (--if-empty)")
         print("  token    create --email E: print a new API token")
         return 0

@@ -159,3 +159,33 @@ def login(browser: Any, server: Server, email: str) -> Any:
     page.wait_for_url("**/inbox/**")
     page.wait_for_function("document.body.dataset.live === '1'")
     return page
+
+
+def child_processes(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def process_info(pid: int) -> tuple[str, int, str]:
+    """(state, niceness, command line) of a running process."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return stat[0], int(stat[16]), Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def ingest_child(pid: int) -> int:
+    """The mail ingest process a server runs beside its listener."""
+    found = [c for c in child_processes(pid) if " ingest --child" in process_info(c)[2]]
+    assert len(found) == 1, f"expected one ingest process under {pid}, found {found}"
+    return found[0]
+
+
+def wait_gone(pid: int, seconds: float) -> bool:
+    """True once `pid` has exited (or is a zombie waiting for its new parent to reap it)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if process_info(pid)[0] == "Z":
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        time.sleep(0.1)
+    return False

@@ -1,5 +1,6 @@
-"""`kill -9` of `samtale serve` while a client sends 2,000 messages over SMTP: every message that
-got a 250 is in the database after the restart, none twice."""
+"""`kill -9` of `samtale serve` (and of `samtale smtpd`, which parses in a child process) while a
+client sends 2,000 messages over SMTP: every message that got a 250 is in the database after the
+restart, none twice."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import time
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import BIN, ROOT, prepare_database, start_server
+from tests.e2e.conftest import BIN, ROOT, free_port, ingest_child, prepare_database, start_server, wait_gone
 
 pytestmark = pytest.mark.e2e
 
@@ -67,10 +69,39 @@ def _stored_ids(env: dict[str, str]) -> list[str]:
     return list(data["ids"])
 
 
-def test_kill_9_loses_no_acknowledged_message_and_duplicates_none(tmp_path: Path) -> None:
-    env, _seed = prepare_database(tmp_path, f"crash_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
-    server = start_server(env, tmp_path / "server.log")
+class Smtpd:
+    """`samtale smtpd` alone: the listener, and its ingest child process."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = {**env, "SAMTALE_SMTP_PORT": env.get("SAMTALE_SMTP_PORT") or str(free_port())}
+        self.smtp_port = int(self.env["SAMTALE_SMTP_PORT"])
+        self.process = subprocess.Popen([str(BIN / "samtale"), "smtpd"], cwd=ROOT, env=self.env,
+                                        stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+        deadline = time.monotonic() + 40
+        while True:
+            assert self.process.poll() is None, log.read_text()[-3000:]
+            try:
+                smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=2).quit()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(40)
+
+
+def _start(command: str, env: dict[str, str], log: Path) -> Any:
+    return start_server(env, log) if command == "serve" else Smtpd(env, log)
+
+
+@pytest.mark.parametrize("command", ["serve", "smtpd"])
+def test_kill_9_loses_no_acknowledged_message_and_duplicates_none(tmp_path: Path, command: str) -> None:
+    env, _seed = prepare_database(tmp_path, f"crash_{command}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+    server = _start(command, env, tmp_path / "server.log")
     port = server.smtp_port
+    child = ingest_child(server.process.pid) if command == "smtpd" else None
     acked: set[int] = set()
     lock = threading.Lock()
     stop = threading.Event()
@@ -83,13 +114,15 @@ def test_kill_9_loses_no_acknowledged_message_and_duplicates_none(tmp_path: Path
         time.sleep(0.05)
     os.kill(server.process.pid, signal.SIGKILL)  # mid-stream, with messages in flight
     server.process.wait(10)
+    if child is not None:  # its pipe closed with its parent: it finishes its message and exits
+        assert wait_gone(child, 40), "the ingest process outlived its listener"
     stop.set()
     for t in threads:
         t.join(30)
     before_restart = set(acked)
     assert TOTAL // 3 <= len(before_restart) < TOTAL, len(before_restart)
 
-    server = start_server({**env, "SAMTALE_SMTP_PORT": str(port)}, tmp_path / "server2.log")
+    server = _start(command, {**env, "SAMTALE_SMTP_PORT": str(port)}, tmp_path / "server2.log")
     try:
         # the sender retries everything it did not get a 250 for (and, to be sure, everything else)
         stop.clear()

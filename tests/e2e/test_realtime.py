@@ -17,7 +17,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.e2e.conftest import PASSWORD, Server, prepare_database, start_server
+from tests.e2e.conftest import PASSWORD, Server, ingest_child, prepare_database, process_info, start_server
 
 pytestmark = pytest.mark.e2e
 REDIS_URL = "redis://127.0.0.1:6379/7"
@@ -132,3 +132,32 @@ def test_events_fan_out_across_processes_through_redis(two_servers: tuple[Server
         "conversation_id": cid,
         "change": "status",
     } in received
+
+
+def test_mail_parsed_in_the_ingest_process_reaches_sockets_of_another_process(
+    two_servers: tuple[Server, Server],
+) -> None:
+    """With Redis, `samtale serve` parses mail in a child process at lower CPU priority; what it
+    publishes still reaches every process's WebSockets."""
+    import smtplib
+    import time
+    from email.message import EmailMessage
+
+    a, b = two_servers
+    child = ingest_child(a.process.pid)
+    assert process_info(child)[1] > process_info(a.process.pid)[1], "the ingest process runs niced"
+
+    def mail_to_a() -> None:
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"] = "Zed <zed@fanout.example>", "support@acme.test", "Parsed elsewhere"
+        m["Message-ID"] = f"<fanout-{time.time_ns()}@fanout.example>"
+        m.set_content("Hello from outside.")
+        with smtplib.SMTP("127.0.0.1", a.smtp_port, timeout=10) as client:
+            client.send_message(m)
+
+    received = run(collect(b, session_cookie(b, "carol@acme.test"), mail_to_a, seconds=5.0))
+    new = [e for e in received if e.get("change") == "message" and e.get("inbox_id") == a.seed["inbox"]]
+    assert new, received
+    token = a.seed["tokens"]["agent"]
+    conversation = a.api("GET", f"/api/v1/conversations/{new[0]['conversation_id']}", token)
+    assert conversation["subject"] == "Parsed elsewhere"

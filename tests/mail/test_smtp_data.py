@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -87,6 +88,26 @@ def test_dot_stuffing_long_lines_and_pipelined_quit(world_tx: World, listener: L
     process_pending()
     text = Message.objects.get().text
     assert ".starts with a dot\n..two dots\n.\nalone above" in text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a server connection to lose: PostgreSQL run only")
+def test_the_listener_keeps_accepting_after_losing_its_database_connection(world_tx: World, listener: Listener) -> None:
+    """The listener's writer keeps one connection; when the server drops it (restart, idle
+    timeout), the next messages are stored over a new one and still acknowledged."""
+    assert send(listener, mail("First", Message_ID="<first@example.com>")) == {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1  # the writer's connection, at least
+    assert send(listener, mail("Second", Message_ID="<second@example.com>")) == {}
+    assert send(listener, mail("Third", Message_ID="<third@example.com>")) == {}
+    assert RawEmail.objects.count() == 3
+    process_pending()
+    assert sorted(Message.objects.values_list("external_id", flat=True)) == [
+        "first@example.com", "second@example.com", "third@example.com",
+    ]  # fmt: skip
 
 
 def test_a_large_message_is_streamed_to_a_file_and_read_back_whole(world_tx: World, listener: Listener) -> None:

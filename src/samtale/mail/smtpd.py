@@ -60,13 +60,17 @@ class _Channels:
             found = {a: e[1] for a in wanted if (e := self.known.get(a)) and at - e[0] < self.TTL}
         missing = wanted - found.keys()
         if missing:
-            close_old_connections()
             fresh = ingest.channels_for(missing)
             with self.lock:
                 for address, channel in fresh.items():
                     self.known[address] = (at, channel)
             found.update(fresh)
         return found
+
+    def lookup(self, addresses: list[str]) -> dict[str, Channel]:
+        """`get` from a pool thread (for RCPT), whose connection may have gone stale meanwhile."""
+        close_old_connections()
+        return self.get(addresses)
 
 
 class Spool:
@@ -198,19 +202,30 @@ class _Writer:
         results: list[list[int] | BaseException] = []
         incoming: list[ingest.Incoming | BaseException] = []
         try:
-            close_old_connections()
-            if connection.vendor == "sqlite":  # this connection's commits are the 250s: sync them to disk
-                with connection.cursor() as cursor:
-                    cursor.execute("PRAGMA synchronous=FULL")
+            self._connect()
             incoming = [self._incoming(*job[2]) for job in jobs]
             results = list(ingest.store_batch(incoming))  # type: ignore[arg-type]
         except Exception:
             log.exception("could not store %d messages together; storing them one by one", len(jobs))
+            self._reconnect_if_broken()
             if len(incoming) != len(jobs):
                 incoming = [self._incoming_or_error(job[2]) for job in jobs]
             results = [self._store_one(item) for item in incoming]
         for (loop, future, _job), result in zip(jobs, results, strict=True):
             loop.call_soon_threadsafe(_settle, future, result)
+
+    def _connect(self) -> None:
+        """This thread keeps its database connection (opening one per commit cost more than the
+        commit), set up once: on SQLite its commits are the 250s, so they are synced to disk."""
+        if connection.connection is not None:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("PRAGMA synchronous=FULL")
+
+    def _reconnect_if_broken(self) -> None:
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()  # e.g. the database server restarted: the next commit reconnects
 
     def _incoming_or_error(self, job: tuple[list[str], bytes | Path, str, str]) -> ingest.Incoming | BaseException:
         try:
@@ -222,6 +237,7 @@ class _Writer:
         if isinstance(item, BaseException):
             return item
         try:
+            self._connect()
             return ingest.store_batch([item])[0]  # a spool file already kept is not moved again
         except Exception as exc:
             log.exception("could not store a message")
@@ -249,7 +265,7 @@ class Handler:
         known = self.channels.cached(address) is not None
         if not known:
             try:
-                found = await sync_to_async(self.channels.get, thread_sensitive=False)([address])
+                found = await sync_to_async(self.channels.lookup, thread_sensitive=False)([address])
             except Exception:
                 log.exception("recipient lookup failed")
                 return "451 4.3.0 Temporary failure, try again later"
