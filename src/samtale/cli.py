@@ -81,6 +81,7 @@ def smtpd(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="samtale smtpd", description="SMTP/LMTP listener + mail ingest")
     parser.add_argument("--no-ingest", action="store_true", help="only accept and store; workers process the mail")
     args = parser.parse_args(argv)
+    os.environ.setdefault("SAMTALE_SQLITE_MMAP_BYTES", "0")  # SQLite: the listener only inserts
     _setup()
     import signal
     import threading

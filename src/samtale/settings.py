@@ -51,7 +51,8 @@ def database_from_url(url: str) -> dict[str, object]:
                 "timeout": 20,
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000; PRAGMA mmap_size=268435456;"
+                    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000; "
+                    f"PRAGMA mmap_size={int(os.environ.get('SAMTALE_SQLITE_MMAP_BYTES', 268435456))};"
                 ),
             },
             # A file, not shared-cache memory: tests run concurrent writers (routing under load).

@@ -40,7 +40,7 @@ from samtale.crm.actions import find_contact_by_email
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
 from samtale.inbox.queries import messages_with_external_id
-from samtale.mail.models import EmailReference, RawEmail
+from samtale.mail.models import PENDING_INDEX, EmailReference, RawEmail
 from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse_stream
 from samtale.mail.quotes import split_html, split_text
 
@@ -293,11 +293,7 @@ def process_pending(limit: int = 100) -> int:
         parsed = None
         peek: RawEmail | None = None
         if not shared:  # SQLite: read and parse before taking the (database-wide) write lock
-            # the id alone first: the partial index answers it; joined and ordered, SQLite scans
-            first = (
-                RawEmail.objects.filter(state=RawEmail.State.PENDING).order_by("id").values_list("id", flat=True)[:1]
-            )
-            peek = _next_pending(RawEmail.objects.filter(pk__in=list(first)))
+            peek = _next_pending(RawEmail.objects.filter(pk__in=_first_pending_sqlite()))
             if peek is None:
                 break
             parsed = parse_raw(peek)
@@ -337,6 +333,18 @@ def process_pending(limit: int = 100) -> int:
             raw.save(update_fields=["state", "message", "error"])
         done += 1
     return done
+
+
+def _first_pending_sqlite() -> list[int]:
+    """The oldest pending id, from the partial index, named: SQLite's planner cannot use a
+    partial index for a bound parameter, and with statistics from a young database it chose to
+    walk another index and read every row (40 ms per message at 2,400 stored; 60 MB of mail)."""
+    table = connection.ops.quote_name(RawEmail._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} INDEXED BY {PENDING_INDEX} WHERE state = 'pending' ORDER BY id LIMIT 1"  # noqa: S608 -- names from the model
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _next_pending(query: Any) -> RawEmail | None:
@@ -590,7 +598,11 @@ class IngestProcess:
 
     def _spawn(self) -> None:
         command = [sys.executable, "-m", "samtale.cli", "ingest", "--child", "--nice", str(self.NICENESS)]
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE)
+        # SQLite: no memory-mapped reads here. Parsing writes, and reads only a few indexed rows;
+        # mapped pages of the database file (which grows by every message) would count in this
+        # process's RSS for nothing.
+        env = {"SAMTALE_SQLITE_MMAP_BYTES": "0", **os.environ}
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env)
         assert proc.stdin is not None
         os.set_blocking(proc.stdin.fileno(), False)
         with self.lock:

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from samtale.core.clock import now
 
+PENDING_INDEX = "rawemail_pending"  # the ingest queue: ids of messages still to process
+
 
 class RawEmail(models.Model):
     """A message exactly as it arrived. It is committed before the sender gets its 250 (or before
@@ -41,7 +43,7 @@ class RawEmail(models.Model):
     message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        indexes = [models.Index(fields=["id"], condition=Q(state="pending"), name="rawemail_pending")]
+        indexes = [models.Index(fields=["id"], condition=Q(state="pending"), name=PENDING_INDEX)]
 
     def __str__(self) -> str:
         return f"raw email {self.pk} ({self.state})"
