@@ -2,8 +2,8 @@
 on SQLite and PostgreSQL, with an empty database and with 1M messages already stored.
 
 Prints accepted msgs/s (250s per second), p95 time from end of DATA to 250, the rate at which the
-ingest loop turns stored mail into conversations, and the listener's peak RSS growth while it
-receives and processes one message with a 20 MB attachment. Writes JSON to bench/results/.
+ingest loop turns stored mail into conversations, and the peak RSS growth of the listener and
+its ingest process together while they receive and process one message with a 20 MB attachment. Writes JSON to bench/results/.
 
     python bench/email_ingest.py [--messages 3000] [--backends sqlite,postgres] [--stored 0,1000000]
 """
