@@ -207,7 +207,7 @@ class _Writer:
             results = list(ingest.store_batch(incoming))  # type: ignore[arg-type]
         except Exception:
             log.exception("could not store %d messages together; storing them one by one", len(jobs))
-            self._reconnect_if_broken()
+            self._disconnect()
             if len(incoming) != len(jobs):
                 incoming = [self._incoming_or_error(job[2]) for job in jobs]
             results = [self._store_one(item) for item in incoming]
@@ -223,9 +223,13 @@ class _Writer:
             if connection.vendor == "sqlite":
                 cursor.execute("PRAGMA synchronous=FULL")
 
-    def _reconnect_if_broken(self) -> None:
-        if connection.connection is not None and not connection.is_usable():
-            connection.close()  # e.g. the database server restarted: the next commit reconnects
+    def _disconnect(self) -> None:
+        """After a failed commit, start again on a new connection: the old one may be broken (the
+        server restarted, the handle closed), and SQLite's `is_usable` cannot tell."""
+        try:
+            connection.close()
+        except Exception:
+            log.exception("closing the listener's database connection failed")
 
     def _incoming_or_error(self, job: tuple[list[str], bytes | Path, str, str]) -> ingest.Incoming | BaseException:
         try:
