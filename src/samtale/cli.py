@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from typing import Any
 
 
@@ -76,6 +77,16 @@ def _start_mail() -> Any:
     return listener
 
 
+def _stop_on_signal() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl-C)."""
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return stop
+
+
 def smtpd(argv: list[str]) -> int:
     """The SMTP/LMTP listener and the mail ingest loop alone (scale-out: run it beside the web)."""
     parser = argparse.ArgumentParser(prog="samtale smtpd", description="SMTP/LMTP listener + mail ingest")
@@ -83,14 +94,9 @@ def smtpd(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("SAMTALE_SQLITE_MMAP_BYTES", "0")  # SQLite: the listener only inserts
     _setup()
-    import signal
-    import threading
-
     from samtale.mail.ingest import IngestProcess
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = _stop_on_signal()
     listener = _start_mail()
     # received mail is parsed in a child process at lower priority: acknowledging comes first
     ingest = IngestProcess()
@@ -113,16 +119,11 @@ def ingest_command(argv: list[str]) -> int:
 
     if args.child:
         return run_child(args.nice)
-    import signal
-    import threading
-
     from samtale.mail.ingest import IngestLoop
 
     if args.nice:
         os.nice(args.nice)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = _stop_on_signal()
     loop = IngestLoop()
     loop.start()
     stop.wait()
