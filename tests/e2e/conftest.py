@@ -171,9 +171,21 @@ def process_info(pid: int) -> tuple[str, int, str]:
     return stat[0], int(stat[16]), Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
-def ingest_child(pid: int) -> int:
-    """The mail ingest process a server runs beside its listener."""
-    found = [c for c in child_processes(pid) if " ingest --child" in process_info(c)[2]]
+def ingest_child(pid: int, seconds: float = 20.0) -> int:
+    """The mail ingest process a server runs beside its listener (started just after the
+    listener answers, and shown by its own command line only once it has exec'd: wait)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = []
+        for child in child_processes(pid):
+            try:
+                if " ingest --child" in process_info(child)[2]:
+                    found.append(child)
+            except FileNotFoundError:
+                continue
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(found) == 1, f"expected one ingest process under {pid}, found {found}"
     return found[0]
 
