@@ -35,6 +35,7 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("SAMTALE_HTTP_PORT", "8000")))
     parser.add_argument("--no-worker", action="store_true", help="do not run the background worker in-process")
     parser.add_argument("--no-smtp", action="store_true", help="do not run the SMTP listener in-process")
+    parser.add_argument("--no-ingest", action="store_true", help="do not process stored mail in this process")
     args = parser.parse_args(argv)
     _setup()
     import uvicorn
@@ -48,8 +49,10 @@ def serve(argv: list[str]) -> int:
     mail = None if args.no_smtp else _start_mail()
     # With Redis, a child process's events reach this process's WebSockets and its cache is
     # shared: parse mail there, off this process's GIL. Without, everything stays in this process.
-    ingest: IngestLoop | IngestProcess = IngestProcess() if settings.REDIS_URL else IngestLoop()
-    ingest.start()
+    ingest: IngestLoop | IngestProcess | None = None
+    if not args.no_ingest:
+        ingest = IngestProcess() if settings.REDIS_URL else IngestLoop()
+        ingest.start()
     mailboxes = Watchers()
     if not args.no_worker:
         workers = WorkerThreads()
@@ -60,7 +63,8 @@ def serve(argv: list[str]) -> int:
     finally:
         if workers is not None:
             workers.stop()
-        ingest.stop()
+        if ingest is not None:
+            ingest.stop()
         mailboxes.stop()
         if mail is not None:
             mail.stop()
@@ -132,26 +136,31 @@ def ingest_command(argv: list[str]) -> int:
 
 
 def worker(argv: list[str]) -> int:
+    """The background worker alone: tasks, periodic jobs, mail ingest and IMAP watchers, each a
+    supervised loop, until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="samtale worker", description="background worker")
+    parser.add_argument("--no-scheduler", action="store_true", help="do not enqueue periodic jobs from this worker")
+    parser.add_argument("--no-ingest", action="store_true", help="do not process stored mail in this worker")
+    parser.add_argument("--no-imap", action="store_true", help="do not watch IMAP mailboxes from this worker")
+    args = parser.parse_args(argv)
     _setup()
-    from django.core.management import call_command
-
     from samtale.core.tasks import WorkerThreads
-
-    # The scheduler runs here too, so a scaled-out deployment needs no extra process.
+    from samtale.mail.imap import Watchers
     from samtale.mail.ingest import IngestLoop
 
-    threads = WorkerThreads()
-    threads.threads[1].start()
-    from samtale.mail.imap import Watchers
-
-    ingest = IngestLoop()  # stored mail is processed by workers too (rows are claimed with SKIP LOCKED)
-    ingest.start()
+    stop = _stop_on_signal()
+    threads = WorkerThreads(schedule=not args.no_scheduler)
+    threads.start()
+    ingest = IngestLoop()  # stored mail is processed by every worker (each message is claimed)
+    if not args.no_ingest:
+        ingest.start()
     mailboxes = Watchers()  # IMAP mailboxes: run exactly one worker process with them (see README)
-    mailboxes.start()
-    call_command("db_worker", *argv)
+    if not args.no_imap:
+        mailboxes.start()
+    stop.wait()
     mailboxes.stop()
-    ingest.stop()
-    threads.stop()
+    ingest.stop(wait=30.0)
+    threads.stop(wait=30.0)
     return 0
 
 

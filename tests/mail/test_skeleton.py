@@ -11,7 +11,8 @@ from email.policy import SMTP
 import pytest
 
 from samtale.mail import skeleton
-from samtale.mail.parse import ParsedEmail, parse, parse_stream
+from samtale.mail.parse import ParsedEmail, parse_stream
+from samtale.mail.parse import parse_tree as parse
 from tests.mail import corpus
 
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samtale.inbox.models import Attachment, Message
-from samtale.mail import ingest
+from samtale.mail import store
 from samtale.mail.ingest import process_pending
 from samtale.mail.models import RawEmail
 from samtale.mail.smtpd import Listener, Spool, read_data
@@ -105,15 +105,15 @@ def test_the_listener_keeps_accepting_after_losing_its_database_connection(
             )
             assert cursor.fetchone()[0] >= 1  # the writer's connection, at least
     else:
-        store_batch, broken = ingest.store_batch, []
+        store_batch, broken = store.store_batch, []
 
-        def on_a_closed_handle(batch: list[ingest.Incoming]) -> list[list[int]]:
+        def on_a_closed_handle(batch: list[store.Incoming]) -> list[list[int]]:
             if not broken:  # runs in the writer thread: close its own connection's handle once
                 broken.append(True)
                 connection.connection.close()
             return store_batch(batch)
 
-        monkeypatch.setattr(ingest, "store_batch", on_a_closed_handle)
+        monkeypatch.setattr(store, "store_batch", on_a_closed_handle)
     assert send(listener, mail("Second", Message_ID="<second@example.com>")) == {}
     assert send(listener, mail("Third", Message_ID="<third@example.com>")) == {}
     if connection.vendor != "postgresql":
@@ -139,7 +139,7 @@ def test_a_large_message_is_streamed_to_a_file_and_read_back_whole(world_tx: Wor
     with attachment.file.open("rb") as handle:
         assert handle.read() == payload
     assert raw.read().replace(b"\r\n", b"\n") == data.replace(b"\r\n", b"\n")
-    assert not list(ingest.spool_directory().glob("*.eml"))  # nothing left behind
+    assert not list(store.spool_directory().glob("*.eml"))  # nothing left behind
 
 
 def test_552_when_data_exceeds_the_limit_without_a_declared_size(world_tx: World) -> None:
@@ -163,7 +163,7 @@ def test_552_when_data_exceeds_the_limit_without_a_declared_size(world_tx: World
         finally:
             server.stop()
     assert RawEmail.objects.count() == 1 and b"Subject: fine" in RawEmail.objects.get().read()
-    assert not list(ingest.spool_directory().glob("*.eml"))
+    assert not list(store.spool_directory().glob("*.eml"))
 
 
 def test_a_connection_lost_during_data_stores_nothing(world_tx: World, listener: Listener) -> None:
@@ -175,10 +175,10 @@ def test_a_connection_lost_during_data_stores_nothing(world_tx: World, listener:
     smtp.send(b"Subject: cut off\r\n\r\n" + b"w" * 2_000_000 + b"\r\n")  # past the memory part: a spool file
     smtp.close()
     for _ in range(100):
-        if not list(ingest.spool_directory().glob("*.eml")):
+        if not list(store.spool_directory().glob("*.eml")):
             break
         time.sleep(0.05)
-    assert not list(ingest.spool_directory().glob("*.eml"))
+    assert not list(store.spool_directory().glob("*.eml"))
     assert not RawEmail.objects.exists()
 
 

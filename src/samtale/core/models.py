@@ -22,3 +22,21 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} {self.object_type}:{self.object_id}"
+
+
+class Heartbeat(models.Model):
+    """The newest sign of life of one long-running loop in one process (`core.loops`)."""
+
+    name = models.CharField(max_length=64)  # e.g. "worker", "scheduler", "mail-ingest", "imap-7"
+    process = models.CharField(max_length=255)  # host:pid
+    beat_at = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)  # in a row, at the last beat
+    total_failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "process"], name="heartbeat_name_process")]
+        indexes = [models.Index(fields=["name", "beat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.process}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django_tasks import task
 from django_tasks.base import Task
+
+from samtale.core.loops import Loop
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +112,13 @@ PERIODIC: list[tuple[Task[[], Any], float]] = [
 
 
 class WorkerThreads:
-    """The task worker plus a small scheduler that enqueues the periodic jobs."""
+    """The task worker plus a small scheduler that enqueues the periodic jobs, each a supervised
+    `Loop`: a database error in one iteration ("database is locked", a lost connection) is logged
+    and retried with backoff; neither ever stops for good."""
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 1.0, *, schedule: bool = True, work: bool = True) -> None:
         from django_tasks_db.management.commands.db_worker import Worker
 
-        self.stop_event = threading.Event()
         self.worker = Worker(
             queue_names=["default"],
             interval=interval,
@@ -121,32 +126,43 @@ class WorkerThreads:
             backend_name="default",
             startup_delay=False,
             max_tasks=None,
-            worker_id=f"samtale-{threading.get_native_id()}",
+            worker_id=f"samtale-{os.getpid()}-{threading.get_native_id()}",
             excluded_queue_names=[],
         )
-        self.threads = [
-            threading.Thread(target=self.worker.run, name="samtale-worker", daemon=True),
-            threading.Thread(target=self._schedule, name="samtale-scheduler", daemon=True),
-        ]
+        self.due: dict[str, float] = {}
+        self.loops: list[Loop] = []
+        if work:
+            self.loops.append(Loop("worker", self._work, every=interval))
+        if schedule:
+            self.loops.append(Loop("scheduler", self._schedule, every=5.0))
 
-    def _schedule(self) -> None:
-        due = {id(t): 0.0 for t, _ in PERIODIC}
-        elapsed = 0.0
-        while not self.stop_event.is_set():
-            for job, every in PERIODIC:
-                if elapsed >= due[id(job)]:
-                    try:
-                        job.enqueue()
-                    except Exception:
-                        log.exception("could not enqueue %s", job.name)
-                    due[id(job)] = elapsed + every
-            self.stop_event.wait(5.0)
-            elapsed += 5.0
+    def _work(self) -> float | None:
+        """Run the next ready task, if any; at once again after one ran."""
+        from django_tasks_db.models import DBTaskResult
+        from django_tasks_db.utils import exclusive_transaction
+
+        tasks = DBTaskResult.objects.ready().filter(backend_name="default", queue_name__in=["default"])
+        with exclusive_transaction(tasks.db):
+            result = tasks.get_locked()
+            if result is not None:
+                result.claim(self.worker.worker_id)
+        if result is None:
+            return None
+        self.worker.run_task(result)  # records success or failure on the task's row
+        return 0.0
+
+    def _schedule(self) -> float | None:
+        at = time.monotonic()
+        for job, every in PERIODIC:
+            if at >= self.due.get(job.name, 0.0):
+                job.enqueue()  # a failure is retried by the loop (backoff), not skipped
+                self.due[job.name] = at + every
+        return None
 
     def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
+        for loop in self.loops:
+            loop.start()
 
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.worker.running = False
+    def stop(self, wait: float = 0.0) -> None:
+        for loop in self.loops:
+            loop.stop(wait)

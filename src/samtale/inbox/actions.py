@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
@@ -40,6 +41,8 @@ from samtale.inbox.models import (
     Status,
 )
 from samtale.inbox.queries import Filters, inbox_members
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- inboxes and channels
 
@@ -164,6 +167,22 @@ class InboundMessage:
     )  # objects with filename, content_type, payload, content_id, inline
     recipients: list[str] = field(default_factory=list)
     author: User | None = None  # set: a teammate's own copy of mail they sent (stored as outbound, sent)
+    prepared: bool = False  # html sanitized and text derived (`prepare_inbound`)
+
+
+def prepare_inbound(inbound: InboundMessage) -> InboundMessage:
+    """Sanitize the HTML and derive the plain text: CPU work on untrusted input, done before the
+    write transaction of `receive_inbound` (an adapter may call it earlier still, outside its own)."""
+    if inbound.prepared:
+        return inbound
+    html = sanitize(inbound.html) if inbound.html else text_to_html(inbound.text)
+    return replace(
+        inbound,
+        html=html,
+        text=inbound.text or to_text(html),
+        quoted_html=sanitize(inbound.quoted_html) if inbound.quoted_html else "",
+        prepared=True,
+    )
 
 
 def _role_address(address: str) -> bool:
@@ -186,6 +205,7 @@ def _sender_key(conversation: Conversation) -> str:
 
 def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
     """Store an arriving message: find or open its conversation, classify it, publish."""
+    inbound = prepare_inbound(inbound)
     account = channel.account
     at = inbound.received_at or now()
     outbound = inbound.author is not None
@@ -203,7 +223,7 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 .filter(sender_address=inbound.sender_address[:254])
                 .select_related("conversation")[:20]
             ):
-                if found.conversation.inbox_id == channel.inbox_id and found.text == text:
+                if found.conversation.inbox_id == channel.inbox_id and found.text == inbound.text:
                     return found
         contact = inbound.contact
         contact_address = (inbound.recipients[:1] or [""])[0] if outbound else inbound.sender_address
@@ -232,8 +252,7 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 conversation.spam_at = at
             conversation.save()
         with counted([conversation], created=created):
-            html = sanitize(inbound.html) if inbound.html else text_to_html(inbound.text)
-            text = inbound.text or to_text(inbound.html)
+            text = inbound.text
             message = Message.objects.create(
                 account=account,
                 conversation=conversation,
@@ -244,8 +263,8 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 sender_address=inbound.sender_address[:254],
                 recipients=inbound.recipients,
                 text=text,
-                html=html,
-                quoted_html=sanitize(inbound.quoted_html) if inbound.quoted_html else "",
+                html=inbound.html,
+                quoted_html=inbound.quoted_html,
                 auto_reply=inbound.auto_reply,
                 delivery_status=DeliveryStatus.SENT if outbound else DeliveryStatus.NONE,
                 external_id=inbound.external_id[:998],
@@ -304,13 +323,25 @@ def _store_attachments(message: Message, parts: Iterable[Any]) -> None:
 def _route_new(conversation: Conversation) -> None:
     from samtale.routing.actions import route
 
-    route(conversation)
+    _route_safely(route, conversation)
 
 
 def _reroute(conversation: Conversation) -> None:
     from samtale.routing.actions import reroute_if_owner_away
 
-    reroute_if_owner_away(conversation)
+    _route_safely(reroute_if_owner_away, conversation)
+
+
+def _route_safely(decide: Any, conversation: Conversation) -> None:
+    """Routing is a decision about a stored message, never a condition for storing it: if it
+    fails (a broken rule, a user's data it cannot read), the conversation stays unassigned, is
+    offered again by the backlog job, and the message is kept."""
+    try:
+        with transaction.atomic():
+            decide(conversation)
+    except Exception:
+        log.exception("routing conversation %s failed; it stays unassigned", conversation.pk)
+        conversation.refresh_from_db()
 
 
 def _contact_text(contact: Contact | None) -> str:
@@ -475,12 +506,13 @@ def forward_message(message: Message, *, acting_user: User, to: str, note: str =
         text_to_html(note.strip())
         + f"<p>{header}<br>{escape(sender)}<br>{message.created_at:%Y-%m-%d %H:%M}</p><blockquote>{message.html}</blockquote>"
     )
+    html = sanitize(html)  # before the transaction: CPU work on stored mail
     at = now()
     with transaction.atomic(), counted([conversation]):
         forward = Message.objects.create(
             account=conversation.account, conversation=conversation, direction=Direction.OUTBOUND,
             channel_kind=ChannelKind.EMAIL, author=acting_user, sender_name=acting_user.name,
-            sender_address=channel.address, recipients=[to.strip().lower()], text=plain, html=sanitize(html),
+            sender_address=channel.address, recipients=[to.strip().lower()], text=plain, html=html,
             delivery_status=DeliveryStatus.QUEUED, external_id=_outbound_id(ChannelKind.EMAIL, channel.address),
             forwarded=True, created_at=at,
         )  # fmt: skip

@@ -1,18 +1,22 @@
-"""The write path for an email channel's own servers (outgoing SMTP, incoming IMAP)."""
+"""The write path of the email channel's own state: its servers (outgoing SMTP, incoming IMAP), and
+the messages the ingest queue parked."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from samtale.accounts.access import require_permission
 from samtale.accounts.models import User
 from samtale.core.audit import audit
+from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
 from samtale.inbox.models import Channel, ChannelKind
-from samtale.mail.models import MailServer, Security
+from samtale.mail import events
+from samtale.mail.models import MailServer, RawEmail, Security
 
 FIELDS = (
     "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password",
@@ -51,3 +55,37 @@ def configure_mail_server(channel: Channel, *, acting_user: User, **values: Any)
         audit(channel.inbox.account, acting_user, "channel.mail_server", channel,
               smtp=bool(server.smtp_host), imap=bool(server.imap_host))  # fmt: skip
     return server
+
+
+def park_raw_email(raw: RawEmail, *, reason: str) -> RawEmail:
+    """Take a message out of the ingest queue (by the queue itself, never a user): it could not be
+    stored even as an unreadable message, or it took its worker down too often."""
+    with transaction.atomic():
+        raw.state = RawEmail.State.PARKED
+        raw.error = reason[:2000]
+        raw.claimed_by = ""
+        raw.parked_at = now()
+        raw.save(update_fields=["state", "error", "claimed_by", "parked_at"])
+        audit(raw.channel.account, None, "mail.parked", raw, reason=raw.error[:500], attempts=raw.attempts)
+        publish_on_commit(events.intake_changed(raw.account_id))
+    return raw
+
+
+def retry_raw_email(raw: RawEmail, *, acting_user: User) -> RawEmail:
+    """Put a parked message back in the queue with fresh attempts (after a fix was deployed)."""
+    membership = require_permission(acting_user, "inbox_settings")
+    if raw.account_id != membership.account_id:
+        raise PermissionDenied("Not a message of your account.")
+    if raw.state != RawEmail.State.PARKED:
+        raise ValidationError(_("This message is not parked."))
+    with transaction.atomic():
+        raw.state = RawEmail.State.PENDING
+        raw.attempts = 0
+        raw.parked_at = None
+        raw.save(update_fields=["state", "attempts", "parked_at"])
+        audit(membership.account, acting_user, "mail.retried", raw)
+        publish_on_commit(events.intake_changed(raw.account_id))
+    from samtale.mail.store import wake
+
+    transaction.on_commit(wake)
+    return raw

@@ -8,6 +8,7 @@ Messages are read with BODY.PEEK[] and left on the server, unread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -17,8 +18,9 @@ from django.db import close_old_connections, transaction
 from imapclient import IMAPClient
 
 from samtale.core.clock import now
-from samtale.mail.ingest import store_raw
+from samtale.core.loops import Loop
 from samtale.mail.models import MailServer, RawEmail
+from samtale.mail.store import store_raw
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -86,42 +88,40 @@ def poll_all() -> int:
 
 class Watchers:
     """One thread per mailbox: IDLE where the server offers it (new mail is fetched at once),
-    otherwise a poll every SAMTALE_IMAP_POLL_SECONDS. Reconnects after errors."""
+    otherwise a poll every SAMTALE_IMAP_POLL_SECONDS. Reconnects after errors, backing off.
+    A supervised manager loop (`imap`) starts a watcher for each configured mailbox and starts it
+    again if its thread ever ends."""
 
     def __init__(self) -> None:
         self.stop_event = threading.Event()
         self.threads: dict[int, threading.Thread] = {}
-        self.manager = threading.Thread(target=self._manage, name="samtale-imap", daemon=True)
+        self.manager = Loop("imap", self._manage, every=30.0)
 
     def start(self) -> None:
         self.manager.start()
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.manager.stop()
 
-    def _manage(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                for server in configured():
-                    thread = self.threads.get(server.pk)
-                    if thread is None or not thread.is_alive():
-                        thread = threading.Thread(target=self._watch, args=(server.pk,), daemon=True,
-                                                  name=f"samtale-imap-{server.pk}")  # fmt: skip
-                        self.threads[server.pk] = thread
-                        thread.start()
-            except Exception:
-                log.exception("IMAP watcher manager failed")
-            finally:
-                close_old_connections()
-            self.stop_event.wait(30)
+    def _manage(self) -> float | None:
+        for server in configured():
+            thread = self.threads.get(server.pk)
+            if thread is None or not thread.is_alive():
+                thread = threading.Thread(target=self._watch, args=(server.pk,), daemon=True,
+                                          name=f"samtale-imap-{server.pk}")  # fmt: skip
+                self.threads[server.pk] = thread
+                thread.start()
+        return None
 
     def _watch(self, server_id: int) -> None:
         interval = settings.SAMTALE_IMAP_POLL_SECONDS
+        failures = 0
         while not self.stop_event.is_set():
-            server = MailServer.objects.select_related("channel").filter(pk=server_id).exclude(imap_host="").first()
-            if server is None:
-                return
             try:
+                server = MailServer.objects.select_related("channel").filter(pk=server_id).exclude(imap_host="").first()
+                if server is None:
+                    return
                 client = connect(server)
                 try:
                     poll(server, client)
@@ -142,9 +142,12 @@ class Watchers:
                         client.logout()
                     except Exception:
                         log.debug("IMAP logout failed", exc_info=True)
+                failures = 0
             except Exception as exc:
-                log.warning("IMAP watcher of channel %s: %s", server.channel_id, exc)
-                MailServer.objects.filter(pk=server_id).update(imap_error=str(exc)[:2000], imap_polled_at=now())
+                failures += 1
+                log.warning("IMAP watcher of mail server %s: %s", server_id, exc)
+                with contextlib.suppress(Exception):
+                    MailServer.objects.filter(pk=server_id).update(imap_error=str(exc)[:2000], imap_polled_at=now())
             finally:
                 close_old_connections()
-            self.stop_event.wait(interval)
+            self.stop_event.wait(min(interval * 2 ** min(failures, 4), 3600))

@@ -1,285 +1,132 @@
-"""One ingest path for every way mail arrives (SMTP, LMTP, IMAP): store the raw bytes durably,
-then parse, classify and thread them into the inbox.
+"""The mail ingest queue: stored raw messages (`mail.store`) become conversations (`mail.inbound`).
 
-`store_raw` is what the listeners call before they acknowledge a message; `process_pending`
-(run by the ingest loop in `samtale serve`/`samtale smtpd`/`samtale worker`) turns stored raw
-messages into conversation messages. A raw message is marked done in the same transaction that
-stores its message, so a crash in between leaves it pending and it is processed again; Message-ID
-deduplication makes that safe.
+One bad message can never hold up the others:
+- A message is **claimed** before it is worked on, and the claim counts an attempt, committed
+  before any parsing starts. PostgreSQL: a session advisory lock on the row's id (released by the
+  server if the process dies); SQLite (one machine): the claimer's pid and start time on the row,
+  so a claim of a process that is gone is taken over at once.
+- Every step — parse, sanitize, thread, route, save — runs inside the fallback: if anything fails,
+  the message is stored as an "unreadable message" conversation with its source attached.
+- A message that still cannot be stored, or whose attempts ran out (it crashed or hung the process
+  that worked on it `MAX_ATTEMPTS` times), is **parked**: it leaves the queue, admins see it
+  (Settings → Mail intake, a notice in the inbox, `/readyz`, `/metrics`) and can retry it.
+- Parsing and sanitizing happen before the write transaction opens, never inside it.
+
+A raw message is marked done in the same transaction that stores its message, so a crash in
+between leaves it pending and it is processed again; Message-ID deduplication makes that safe.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
-import hmac
 import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.core.files import File
-from django.core.files.storage import FileSystemStorage, Storage
 from django.db import connection, transaction
+from django.db.models import F
 
-from samtale.accounts.models import User
-from samtale.core.clock import now
-from samtale.core.html import text_to_html
-from samtale.crm.actions import find_contact_by_email
+from samtale.core.loops import Loop
 from samtale.inbox import actions as inbox_actions
-from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
-from samtale.inbox.queries import messages_with_external_id
-from samtale.mail.models import PENDING_INDEX, EmailReference, RawEmail
-from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse_stream
-from samtale.mail.quotes import split_html, split_text
+from samtale.inbox.models import Message
+from samtale.mail import store
+from samtale.mail.inbound import base_address, parse_raw, prepare, process, source_part
+from samtale.mail.models import RawEmail
+from samtale.mail.parse import ParsedEmail
+from samtale.mail.queries import pending_ids
 
 log = logging.getLogger(__name__)
 
-SUBJECT_FALLBACK_DAYS = 30
+MAX_ATTEMPTS = 3  # a message that took down (or hung) its worker this often is parked, not retried
+_LOCK_SPACE = 0x5A4D << 40  # PostgreSQL advisory lock keys of raw emails: this plus the row id
 
 
-# ---------------------------------------------------------------- addresses and reply tokens
+# ---------------------------------------------------------------- claims
 
 
-def base_address(address: str) -> str:
-    """support+c12-ab34@acme.test -> support@acme.test"""
-    local, _at, domain = address.strip().lower().rpartition("@")
-    return f"{local.partition('+')[0]}@{domain}" if local else address.strip().lower()
+def _me() -> str:
+    """This thread of this process, as the SQLite claim names it: pid, the process's start time
+    (a recycled pid is another process) and the thread."""
+    return f"{os.getpid()}:{_start_time(os.getpid())}:{threading.get_native_id()}"
 
 
-def _token_mac(conversation_id: int) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"reply:{conversation_id}".encode(), hashlib.sha256).hexdigest()[:10]
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rpartition(b")")[2].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
 
 
-def reply_address(channel: Channel, conversation_id: int) -> str:
-    """The conversation's own reply address: `support+c<id>-<mac>@domain` (C3 threading)."""
-    local, _at, domain = channel.address.partition("@")
-    return f"{local}+c{conversation_id}-{_token_mac(conversation_id)}@{domain}"
-
-
-def conversation_from_token(addresses: Iterable[str]) -> int | None:
-    for address in addresses:
-        local = address.lower().partition("@")[0]
-        tag = local.partition("+")[2]
-        if not tag.startswith("c") or "-" not in tag:
-            continue
-        ident, _dash, mac = tag[1:].partition("-")
-        if ident.isdigit() and hmac.compare_digest(mac, _token_mac(int(ident))):
-            return int(ident)
-    return None
-
-
-def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:
-    """Connected email channels by (base) recipient address."""
-    wanted = {base_address(a) for a in addresses}
-    found = Channel.objects.filter(kind=ChannelKind.EMAIL, address__in=list(wanted)).select_related("account")
-    return {c.address.lower(): c for c in found}
-
-
-# ---------------------------------------------------------------- storing
-
-
-_wake = threading.Event()
-_stored_hooks: list[Callable[[], None]] = []
-
-
-def on_stored(hook: Callable[[], None]) -> None:
-    """Call `hook` after every commit of received mail (e.g. to wake an ingest process)."""
-    _stored_hooks.append(hook)
-
-
-def wake() -> None:
-    """Stored mail is waiting: wake this process's ingest loop."""
-    _wake.set()
-
-
-_last_arrival = 0.0  # when this process last stored received mail (monotonic)
-
-
-class _WriteGate:
-    """SQLite has one writer, and a connection that finds the database locked polls with sleeps
-    of up to 100 ms. The listener's commits and the ingest loop's transactions queue on a lock
-    instead, which hands over at once: a thread lock within a process, and an exclusive `flock`
-    on a file beside the database across processes (the listener and its ingest process).
-    PostgreSQL locks rows: nothing to do there."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.path = ""
-        self.fd: int | None = None
-
-    def _file(self) -> int | None:
-        name = str(connection.settings_dict["NAME"] or "")
-        if not name or name.startswith("file:") or ":memory:" in name:
-            return None  # an in-memory database belongs to this process alone
-        if self.fd is None or self.path != name:
-            if self.fd is not None:
-                os.close(self.fd)
-            self.fd = os.open(f"{name}.write-gate", os.O_RDWR | os.O_CREAT, 0o600)
-            self.path = name
-        return self.fd
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        if connection.vendor != "sqlite":
-            yield
-            return
-        with self.lock:
-            fd = self._file()
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fd is not None:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-_writing = _WriteGate()
-
-
-def _mark_arrival() -> None:
-    global _last_arrival
-    _last_arrival = time.monotonic()
-
-
-def _let_arrivals_in(quiet: float = 0.03, longest: float = 0.25) -> None:
-    """Acknowledging mail comes before parsing it: while this process's listener is receiving,
-    the ingest loop steps aside (the GIL and, on SQLite, the one write lock are shared), for at
-    most `longest` seconds per message so processing keeps moving during a long burst. A separate
-    `samtale worker` process never waits here."""
-    deadline = time.monotonic() + longest
-    while time.monotonic() - _last_arrival < quiet and time.monotonic() < deadline:
-        time.sleep(quiet / 3)
+def _claimer_gone(claim: str) -> bool:
+    pid, _sep, rest = claim.partition(":")
+    started, _sep, thread = rest.partition(":")
+    if not pid.isdigit():
+        return True
+    if int(pid) == os.getpid():
+        return int(thread or 0) not in {t.native_id for t in threading.enumerate()}
+    return _start_time(int(pid)) != started
 
 
 @dataclass
-class Incoming:
-    """One received message on its way to storage: its bytes, or (when large) a spool file."""
-
-    channels: list[Channel]
-    content: bytes | Path
-    source: str
-    envelope_from: str = ""
-    envelope_to: list[str] = field(default_factory=list)
-    kept: str = ""  # the storage name once a spool file has been moved into storage
+class Claim:
+    raw: RawEmail
+    advisory: int | None = None  # PostgreSQL lock key held
 
 
-def store_raw(
-    channels: Iterable[Channel], data: bytes, *, source: str, envelope_from: str = "", envelope_to: Iterable[str] = ()
-) -> list[int]:
-    """Commit the raw message, one row per channel it was addressed to. Only after this returns
-    may the sender be told 250 (or IMAP move past the message)."""
-    return store_batch([Incoming(list(channels), data, source, envelope_from, list(envelope_to))])[0]
+def _claim_next() -> Claim | None:
+    """Claim the oldest pending message nobody else is working on, counting an attempt."""
+    for pk in pending_ids(16):
+        claim = _claim_postgres(pk) if connection.vendor == "postgresql" else _claim_sqlite(pk)
+        if claim is not None:
+            return claim
+    return None
 
 
-def store_batch(batch: list[Incoming]) -> list[list[int]]:
-    """Commit several received messages in one transaction (group commit: the listener collects
-    what arrives while the previous commit runs). Large messages are moved from the spool into
-    storage and synced to disk first. Returns the new row ids per message."""
-    _mark_arrival()
-    try:
-        for item in batch:
-            if isinstance(item.content, Path) and not item.kept:
-                item.kept = keep_spooled(item.content)
-        rows = [
-            RawEmail(
-                account_id=c.account_id, channel=c, source=item.source, envelope_from=item.envelope_from[:998],
-                envelope_to=item.envelope_to, data=item.content if isinstance(item.content, bytes) else b"",
-                file=item.kept, size=len(item.content) if isinstance(item.content, bytes) else storage_size(item.kept),
-            )
-            for item in batch
-            for c in item.channels
-        ]  # fmt: skip
-        with _writing(), transaction.atomic():
-            _insert(rows)
-    finally:
-        _mark_arrival()
-    _wake.set()
-    for hook in _stored_hooks:
-        hook()
-    ids = iter(row.pk for row in rows)
-    return [[next(ids) for _c in item.channels] for item in batch]
+def _claim_postgres(pk: int) -> Claim | None:
+    key = _LOCK_SPACE + pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        row = cursor.fetchone()
+    if not row or not row[0]:
+        return None
+    counted = RawEmail.objects.filter(pk=pk, state=RawEmail.State.PENDING).update(attempts=F("attempts") + 1)
+    if counted:
+        raw = _load(pk)
+        if raw is not None:
+            return Claim(raw, key)
+    _unlock(key)
+    return None
 
 
-def _insert(rows: list[RawEmail]) -> None:
-    """Insert received messages, setting their ids. On PostgreSQL with server-side binding, so
-    the message bytes travel as binary parameters: Django's client-side binding writes them into
-    the SQL text as hex (twice the size, escaped here and parsed there), which made this insert
-    3-4 times slower. Values are prepared by the model's own fields, as `bulk_create` would."""
-    if connection.vendor != "postgresql":
-        RawEmail.objects.bulk_create(rows)
-        return
-    import psycopg
-
-    fields = [f for f in RawEmail._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    table = connection.ops.quote_name(RawEmail._meta.db_table)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id"  # noqa: S608 -- names from the model
-    values = [[f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields] for row in rows]
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.executemany(sql, values, returning=True)
-        for row in rows:
-            fetched = cursor.fetchone()
-            assert fetched is not None
-            row.pk = fetched[0]
-            row._state.adding = False
-            cursor.nextset()
+def _claim_sqlite(pk: int) -> Claim | None:
+    me = _me()
+    with store.writing(), transaction.atomic():
+        current = RawEmail.objects.filter(pk=pk, state=RawEmail.State.PENDING).values_list("claimed_by", flat=True).first()  # fmt: skip
+        if current is None or (current and current != me and not _claimer_gone(current)):
+            return None
+        RawEmail.objects.filter(pk=pk).update(attempts=F("attempts") + 1, claimed_by=me)
+    raw = _load(pk)
+    return Claim(raw) if raw is not None else None
 
 
-def _raw_storage() -> Storage:
-    return RawEmail._meta.get_field("file").storage  # type: ignore[attr-defined,no-any-return]
+def _load(pk: int) -> RawEmail | None:
+    return RawEmail.objects.select_related("channel__account", "channel__inbox").filter(pk=pk).first()
 
 
-def spool_directory() -> Path:
-    """Where the listener writes large messages while they arrive: beside their final place,
-    so keeping one is a rename."""
-    storage = _raw_storage()
-    base = Path(storage.path("mail")) if isinstance(storage, FileSystemStorage) else Path(settings.DATA_DIR)
-    directory = base / "spool"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+def _unlock(key: int) -> None:
+    with contextlib.suppress(Exception), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
-def keep_spooled(path: Path) -> str:
-    """Move a spool file into raw-mail storage, durably (file and directory synced): the caller
-    commits the row that names it and only then acknowledges the message."""
-    storage = _raw_storage()
-    name = f"mail/raw/{now():%Y/%m/%d}/{uuid.uuid4().hex}.eml"
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-        if not isinstance(storage, FileSystemStorage):
-            name = storage.save(name, File(handle))
-    if isinstance(storage, FileSystemStorage):
-        target = Path(storage.path(name))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    else:
-        path.unlink(missing_ok=True)
-    return name
-
-
-def storage_size(name: str) -> int:
-    return int(_raw_storage().size(name))
+def _release(claim: Claim) -> None:
+    if claim.advisory is not None:
+        _unlock(claim.advisory)
 
 
 # ---------------------------------------------------------------- processing
@@ -288,294 +135,126 @@ def storage_size(name: str) -> int:
 def process_pending(limit: int = 100) -> int:
     """Process up to `limit` pending raw messages, oldest first. Returns how many were handled."""
     done = 0
-    shared = connection.vendor == "postgresql"  # several processes share the queue: claim rows
     while done < limit:
-        parsed = None
-        peek: RawEmail | None = None
-        if not shared:  # SQLite: read and parse before taking the (database-wide) write lock
-            peek = _next_pending(RawEmail.objects.filter(pk__in=_first_pending_sqlite()))
-            if peek is None:
-                break
-            parsed = parse_raw(peek)
-        _let_arrivals_in()
-        with _writing(), transaction.atomic():
-            query = RawEmail.objects.filter(state=RawEmail.State.PENDING)
-            if shared:
-                # The raw message is already durable: if a crash loses this commit, the message is
-                # still pending and processed again. So the commit need not wait for the disk.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                # of=self: the joined channel, account and inbox rows must not be locked too (every
-                # insert referencing them, e.g. the listener's, would wait for this transaction)
-                raw = _next_pending(query.select_for_update(skip_locked=True, of=("self",)))
-            else:  # already read and parsed: only make sure nobody processed it meanwhile
-                assert peek is not None
-                raw = peek if query.filter(pk=peek.pk).exists() else None
-            if raw is None:
-                if parsed is not None:
-                    parsed.discard()
-                if shared:
-                    break
-                continue
-            try:
-                with transaction.atomic():
-                    parsed = parsed or parse_raw(raw)
-                    message = process(raw, parsed)
-            except Exception as exc:  # never lose it: keep it as a readable conversation
-                log.exception("could not process raw email %s", raw.pk)
-                message = _fallback(raw, f"{type(exc).__name__}: {exc}")
-            finally:
-                if parsed is not None:
-                    parsed.discard()  # large parts are in storage now (or the transaction failed)
-            if raw.state != RawEmail.State.FAILED:
-                raw.state = RawEmail.State.DONE
-            raw.message = message
-            raw.save(update_fields=["state", "message", "error"])
+        claim = _claim_next()
+        if claim is None:
+            break
+        try:
+            handle(claim.raw)
+        finally:
+            _release(claim)
         done += 1
     return done
 
 
-def _first_pending_sqlite() -> list[int]:
-    """The oldest pending id, from the partial index, named: SQLite's planner cannot use a
-    partial index for a bound parameter, and with statistics from a young database it chose to
-    walk another index and read every row (40 ms per message at 2,400 stored; 60 MB of mail)."""
-    table = connection.ops.quote_name(RawEmail._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {table} INDEXED BY {PENDING_INDEX} WHERE state = 'pending' ORDER BY id LIMIT 1"  # noqa: S608 -- names from the model
-        )
-        return [row[0] for row in cursor.fetchall()]
+def handle(raw: RawEmail) -> None:
+    """Everything that happens to one claimed message. Never raises for anything the message
+    contains: the worst outcome is a parked message."""
+    if raw.attempts > MAX_ATTEMPTS:
+        _park(raw, f"gave up after {MAX_ATTEMPTS} attempts that did not finish; last error: {raw.error or 'none'}")
+        return
+    parsed: ParsedEmail | None = None
+    inbound: inbox_actions.InboundMessage | None = None
+    error = ""
+    try:
+        parsed = parse_raw(raw)
+        inbound = prepare(raw, parsed)
+    except Exception as exc:
+        log.exception("could not read raw email %s", raw.pk)
+        error = f"{type(exc).__name__}: {exc}"
+    fallback: inbox_actions.InboundMessage | None = None
+    try:
+        if error:  # the fallback's own CPU work, before the transaction too
+            fallback = _fallback_message(raw)
+        store.let_arrivals_in()
+        with store.writing(), transaction.atomic():
+            if not _still_mine(raw):
+                return
+            message = None
+            if parsed is not None and inbound is not None:
+                try:
+                    with transaction.atomic():
+                        message = process(raw, parsed, inbound)
+                except Exception as exc:
+                    log.exception("could not store raw email %s", raw.pk)
+                    error = f"{type(exc).__name__}: {exc}"
+                    fallback = _fallback_message(raw)
+            if fallback is not None:
+                raw.error = error[:2000]
+                with transaction.atomic():
+                    message = inbox_actions.receive_inbound(raw.channel, fallback)
+            _finish(raw, RawEmail.State.DONE, message)
+    except Exception as exc:  # even the fallback failed: park it where an admin sees it
+        log.exception("could not store raw email %s even as an unreadable message", raw.pk)
+        _park(raw, f"{error + '; ' if error else ''}{type(exc).__name__}: {exc}")
+    finally:
+        if parsed is not None:
+            parsed.discard()  # large parts are in storage now (or the transaction failed)
 
 
-def _next_pending(query: Any) -> RawEmail | None:
-    return query.filter(state=RawEmail.State.PENDING).order_by("id").select_related("channel__account", "channel__inbox").first()  # type: ignore[no-any-return]  # fmt: skip
+def _still_mine(raw: RawEmail) -> bool:
+    """Inside the write transaction: the message is still pending (nobody finished it meanwhile)."""
+    return RawEmail.objects.filter(pk=raw.pk, state=RawEmail.State.PENDING).exists()
 
 
-def process(raw: RawEmail, parsed: ParsedEmail | None = None) -> Message | None:
-    parsed = parsed or parse_raw(raw)
-    if parsed.broken:
-        raw.error = parsed.broken[:2000]
-    channel = raw.channel
-    if parsed.bounce is not None and (failed := _apply_bounce(channel, parsed)) is not None:
-        return failed
-    return _deliver_to_inbox(channel, raw, parsed)
+def _finish(raw: RawEmail, state: str, message: Message | None) -> None:
+    raw.state = state
+    raw.message = message
+    raw.claimed_by = ""
+    raw.save(update_fields=["state", "message", "error", "claimed_by"])
 
 
-def _apply_bounce(channel: Channel, parsed: ParsedEmail) -> Message | None:
-    assert parsed.bounce is not None
-    original = next(
-        iter(
-            messages_with_external_id(channel.account_id, parsed.bounce.original_message_id)
-            .filter(direction=Direction.OUTBOUND)
-            .select_related("conversation")[:1]
-        ),
-        None,
-    )
-    if original is None:
-        return None
-    reason = parsed.bounce.reason
-    if parsed.bounce.recipient:
-        reason = f"{parsed.bounce.recipient}: {reason}"
-    from samtale.mail.outbound import mark_failed
-
-    mark_failed(original, f"Bounced ({parsed.bounce.status}) {reason}".strip())
-    return original
-
-
-def _teammate(channel: Channel, address: str) -> User | None:
-    """A member of the account sending from their own mail client (CC'd/BCC'd to the inbox)."""
-    if not address:
-        return None
-    return (
-        User.objects.filter(
-            email__iexact=address,
-            is_active=True,
-            membership__account_id=channel.account_id,
-            membership__deactivated_at=None,
-            membership__removed_at=None,
-        )
-        .select_related("membership")
-        .first()
-    )
-
-
-def find_conversation(
-    channel: Channel, parsed: ParsedEmail, sender: str, envelope_to: Iterable[str]
-) -> Conversation | None:
-    """The conversation a message belongs to, or None for a new one. In order: In-Reply-To,
-    References (most recent first), a message that already refers to this one (its reply came
-    first), the reply token in our address, then the same contact's recent conversation with the
-    same subject. Never outside the channel's account."""
-    account_id = channel.account_id
-    live = Conversation.objects.filter(account_id=account_id)
-    for ref in [*parsed.in_reply_to, *reversed(parsed.references)]:
-        hit = next(iter(messages_with_external_id(account_id, ref).values_list("conversation_id", flat=True)[:1]), None)
-        if hit is not None:
-            return live.get(pk=hit)
-    if parsed.message_id:
-        child = next(
-            iter(
-                EmailReference.objects.filter(account_id=account_id, ref=parsed.message_id)
-                .order_by()
-                .values_list("message__conversation_id", flat=True)[:1]
-            ),
-            None,
-        )
-        if child is not None:
-            return live.get(pk=child)
-    token = conversation_from_token([*parsed.to, *parsed.cc, *parsed.delivered_to, *envelope_to])
-    if token is not None:
-        found = live.filter(pk=token).first()
-        if found is not None:
-            return found
-    subject = normalize_subject(parsed.subject)
-    contact = find_contact_by_email(account_id, sender) if subject and sender else None
-    if contact is not None:
-        since = now() - timedelta(days=SUBJECT_FALLBACK_DAYS)
-        candidates = (
-            live.filter(inbox_id=channel.inbox_id, contact=contact, trashed_at=None, last_activity_at__gte=since)
-            .order_by("-last_activity_at", "-id")
-            .only("id", "subject")[:20]
-        )
-        for conversation in candidates:
-            if normalize_subject(conversation.subject) == subject:
-                return conversation
-    return None
-
-
-def _no_id_key(parsed: ParsedEmail, raw: RawEmail) -> str:
-    """A stable id for mail without a Message-ID, so a retried delivery is still stored once:
-    a digest of sender, subject, date and body (read in chunks: the body may be 50 MB)."""
-    digest = hashlib.sha256(b"\0".join([parsed.from_address.encode(), parsed.subject.encode(), str(parsed.date).encode(), b""]))  # fmt: skip
-    with raw.open() as handle:
-        head = handle.read(1 << 20)
-        body = head.partition(b"\r\n\r\n")[2] or head.partition(b"\n\n")[2] or head
-        digest.update(body)
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return f"noid-{digest.hexdigest()[:32]}@samtale.invalid"
-
-
-def parse_raw(raw: RawEmail) -> ParsedEmail:
-    with raw.open() as handle:
-        return parse_stream(handle, raw.size)
-
-
-def _source_part(raw: RawEmail) -> Part:
-    """The original message as an attachment (for mail that could not be read)."""
-    storage = _raw_storage()
-    if raw.file and isinstance(storage, FileSystemStorage):
-        return Part("original.eml", "message/rfc822", b"", path=Path(storage.path(str(raw.file.name))))
-    return Part("original.eml", "message/rfc822", raw.read())
-
-
-def _deliver_to_inbox(channel: Channel, raw: RawEmail, parsed: ParsedEmail) -> Message:
-    external_id = parsed.message_id or _no_id_key(parsed, raw)
-    sender = parsed.from_address or (base_address(raw.envelope_from) if "@" in raw.envelope_from else "")
-    author = _teammate(channel, sender)
-    if author is not None and not _is_own_channel(sender):
-        recipients = [a for a in [*parsed.to, *parsed.cc] if base_address(a) not in _channel_addresses(channel)]
-    else:
-        author, recipients = None, []
-    conversation = find_conversation(channel, parsed, sender, raw.envelope_to)
-    text_main, text_quoted = split_text(parsed.text) if parsed.text else ("", "")
-    html_main, html_quoted = split_html(parsed.html) if parsed.html else ("", "")
-    if parsed.html and not html_quoted and text_quoted:
-        html_main = ""  # prefer the trimmed plain text when only it could be split
-    quoted = html_quoted or (text_to_html(text_quoted) if text_quoted and not parsed.html else "")
-    attachments: list[Part] = list(parsed.attachments)
-    if parsed.broken and not parsed.text and not parsed.html:
-        attachments.append(_source_part(raw))
-    message = inbox_actions.receive_inbound(
-        channel,
+def _fallback_message(raw: RawEmail) -> inbox_actions.InboundMessage:
+    """The message could not be read: it still becomes a conversation, with its source attached."""
+    return inbox_actions.prepare_inbound(
         inbox_actions.InboundMessage(
-            sender_address=sender,
-            sender_name=parsed.from_name,
-            text=parsed.text or "",
-            html=html_main if parsed.html and html_main else (text_to_html(text_main) if text_quoted else parsed.html),
-            quoted_html=quoted,
-            subject=parsed.subject or "",
-            external_id=external_id,
+            sender_address=base_address(raw.envelope_from) if "@" in raw.envelope_from else "",
+            subject="(unreadable message)",
+            text="This message could not be read. Its original source is attached.",
+            external_id=f"raw-{raw.pk}@samtale.invalid",
             received_at=raw.received_at,
-            conversation=conversation,
-            auto_reply=parsed.auto_reply,
-            attachments=attachments,
-            author=author,
-            recipients=recipients,
-        ),
-    )
-    refs = [*parsed.in_reply_to, *parsed.references]
-    if refs and not message.email_references.exists():
-        EmailReference.objects.bulk_create(
-            [EmailReference(account_id=channel.account_id, message=message, ref=r[:998]) for r in dict.fromkeys(refs)]
+            attachments=[source_part(raw)],
         )
-    return message
+    )
 
 
-def _channel_addresses(channel: Channel) -> set[str]:
-    return {a.lower() for a in Channel.objects.filter(account_id=channel.account_id, kind=ChannelKind.EMAIL).values_list("address", flat=True)}  # fmt: skip
+def _park(raw: RawEmail, error: str) -> None:
+    from samtale.mail import actions
 
-
-def _is_own_channel(address: str) -> bool:
-    return Channel.objects.filter(kind=ChannelKind.EMAIL, address__iexact=base_address(address)).exists()
-
-
-def _fallback(raw: RawEmail, error: str) -> Message | None:
-    """Processing failed: the message still becomes a conversation, with its source attached."""
     raw.error = error[:2000]
     try:
-        with transaction.atomic():
-            return inbox_actions.receive_inbound(
-                raw.channel,
-                inbox_actions.InboundMessage(
-                    sender_address=base_address(raw.envelope_from) if "@" in raw.envelope_from else "",
-                    subject="(unreadable message)",
-                    text="This message could not be read. Its original source is attached.",
-                    external_id=f"raw-{raw.pk}@samtale.invalid",
-                    received_at=raw.received_at,
-                    attachments=[_source_part(raw)],
-                ),
-            )
-    except Exception as exc:
-        log.exception("could not store raw email %s even as a fallback", raw.pk)
-        raw.state = RawEmail.State.FAILED
-        raw.error = f"{error}; fallback: {exc}"[:2000]
-        return None
+        with store.writing(), transaction.atomic():
+            actions.park_raw_email(raw, reason=raw.error)
+    except Exception:  # the row stays pending; its attempts keep counting, the next claim parks it
+        log.exception("could not park raw email %s", raw.pk)
+
+
+# ---------------------------------------------------------------- loops
 
 
 class IngestLoop:
     """Processes stored mail as it arrives (woken by `store_raw`), and sweeps every few seconds
-    for anything left pending (e.g. after a crash)."""
+    for anything left pending (e.g. after a crash). Supervised: an error backs off and retries."""
 
     def __init__(self, sweep: float = 2.0) -> None:
-        self.sweep = sweep
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="samtale-mail-ingest", daemon=True)
+        self.loop = Loop("mail-ingest", self._step, every=sweep)
+        store.on_stored(self.loop.wake)
 
-    def _run(self) -> None:
-        from django.db import close_old_connections
-
-        while not self.stop_event.is_set():
-            _wake.wait(self.sweep)
-            _wake.clear()
-            try:
-                while not self.stop_event.is_set() and process_pending(10):
-                    pass
-            except Exception:
-                log.exception("mail ingest failed; retrying")
-                self.stop_event.wait(1.0)
-            finally:
-                close_old_connections()
+    def _step(self) -> float | None:
+        while not self.loop.stopping and process_pending(10):
+            pass
+        return None
 
     def start(self) -> None:
-        self.thread.start()
+        self.loop.start()
 
     def stop(self, wait: float = 0.0) -> None:
         """Stop after the message being processed (waiting up to `wait` seconds for that)."""
-        self.stop_event.set()
-        _wake.set()
-        if wait and self.thread.is_alive():
-            self.thread.join(wait)
+        store.off_stored(self.loop.wake)
+        self.loop.stop(wait)
+
+    def wake(self) -> None:
+        self.loop.wake()
 
 
 class IngestProcess:
@@ -610,7 +289,7 @@ class IngestProcess:
 
     def start(self) -> None:
         self._spawn()
-        on_stored(self.wake)
+        store.on_stored(self.wake)
         self.watcher.start()
 
     def wake(self) -> None:
@@ -623,18 +302,22 @@ class IngestProcess:
                 os.write(pipe.fileno(), b"w")
 
     def _watch(self) -> None:
+        failures = 0
         while not self.stopping.is_set():
             assert self.proc is not None
             code = self.proc.wait()
             if self.stopping.is_set():
                 break
-            log.error("mail ingest process exited (%s); starting it again", code)
-            if self.stopping.wait(1.0):
+            failures += 1
+            delay = min(60.0, 2.0 ** min(failures - 1, 6))
+            log.error("mail ingest process exited (%s); starting it again in %.0f s", code, delay)
+            if self.stopping.wait(delay):
                 break
             self._spawn()
 
     def stop(self, wait: float = 30.0) -> None:
         self.stopping.set()
+        store.off_stored(self.wake)
         with self.lock:
             proc = self.proc
             if proc is None:
@@ -662,8 +345,8 @@ def run_child(niceness: int) -> int:
     loop.start()
     try:
         while os.read(0, 4096):
-            _mark_arrival()  # the parent is receiving: on SQLite, step aside (`_let_arrivals_in`)
-            _wake.set()
+            store.mark_arrival()  # the parent is receiving: on SQLite, step aside (`let_arrivals_in`)
+            loop.wake()
     finally:
         loop.stop(wait=30.0)
     return 0

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from samtale.core.clock import now
 
 PENDING_INDEX = "rawemail_pending"  # the ingest queue: ids of messages still to process
+PARKED_INDEX = "rawemail_parked"  # messages taken out of the queue for an admin to look at
 
 
 class RawEmail(models.Model):
@@ -28,6 +29,7 @@ class RawEmail(models.Model):
         PENDING = "pending", _("Pending")
         DONE = "done", _("Processed")
         FAILED = "failed", _("Failed")
+        PARKED = "parked", _("Parked")  # could not be stored even as an unreadable message; an admin may retry
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     channel = models.ForeignKey("inbox.Channel", on_delete=models.CASCADE, related_name="raw_emails")
@@ -41,9 +43,15 @@ class RawEmail(models.Model):
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True)
     message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attempts = models.PositiveSmallIntegerField(default=0)  # claims by the ingest queue (each counted first)
+    claimed_by = models.CharField(max_length=64, blank=True)  # SQLite: pid:start:thread of the claimer
+    parked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["id"], condition=Q(state="pending"), name=PENDING_INDEX)]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(state="pending"), name=PENDING_INDEX),
+            models.Index(fields=["account", "id"], condition=Q(state="parked"), name=PARKED_INDEX),
+        ]
 
     def __str__(self) -> str:
         return f"raw email {self.pk} ({self.state})"

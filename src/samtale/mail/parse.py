@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.header
 import email.utils
+import io
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import IO, Any
 from samtale.mail import skeleton as large
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
-_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv|vs|wg|antw|ref|tr|rv)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_REPLY_WORDS = ("antw", "fwd", "fw", "ref", "re", "aw", "sv", "vs", "wg", "tr", "rv")
 
 
 @dataclass
@@ -100,9 +101,36 @@ def message_ids(value: str) -> list[str]:
     return [f for f in found if "@" in f or len(f) > 6]
 
 
+def _after_prefix(text: str, at: int) -> int | None:
+    """Where the text continues after one reply/forward prefix at `at` ("Re:", "SV [2]:", "fwd :"),
+    or None. Scanned by hand: a backtracking pattern was quadratic on long runs of spaces."""
+    for word in _REPLY_WORDS:
+        if text[at : at + len(word)].lower() != word:
+            continue
+        end = _skip_spaces(text, at + len(word))
+        if text[end : end + 1] == "[":
+            close = text.find("]", end, end + 12)
+            if close < 0 or not text[end + 1 : close].isdigit():
+                continue
+            end = _skip_spaces(text, close + 1)
+        if text[end : end + 1] == ":":
+            return end + 1
+    return None
+
+
+def _skip_spaces(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
+
+
 def normalize_subject(subject: str) -> str:
-    """'Re: SV: Fwd: [Ticket] Hello' -> 'hello' (case and reply/forward prefixes dropped)."""
-    return re.sub(r"\s+", " ", _REPLY_PREFIX.sub("", subject or "")).strip().casefold()
+    """'Re: SV: Fwd: [2] Hello' -> 'hello' (case, spacing and reply/forward prefixes dropped)."""
+    text = subject or ""
+    at = _skip_spaces(text, 0)
+    while (after := _after_prefix(text, at)) is not None:
+        at = _skip_spaces(text, after)
+    return " ".join(text[at:].split()).casefold()
 
 
 def _raw_header(message: Message, name: str) -> str:
@@ -268,7 +296,7 @@ def _bounce(message: Message) -> Bounce | None:
                 original = header(inner[0], "Message-ID")
             else:
                 text = _decode_part(part) if not isinstance(inner, list) else ""
-                m = re.search(r"^Message-ID:\s*(<[^>]+>)", text, re.M | re.I)
+                m = re.search(r"^Message-ID:[ \t]*(<[^>\r\n]+>)", text, re.M | re.I)
                 original = m.group(1) if m else ""
     ids = message_ids(original)
     if not ids:
@@ -276,17 +304,30 @@ def _bounce(message: Message) -> Bounce | None:
     return Bounce(ids[0], recipient, status, reason or status or "Delivery failed")
 
 
-def parse_stream(source: IO[bytes], size: int) -> ParsedEmail:
-    """Parse a message read from a file; a large one without ever holding it whole (skeleton)."""
-    if size <= 2 * large.KEEP_IN_MEMORY:
-        return parse(source.read())
-    skeleton = large.skeletonize(source, Path(tempfile.gettempdir()))
-    parsed = parse(skeleton.data, skeleton.bodies)
+def parse_stream(source: IO[bytes], size: int = 0) -> ParsedEmail:
+    """Parse a message read from a file: first its skeleton (one bounded, iterative pass that
+    leaves large bodies in files and keeps parts nested too deep, or too many, whole), then the
+    stdlib parser on what remains. Never raises."""
+    try:
+        skeleton = large.skeletonize(source, Path(tempfile.gettempdir()))
+    except Exception as exc:  # e.g. no space left for a large part: still a message, with its source
+        parsed = ParsedEmail(broken=f"unreadable message: {type(exc).__name__}: {exc}")
+        return parsed
+    parsed = parse_tree(skeleton.data, skeleton.bodies)
     parsed.files.extend(skeleton.bodies.values())
+    if skeleton.limited:
+        parsed.broken = "; ".join(b for b in (skeleton.limited, parsed.broken) if b)[:2000]
     return parsed
 
 
-def parse(raw: bytes, bodies: dict[str, Path] | None = None) -> ParsedEmail:
+def parse(raw: bytes) -> ParsedEmail:
+    """Parse a message held in memory (through its skeleton, as `parse_stream`)."""
+    return parse_stream(io.BytesIO(raw), len(raw))
+
+
+def parse_tree(raw: bytes, bodies: dict[str, Path] | None = None) -> ParsedEmail:
+    """The stdlib parser on a message (or a skeleton with `bodies`). Only for bounded input:
+    it recurses once per MIME nesting level."""
     parsed = ParsedEmail()
     try:
         message = email.message_from_bytes(raw, policy=_Policy())

@@ -2,32 +2,71 @@
 
 The split is conservative: when no marker is found nothing is trimmed, and a message that would be
 trimmed to nothing is shown whole. The original is always kept.
+
+Mail is hostile input, so every step here is linear in its length: markers are found with plain
+substring searches (no backtracking patterns, no HTML parser that rescans unclosed tags), a marker
+line or tag longer than a real one is ignored, and only the first `LOOK_AT` characters are looked
+at for a marker (the new part of a real reply comes first).
 """
 
 from __future__ import annotations
 
-import re
-from html.parser import HTMLParser
+from samtale.core.html import to_text
 
-# Lines that introduce quoted history in plain text (English, Norwegian, Swedish, Danish, German,
-# Outlook's separator) and the signature delimiter.
-_TEXT_MARKERS = re.compile(
-    r"^(\s*(on\b.{0,200}\bwrote:|den\b.{0,200}\bskrev[^:\n]{0,80}:|.{0,200}\bskrev\s+.{0,200}:$|am\b.{0,200}\bschrieb.{0,80}:"
-    r"|-{2,}\s*(original message|opprinnelig melding|ursprüngliches nachricht|oprindelig meddelelse)\s*-{2,}"
-    r"|_{20,}|from:\s.+|fra:\s.+)\s*$|-- $)",
-    re.IGNORECASE,
-)
+LOOK_AT = 512 * 1024  # characters searched for a marker; what follows is never cut
+LONGEST_MARKER_LINE = 400  # "On <date>, <name> <address> wrote:" is far shorter
+LONGEST_TAG = 1000  # characters between "<" and ">" of a tag that can mark a quote
 
+_SEPARATORS = ("original message", "opprinnelig melding", "ursprüngliches nachricht", "oprindelig meddelelse")
 _QUOTE_CLASSES = ("gmail_quote", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote", "gmail_signature")
 _QUOTE_IDS = ("appendonsend", "divrplyfwdmsg", "mail-editor-reference-message-container", "ymail_android_signature")
+
+
+def _has_word(text: str, word: str) -> bool:
+    """`word` in `text` where it starts a word ("beskrev" does not contain the word "skrev")."""
+    at = 0
+    while (at := text.find(word, at)) >= 0:
+        if at == 0 or not text[at - 1].isalnum():
+            return True
+        at += 1
+    return False
+
+
+def _is_marker(line: str) -> bool:
+    """A line that introduces quoted history (English, Norwegian, Swedish, Danish, German, Outlook's
+    separator and header block) or the signature delimiter."""
+    if line == "-- ":
+        return True
+    if len(line) > LONGEST_MARKER_LINE:
+        return False
+    text = line.strip().lower()
+    if not text:
+        return False
+    first = text.split(None, 1)[0]
+    if text.endswith(":") and (
+        (first == "on" and _has_word(text, "wrote:"))
+        or (first == "den" and _has_word(text, "skrev"))
+        or _has_word(text, "skrev ")
+        or (first == "am" and _has_word(text, "schrieb"))
+    ):
+        return True
+    if text.startswith("--") and text.endswith("--") and any(s in text for s in _SEPARATORS):
+        return True
+    if len(text) >= 20 and text.strip("_") == "":
+        return True
+    return text.startswith(("from: ", "fra: ", "from:\t", "fra:\t")) and len(text) > 6
 
 
 def split_text(text: str) -> tuple[str, str]:
     """(new part, trimmed part) of a plain-text body."""
     lines = text.splitlines(keepends=True)
     cut = None
+    seen = 0
     for i, line in enumerate(lines):
-        if _TEXT_MARKERS.match(line.rstrip("\r\n")) and i > 0:
+        if seen > LOOK_AT:
+            break
+        seen += len(line)
+        if i > 0 and _is_marker(line.rstrip("\r\n")):
             cut = i
             break
     if cut is None:
@@ -35,7 +74,7 @@ def split_text(text: str) -> tuple[str, str]:
         i = len(lines)
         while i > 0 and (lines[i - 1].startswith(">") or not lines[i - 1].strip()):
             i -= 1
-        if i < len(lines) and any(line.startswith(">") for line in lines[i:]) and i > 0:
+        if 0 < i < len(lines) and any(line.startswith(">") for line in lines[i:]):
             cut = i
     if cut is None:
         return text, ""
@@ -45,52 +84,64 @@ def split_text(text: str) -> tuple[str, str]:
     return main, quoted
 
 
-class _QuoteFinder(HTMLParser):
-    """Finds where the first quote container starts (its offset in the source)."""
+def _tag_around(lowered: str, at: int) -> tuple[int, int] | None:
+    """The tag (start of "<", index after ">") containing position `at`, if `at` is inside one."""
+    start = lowered.rfind("<", max(0, at - LONGEST_TAG), at)
+    if start < 0 or ">" in lowered[start:at]:
+        return None
+    end = lowered.find(">", at, start + LONGEST_TAG)
+    return (start, end + 1) if end >= 0 else None
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.quote_at: int | None = None
-        self.text_before = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.quote_at is not None:
-            return
-        values = {k.lower(): (v or "") for k, v in attrs}
-        classes = values.get("class", "").lower().split()
-        is_quote = (
-            (tag == "blockquote" and values.get("type", "").lower() == "cite")
-            or any(c in classes for c in _QUOTE_CLASSES)
-            or values.get("id", "").lower() in _QUOTE_IDS
-            or (tag == "hr" and "border-top" in values.get("style", "").lower())
-        )
-        if is_quote:
-            self.quote_at = self._position()
+def _attribute(tag: str, name: str) -> str:
+    """The value of attribute `name` in a lowered tag's text (quoted or bare), or ''."""
+    at = 0
+    while (at := tag.find(name, at)) >= 0:
+        before = tag[at - 1] if at else ""
+        rest = tag[at + len(name) :].lstrip()
+        at += len(name)
+        if before not in (" ", "\t", "\n", "\r", "/") or not rest.startswith("="):
+            continue
+        value = rest[1:].lstrip()
+        if value[:1] in ("'", '"'):
+            return value[1:].split(value[0], 1)[0]
+        return value.split(None, 1)[0].rstrip("/>") if value else ""
+    return ""
 
-    def handle_data(self, data: str) -> None:
-        if self.quote_at is None and data.strip():
-            self.text_before = True
 
-    def _position(self) -> int:
-        line, col = self.getpos()
-        return self._line_starts[line - 1] + col
-
-    def feed_all(self, html: str) -> None:
-        self._line_starts = [0]
-        for m in re.finditer(r"\n", html):
-            self._line_starts.append(m.end())
-        self.feed(html)
-        self.close()
+def _quote_start(lowered: str) -> int | None:
+    """Where the first quote container starts: a cite blockquote, a known client's quote or
+    signature class or id, or Outlook's separator rule."""
+    found: list[int] = []
+    for needle in (*_QUOTE_CLASSES, *_QUOTE_IDS):
+        at = 0
+        while (at := lowered.find(needle, at)) >= 0:
+            tag = _tag_around(lowered, at)
+            at += len(needle)
+            if tag is None:
+                continue
+            text = lowered[tag[0] : tag[1]]
+            if needle in _attribute(text, "class").split() or _attribute(text, "id") == needle:
+                found.append(tag[0])
+                break
+    for name, check in (("<blockquote", ("type", "cite")), ("<hr", ("style", "border-top"))):
+        at = 0
+        while (at := lowered.find(name, at)) >= 0:
+            end = lowered.find(">", at, at + LONGEST_TAG)
+            start, at = at, at + len(name)
+            if end < 0 or lowered[at : at + 1] not in (" ", "\t", "\n", "\r", "/", ">"):
+                continue
+            value = _attribute(lowered[start : end + 1], check[0])
+            if (check[0] == "type" and value == check[1]) or (check[0] == "style" and check[1] in value):
+                found.append(start)
+                break
+    return min(found) if found else None
 
 
 def split_html(html: str) -> tuple[str, str]:
     """(new part, trimmed part) of an HTML body; both still need sanitizing (which also closes
     the tags the cut left open)."""
-    finder = _QuoteFinder()
-    try:
-        finder.feed_all(html)
-    except Exception:
+    start = _quote_start(html[:LOOK_AT].lower())
+    if start is None or not to_text(html[:start]).strip():
         return html, ""
-    if finder.quote_at is None or not finder.text_before:
-        return html, ""
-    return html[: finder.quote_at], html[finder.quote_at :]
+    return html[:start], html[start:]

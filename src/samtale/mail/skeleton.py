@@ -6,6 +6,10 @@ MIME structure; every large leaf body (an attachment, an inline image) is decode
 file of its own and left out, and its part gets an `X-Samtale-Body` header naming that file. What
 remains (headers, text bodies, small parts) is small and goes to the stdlib parser as usual
 (`parse.parse`), which then sees the large parts as empty and takes their content from the file.
+
+Every message goes through here first, also small ones: the scan is iterative and bounded (depth,
+part count, header size), so the stdlib parser, which recurses once per nesting level, only ever
+sees a shallow tree of a bounded number of parts.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ from typing import IO
 BODY_HEADER = "X-Samtale-Body"
 KEEP_IN_MEMORY = 256 * 1024  # leaf bodies up to this size stay in the skeleton
 MAX_LINE = 1024 * 1024
+MAX_DEPTH = 12  # multiparts and attached messages nested deeper are kept whole, as attachments
+MAX_PARTS = 500  # parts beyond this many are kept, unparsed, as one attachment
+MAX_HEADER_BYTES = 256 * 1024  # of one part's header block
 
 
 @dataclass
 class Skeleton:
     data: bytes
     bodies: dict[str, Path] = field(default_factory=dict)  # BODY_HEADER value -> decoded content
+    limited: str = ""  # set when a bound (depth, parts) kept part of the message unparsed
 
     def discard(self) -> None:
         for path in self.bodies.values():
@@ -87,53 +95,98 @@ def _is_boundary(line: bytes, boundaries: list[bytes]) -> bool:
     return any(stripped == b or stripped == b + b"--" for b in boundaries)
 
 
+def _opaque_headers(name: str, key: str, separator: bytes) -> list[bytes]:
+    """The headers a part left out whole gets in the skeleton: an attachment read from a file."""
+    return [
+        b"Content-Type: application/octet-stream" + separator,
+        f'Content-Disposition: attachment; filename="{name}"'.encode() + separator,
+        f"{BODY_HEADER}: {key}".encode() + separator,
+    ]
+
+
 class _Scanner:
+    """One pass over the message, without recursion: `stack` holds the delimiters of the open
+    multiparts (and the depth of each), so a message nested a thousand levels deep costs a list,
+    not a thousand stack frames. Bounded: parts nested deeper than MAX_DEPTH are kept whole as one
+    attachment each (never parsed into), and after MAX_PARTS parts the rest of the message is kept
+    as one attachment."""
+
     def __init__(self, source: IO[bytes], directory: Path) -> None:
         self.source = source
         self.directory = directory
         self.out: list[bytes] = []
         self.bodies: dict[str, Path] = {}
+        self.stack: list[tuple[bytes, int]] = []  # (own delimiter, depth) of each open multipart
+        self.parts = 0
+        self.cut = ""  # what the bounds left out, for `Skeleton.limited`
 
     def line(self) -> bytes:
         return self.source.readline(MAX_LINE)
 
-    def entity(self, boundaries: list[bytes]) -> bytes:
-        """Copy one entity (headers and body) up to the next line that is one of `boundaries`,
-        which is returned (b"" at the end of the message)."""
-        headers: list[bytes] = []
-        while True:
-            line = self.line()
-            if not line or _is_boundary(line, boundaries):
-                self.out.extend(headers)
-                return line
-            if line in (b"\r\n", b"\n"):
-                separator = line
-                break
-            headers.append(line)
-        info = BytesHeaderParser(policy=policy.compat32).parsebytes(b"".join(headers) + separator)
-        ctype = info.get_content_type()
-        boundary = info.get_boundary() if ctype.startswith("multipart/") else None
-        if boundary:
-            self.out.extend(headers)
-            self.out.append(separator)
-            return self._multipart(boundaries, b"--" + boundary.encode("utf-8", "surrogateescape"))
-        if ctype == "message/rfc822":
-            self.out.extend(headers)
-            self.out.append(separator)
-            return self.entity(boundaries)
-        keep = ctype in ("text/plain", "text/html") and info.get_content_disposition() != "attachment"
-        return self._leaf(boundaries, headers, separator, str(info.get("Content-Transfer-Encoding", "")), keep)
+    def delimiters(self) -> list[bytes]:
+        return [own for own, _depth in self.stack]
 
-    def _multipart(self, boundaries: list[bytes], own: bytes) -> bytes:
-        inner = [*boundaries, own]
-        line = self._copy_until(inner)  # the preamble
-        while line and line.rstrip(b" \t\r\n") == own:
+    def run(self) -> None:
+        line = self.entity(0)
+        while self.stack:
+            own, _depth = self.stack[-1]
+            stripped = line.rstrip(b" \t\r\n") if line.startswith(b"--") else b""
+            if line and stripped == own:  # the next part of the innermost multipart
+                self.out.append(line)
+                line = self.entity(self.stack[-1][1] + 1)
+            elif line and stripped == own + b"--":  # its end; then its epilogue
+                self.out.append(line)
+                self.stack.pop()
+                line = self._copy_until(self.delimiters())
+            else:  # the end of the message or an outer delimiter: this multipart was never closed
+                self.stack.pop()
+        while line:  # after the top-level entity (a delimiter outside any multipart is only text)
             self.out.append(line)
-            line = self.entity(inner)
-        if line and line.rstrip(b" \t\r\n") == own + b"--":
-            self.out.append(line)
-            line = self._copy_until(boundaries)  # the epilogue
-        return line
+            line = self.line()
+
+    def entity(self, depth: int) -> bytes:
+        """Read one entity (headers and body) at `depth`, up to the next line that is one of the
+        open delimiters, which is returned (b"" at the end of the message). A multipart is opened
+        (pushed) and its preamble read; its parts are read by `run`."""
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            return self._overflow()
+        boundaries = self.delimiters()
+        while True:
+            headers: list[bytes] = []
+            size = 0
+            while True:
+                line = self.line()
+                if not line or _is_boundary(line, boundaries):
+                    self.out.extend(headers)
+                    return line
+                if line in (b"\r\n", b"\n"):
+                    separator = line
+                    break
+                size += len(line)
+                if size <= MAX_HEADER_BYTES:  # a longer header block is cut (never a real one)
+                    headers.append(line)
+            info = BytesHeaderParser(policy=policy.compat32).parsebytes(b"".join(headers) + separator)
+            ctype = info.get_content_type()
+            boundary = info.get_boundary() if ctype.startswith("multipart/") else None
+            nested = bool(boundary) or ctype == "message/rfc822"
+            if nested and depth >= MAX_DEPTH:
+                self.cut = self.cut or f"MIME parts nested deeper than {MAX_DEPTH} levels are kept as attachments"
+                return self._whole(boundaries, headers, separator)
+            if boundary:
+                self.out.extend(headers)
+                self.out.append(separator)
+                own = b"--" + boundary.encode("utf-8", "surrogateescape")
+                self.stack.append((own, depth))
+                return self._copy_until([*boundaries, own])  # the preamble
+            if ctype == "message/rfc822":  # the attached message's own headers follow
+                self.out.extend(headers)
+                self.out.append(separator)
+                depth += 1
+                continue
+            keep = ctype in ("text/plain", "text/html") and info.get_content_disposition() != "attachment"
+            encoding = str(info.get("Content-Transfer-Encoding", ""))
+            return self._leaf(boundaries, headers, separator, encoding, keep)
 
     def _copy_until(self, boundaries: list[bytes]) -> bytes:
         while True:
@@ -168,8 +221,7 @@ class _Scanner:
             self.out.append(separator)
             self.out.extend(body)
             return line
-        key = secrets.token_hex(12)
-        self.bodies[key] = decoder.close(last_line_break=not line)  # no boundary: the body ends the message
+        key = self._keep(decoder.close(last_line_break=not line))  # no boundary: the body ends the message
         self.out.extend(headers)
         self.out.append(f"{BODY_HEADER}: {key}".encode() + separator)
         self.out.append(separator)
@@ -177,15 +229,51 @@ class _Scanner:
             self.out.append(separator)
         return line
 
+    def _keep(self, path: Path) -> str:
+        key = secrets.token_hex(12)
+        self.bodies[key] = path
+        return key
+
+    def _whole(self, boundaries: list[bytes], headers: list[bytes], separator: bytes) -> bytes:
+        """A part too deep to parse into: kept as it is (headers and body) as one attachment."""
+        copy = _Decoder("", self.directory)
+        for line in [*headers, separator]:
+            copy.feed(line)
+        while True:
+            line = self.line()
+            if not line or _is_boundary(line, boundaries):
+                break
+            copy.feed(line)
+        key = self._keep(copy.close(last_line_break=not line))
+        self.out.extend(_opaque_headers("nested-part.eml", key, separator))
+        self.out.append(separator)
+        if line:
+            self.out.append(separator)
+        return line
+
+    def _overflow(self) -> bytes:
+        """Too many parts: the rest of the message is kept as it is as one attachment, and the open
+        multiparts are closed here."""
+        self.cut = f"a message of more than {MAX_PARTS} MIME parts: the rest is kept as one attachment"
+        copy = _Decoder("", self.directory)
+        while line := self.line():
+            copy.feed(line)
+        key = self._keep(copy.close(last_line_break=True))
+        self.out.extend(_opaque_headers("remaining-parts.eml", key, b"\r\n"))
+        self.out.append(b"\r\n")
+        for own, _depth in reversed(self.stack):
+            self.out.append(b"\r\n" + own + b"--\r\n")
+        self.stack.clear()
+        return b""
+
 
 def skeletonize(source: IO[bytes], directory: Path) -> Skeleton:
     """The message without its large leaf bodies (see the module's docstring)."""
     scanner = _Scanner(source, directory)
     try:
-        while scanner.entity([]):  # a boundary line outside any multipart is only text here
-            pass
+        scanner.run()
     except BaseException:
         for path in scanner.bodies.values():
             path.unlink(missing_ok=True)
         raise
-    return Skeleton(b"".join(scanner.out), scanner.bodies)
+    return Skeleton(b"".join(scanner.out), scanner.bodies, scanner.cut)

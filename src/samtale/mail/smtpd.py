@@ -1,5 +1,5 @@
 """The SMTP (and LMTP) listener: accepts mail for connected email channels only, enforces the size
-limit, and answers 250 only after the raw message is committed (`ingest.store_batch`).
+limit, and answers 250 only after the raw message is committed (`store.store_batch`).
 
 DATA is read in blocks, not lines, and written to a `Spool`: kept in memory up to
 `SPOOL_MEMORY_BYTES`, streamed to a file beyond that, so a 50 MB message costs the listener a
@@ -27,7 +27,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from samtale.inbox.models import Channel
-from samtale.mail import ingest
+from samtale.mail import store
+from samtale.mail.inbound import base_address, channels_for
 from samtale.mail.models import RawEmail
 
 log = logging.getLogger(__name__)
@@ -50,17 +51,17 @@ class _Channels:
         self.lock = threading.Lock()
 
     def cached(self, address: str) -> Channel | None:
-        entry = self.known.get(ingest.base_address(address))
+        entry = self.known.get(base_address(address))
         return entry[1] if entry and time.monotonic() - entry[0] < self.TTL else None
 
     def get(self, addresses: list[str]) -> dict[str, Channel]:
-        wanted = {ingest.base_address(a) for a in addresses}
+        wanted = {base_address(a) for a in addresses}
         at = time.monotonic()
         with self.lock:
             found = {a: e[1] for a in wanted if (e := self.known.get(a)) and at - e[0] < self.TTL}
         missing = wanted - found.keys()
         if missing:
-            fresh = ingest.channels_for(missing)
+            fresh = channels_for(missing)
             with self.lock:
                 for address, channel in fresh.items():
                     self.known[address] = (at, channel)
@@ -88,7 +89,7 @@ class Spool:
             self.buffer += chunk
             if len(self.buffer) <= self.memory:
                 return
-            self.file = tempfile.NamedTemporaryFile(dir=ingest.spool_directory(), suffix=".eml", delete=False)  # noqa: SIM115
+            self.file = tempfile.NamedTemporaryFile(dir=store.spool_directory(), suffix=".eml", delete=False)  # noqa: SIM115
             chunk, self.buffer = bytes(self.buffer), bytearray()
         self.file.write(chunk)
 
@@ -193,18 +194,18 @@ class _Writer:
             self._commit(jobs)
         close_old_connections()
 
-    def _incoming(self, rcpts: list[str], content: bytes | Path, source: str, mail_from: str) -> ingest.Incoming:
+    def _incoming(self, rcpts: list[str], content: bytes | Path, source: str, mail_from: str) -> store.Incoming:
         channels = self.channels.get(rcpts)
-        targets = {ingest.base_address(r): channels[b] for r in rcpts if (b := ingest.base_address(r)) in channels}
-        return ingest.Incoming(list(targets.values()), content, source, mail_from, rcpts)
+        targets = {base_address(r): channels[b] for r in rcpts if (b := base_address(r)) in channels}
+        return store.Incoming(list(targets.values()), content, source, mail_from, rcpts)
 
     def _commit(self, jobs: list[Any]) -> None:
         results: list[list[int] | BaseException] = []
-        incoming: list[ingest.Incoming | BaseException] = []
+        incoming: list[store.Incoming | BaseException] = []
         try:
             self._connect()
             incoming = [self._incoming(*job[2]) for job in jobs]
-            results = list(ingest.store_batch(incoming))  # type: ignore[arg-type]
+            results = list(store.store_batch(incoming))  # type: ignore[arg-type]
         except Exception:
             log.exception("could not store %d messages together; storing them one by one", len(jobs))
             self._disconnect()
@@ -231,18 +232,18 @@ class _Writer:
         except Exception:
             log.exception("closing the listener's database connection failed")
 
-    def _incoming_or_error(self, job: tuple[list[str], bytes | Path, str, str]) -> ingest.Incoming | BaseException:
+    def _incoming_or_error(self, job: tuple[list[str], bytes | Path, str, str]) -> store.Incoming | BaseException:
         try:
             return self._incoming(*job)
         except Exception as exc:
             return exc
 
-    def _store_one(self, item: ingest.Incoming | BaseException) -> list[int] | BaseException:
+    def _store_one(self, item: store.Incoming | BaseException) -> list[int] | BaseException:
         if isinstance(item, BaseException):
             return item
         try:
             self._connect()
-            return ingest.store_batch([item])[0]  # a spool file already kept is not moved again
+            return store.store_batch([item])[0]  # a spool file already kept is not moved again
         except Exception as exc:
             log.exception("could not store a message")
             return exc
@@ -273,7 +274,7 @@ class Handler:
             except Exception:
                 log.exception("recipient lookup failed")
                 return "451 4.3.0 Temporary failure, try again later"
-            known = ingest.base_address(address) in found
+            known = base_address(address) in found
         if not known:
             return f"550 5.1.1 <{address}>: no such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -347,7 +348,7 @@ def _factory(kind: str, channels: _Channels, writer: _Writer) -> Any:
 
 def _clear_spool(older_than: float = 3600.0) -> None:
     """Spool files of messages a crash cut off (never acknowledged, so the sender retries)."""
-    directory = ingest.spool_directory()
+    directory = store.spool_directory()
     for path in directory.glob("*.eml"):
         try:
             if time.time() - path.stat().st_mtime > older_than:

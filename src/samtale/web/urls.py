@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from samtale.availability import views as availability_views
+from samtale.mail import views as mail_views
 from samtale.web import auth_views as login_views
 from samtale.web import settings_views as s
 from samtale.web import views as v
@@ -63,6 +64,9 @@ urlpatterns = [
     path("settings/channels/<int:channel_id>/delete/", s.channel_delete, name="settings_channel_delete"),
     path("settings/channels/<int:channel_id>/routing/", s.channel_routing, name="settings_channel_routing"),
     path("settings/channels/<int:channel_id>/mail-server/", s.channel_mail_server, name="settings_channel_mail"),
+    path("settings/mail-intake/", mail_views.intake_page, name="mail_intake"),
+    path("settings/mail-intake/<int:raw_id>/source/", mail_views.parked_source, name="mail_parked_source"),
+    path("settings/mail-intake/<int:raw_id>/retry/", mail_views.parked_retry, name="mail_parked_retry"),
     path("settings/tokens/", s.tokens_page, name="settings_tokens"),
     path("settings/tokens/new/", s.token_create, name="settings_token_create"),
     path("settings/tokens/<int:token_id>/revoke/", s.token_revoke, name="settings_token_revoke"),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from samtale.accounts.access import access_user, membership_of
+from samtale.accounts.models import User
 from samtale.inbox import actions, queries
 from samtale.inbox.access import (
     access_channel,
@@ -22,6 +23,7 @@ from samtale.inbox.access import (
     accessible_inboxes,
 )
 from samtale.inbox.models import ChannelKind, Conversation, Inbox, Status
+from samtale.mail.queries import IntakeHealth, intake_health
 from samtale.web import forms
 from samtale.web.helpers import acting, action_view, form_error, is_htmx, member_required
 
@@ -130,6 +132,7 @@ def inbox_page(
         "bots": queries.bot_names(inbox),
         "unread": queries.unread_notifications(user),
         "membership": membership_of(user),
+        "intake": _intake_health(user),
         "mention_members": json.dumps(
             [{"id": u.pk, "name": u.name, "email": u.email} for u in queries.inbox_members(inbox)]
         ),
@@ -138,6 +141,12 @@ def inbox_page(
         context.update(_thread_context(request, conversation))
         context["open_id"] = conversation.pk
     return render(request, "inbox/inbox.html", context)
+
+
+def _intake_health(user: User) -> IntakeHealth | None:
+    """Problems of mail intake, for those who can act on them (a notice above the list)."""
+    membership = membership_of(user)
+    return intake_health(membership.account_id) if membership.has_permission("inbox_settings") else None
 
 
 @member_required

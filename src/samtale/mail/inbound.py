@@ -1,0 +1,241 @@
+"""Turning a parsed email into an inbox message: addresses and reply tokens, delivery reports,
+teammates' own copies, threading, and the hand-over to `inbox.actions.receive_inbound`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+
+from samtale.accounts.models import User
+from samtale.core.clock import now
+from samtale.core.html import text_to_html
+from samtale.crm.actions import find_contact_by_email
+from samtale.inbox import actions as inbox_actions
+from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
+from samtale.inbox.queries import messages_with_external_id
+from samtale.mail.models import EmailReference, RawEmail
+from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse_stream
+from samtale.mail.quotes import split_html, split_text
+from samtale.mail.store import raw_storage
+
+SUBJECT_FALLBACK_DAYS = 30
+
+
+# ---------------------------------------------------------------- addresses and reply tokens
+
+
+def base_address(address: str) -> str:
+    """support+c12-ab34@acme.test -> support@acme.test"""
+    local, _at, domain = address.strip().lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}" if local else address.strip().lower()
+
+
+def _token_mac(conversation_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"reply:{conversation_id}".encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def reply_address(channel: Channel, conversation_id: int) -> str:
+    """The conversation's own reply address: `support+c<id>-<mac>@domain` (C3 threading)."""
+    local, _at, domain = channel.address.partition("@")
+    return f"{local}+c{conversation_id}-{_token_mac(conversation_id)}@{domain}"
+
+
+def conversation_from_token(addresses: Iterable[str]) -> int | None:
+    for address in addresses:
+        local = address.lower().partition("@")[0]
+        tag = local.partition("+")[2]
+        if not tag.startswith("c") or "-" not in tag:
+            continue
+        ident, _dash, mac = tag[1:].partition("-")
+        if ident.isdigit() and hmac.compare_digest(mac, _token_mac(int(ident))):
+            return int(ident)
+    return None
+
+
+def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:
+    """Connected email channels by (base) recipient address."""
+    wanted = {base_address(a) for a in addresses}
+    found = Channel.objects.filter(kind=ChannelKind.EMAIL, address__in=list(wanted)).select_related("account")
+    return {c.address.lower(): c for c in found}
+
+
+# ---------------------------------------------------------------- parsed mail into the inbox
+
+
+def prepare(raw: RawEmail, parsed: ParsedEmail) -> inbox_actions.InboundMessage:
+    """The CPU-bound half of delivering a message (splitting quotes, sanitizing, digesting), done
+    before any write transaction opens: on SQLite nobody else can write while one is open."""
+    text_main, text_quoted = split_text(parsed.text) if parsed.text else ("", "")
+    html_main, html_quoted = split_html(parsed.html) if parsed.html else ("", "")
+    if parsed.html and not html_quoted and text_quoted:
+        html_main = ""  # prefer the trimmed plain text when only it could be split
+    quoted = html_quoted or (text_to_html(text_quoted) if text_quoted and not parsed.html else "")
+    attachments: list[Part] = list(parsed.attachments)
+    if parsed.broken and not parsed.text and not parsed.html:
+        attachments.append(source_part(raw))
+    return inbox_actions.prepare_inbound(
+        inbox_actions.InboundMessage(
+            sender_address=parsed.from_address or (base_address(raw.envelope_from) if "@" in raw.envelope_from else ""),
+            sender_name=parsed.from_name,
+            text=parsed.text or "",
+            html=html_main if parsed.html and html_main else (text_to_html(text_main) if text_quoted else parsed.html),
+            quoted_html=quoted,
+            subject=parsed.subject or "",
+            external_id=parsed.message_id or _no_id_key(parsed, raw),
+            received_at=raw.received_at,
+            auto_reply=parsed.auto_reply,
+            attachments=attachments,
+        )
+    )
+
+
+def process(raw: RawEmail, parsed: ParsedEmail, inbound: inbox_actions.InboundMessage) -> Message | None:
+    """Store a prepared message (inside the caller's transaction): a delivery report about one of
+    our messages marks it failed; anything else is threaded and received into the inbox."""
+    if parsed.broken:
+        raw.error = parsed.broken[:2000]
+    channel = raw.channel
+    if parsed.bounce is not None and (failed := _apply_bounce(channel, parsed)) is not None:
+        return failed
+    return _deliver_to_inbox(channel, raw, parsed, inbound)
+
+
+def _apply_bounce(channel: Channel, parsed: ParsedEmail) -> Message | None:
+    assert parsed.bounce is not None
+    original = next(
+        iter(
+            messages_with_external_id(channel.account_id, parsed.bounce.original_message_id)
+            .filter(direction=Direction.OUTBOUND)
+            .select_related("conversation")[:1]
+        ),
+        None,
+    )
+    if original is None:
+        return None
+    reason = parsed.bounce.reason
+    if parsed.bounce.recipient:
+        reason = f"{parsed.bounce.recipient}: {reason}"
+    from samtale.mail.outbound import mark_failed
+
+    mark_failed(original, f"Bounced ({parsed.bounce.status}) {reason}".strip())
+    return original
+
+
+def _teammate(channel: Channel, address: str) -> User | None:
+    """A member of the account sending from their own mail client (CC'd/BCC'd to the inbox)."""
+    if not address:
+        return None
+    return (
+        User.objects.filter(
+            email__iexact=address,
+            is_active=True,
+            membership__account_id=channel.account_id,
+            membership__deactivated_at=None,
+            membership__removed_at=None,
+        )
+        .select_related("membership")
+        .first()
+    )
+
+
+def find_conversation(
+    channel: Channel, parsed: ParsedEmail, sender: str, envelope_to: Iterable[str]
+) -> Conversation | None:
+    """The conversation a message belongs to, or None for a new one. In order: In-Reply-To,
+    References (most recent first), a message that already refers to this one (its reply came
+    first), the reply token in our address, then the same contact's recent conversation with the
+    same subject. Never outside the channel's account."""
+    account_id = channel.account_id
+    live = Conversation.objects.filter(account_id=account_id)
+    for ref in [*parsed.in_reply_to, *reversed(parsed.references)]:
+        hit = next(iter(messages_with_external_id(account_id, ref).values_list("conversation_id", flat=True)[:1]), None)
+        if hit is not None:
+            return live.get(pk=hit)
+    if parsed.message_id:
+        child = next(
+            iter(
+                EmailReference.objects.filter(account_id=account_id, ref=parsed.message_id)
+                .order_by()
+                .values_list("message__conversation_id", flat=True)[:1]
+            ),
+            None,
+        )
+        if child is not None:
+            return live.get(pk=child)
+    token = conversation_from_token([*parsed.to, *parsed.cc, *parsed.delivered_to, *envelope_to])
+    if token is not None:
+        found = live.filter(pk=token).first()
+        if found is not None:
+            return found
+    subject = normalize_subject(parsed.subject)
+    contact = find_contact_by_email(account_id, sender) if subject and sender else None
+    if contact is not None:
+        since = now() - timedelta(days=SUBJECT_FALLBACK_DAYS)
+        candidates = (
+            live.filter(inbox_id=channel.inbox_id, contact=contact, trashed_at=None, last_activity_at__gte=since)
+            .order_by("-last_activity_at", "-id")
+            .only("id", "subject")[:20]
+        )
+        for conversation in candidates:
+            if normalize_subject(conversation.subject) == subject:
+                return conversation
+    return None
+
+
+def _no_id_key(parsed: ParsedEmail, raw: RawEmail) -> str:
+    """A stable id for mail without a Message-ID, so a retried delivery is still stored once:
+    a digest of sender, subject, date and body (read in chunks: the body may be 50 MB)."""
+    digest = hashlib.sha256(b"\0".join([parsed.from_address.encode(), parsed.subject.encode(), str(parsed.date).encode(), b""]))  # fmt: skip
+    with raw.open() as handle:
+        head = handle.read(1 << 20)
+        body = head.partition(b"\r\n\r\n")[2] or head.partition(b"\n\n")[2] or head
+        digest.update(body)
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return f"noid-{digest.hexdigest()[:32]}@samtale.invalid"
+
+
+def parse_raw(raw: RawEmail) -> ParsedEmail:
+    with raw.open() as handle:
+        return parse_stream(handle, raw.size)
+
+
+def source_part(raw: RawEmail) -> Part:
+    """The original message as an attachment (for mail that could not be read)."""
+    storage = raw_storage()
+    if raw.file and isinstance(storage, FileSystemStorage):
+        return Part("original.eml", "message/rfc822", b"", path=Path(storage.path(str(raw.file.name))))
+    return Part("original.eml", "message/rfc822", raw.read())
+
+
+def _deliver_to_inbox(
+    channel: Channel, raw: RawEmail, parsed: ParsedEmail, inbound: inbox_actions.InboundMessage
+) -> Message:
+    sender = inbound.sender_address
+    author = _teammate(channel, sender)
+    if author is not None and not _is_own_channel(sender):
+        inbound.author = author
+        inbound.recipients = [a for a in [*parsed.to, *parsed.cc] if base_address(a) not in _channel_addresses(channel)]
+    inbound.conversation = find_conversation(channel, parsed, sender, raw.envelope_to)
+    message = inbox_actions.receive_inbound(channel, inbound)
+    refs = [*parsed.in_reply_to, *parsed.references]
+    if refs and not message.email_references.exists():
+        EmailReference.objects.bulk_create(
+            [EmailReference(account_id=channel.account_id, message=message, ref=r[:998]) for r in dict.fromkeys(refs)]
+        )
+    return message
+
+
+def _channel_addresses(channel: Channel) -> set[str]:
+    return {a.lower() for a in Channel.objects.filter(account_id=channel.account_id, kind=ChannelKind.EMAIL).values_list("address", flat=True)}  # fmt: skip
+
+
+def _is_own_channel(address: str) -> bool:
+    return Channel.objects.filter(kind=ChannelKind.EMAIL, address__iexact=base_address(address)).exists()

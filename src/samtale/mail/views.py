@@ -1,0 +1,43 @@
+"""Settings → Mail intake: messages the ingest queue parked, their source, and retry."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+
+from samtale.accounts.access import require_permission
+from samtale.mail import actions, queries
+from samtale.mail.access import access_parked_email
+from samtale.web.helpers import acting, action_view, member_required
+
+
+@member_required
+def intake_page(request: HttpRequest) -> HttpResponse:
+    membership = require_permission(acting(request), "inbox_settings")
+    return render(
+        request,
+        "mail/intake.html",
+        {
+            "section": "intake",
+            "parked": queries.parked_rows(membership.account_id),
+            "health": queries.intake_health(membership.account_id),
+            "pending": queries.pending_count(),
+        },
+    )
+
+
+@member_required
+def parked_source(request: HttpRequest, raw_id: int) -> HttpResponseBase:
+    raw = access_parked_email(acting(request), raw_id)
+    response = FileResponse(raw.open(), content_type="text/plain; charset=utf-8", as_attachment=True, filename=f"parked-{raw.pk}.eml")  # fmt: skip
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@action_view
+def parked_retry(request: HttpRequest, raw_id: int) -> HttpResponse:
+    user = acting(request)
+    actions.retry_raw_email(access_parked_email(user, raw_id), acting_user=user)
+    return redirect("mail_intake")
