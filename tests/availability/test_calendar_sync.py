@@ -211,7 +211,7 @@ def test_upload_through_the_user_record_and_the_api(world: World, client_for: An
         content_type="application/json",
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert r.status_code == 200 and r.json() == {"events": 5}
+    assert r.status_code == 200 and r.json() == {"events": 5, "note": ""}
     assert "Konferanse i Bergen" not in [t for _s, _e, t in _ranges(world.agent)]
 
 

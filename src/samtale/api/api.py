@@ -415,7 +415,8 @@ def _calendar_out(request: HttpRequest, feed: Any) -> dict[str, Any]:
     published = request.build_absolute_uri(reverse("published_calendar", args=[feed.publish_token]))
     return {
         "url": feed.url, "keywords": feed.keywords, "last_synced_at": feed.last_synced_at,
-        "last_error": feed.last_error, "last_event_count": feed.last_event_count, "published_url": published,
+        "last_error": feed.last_error, "last_event_count": feed.last_event_count, "last_note": feed.last_note,
+        "published_url": published,
     }  # fmt: skip
 
 
@@ -455,15 +456,15 @@ def sync_calendar_now(request: HttpRequest, user_id: int) -> dict[str, Any]:
 
 
 @api.post("/users/{user_id}/calendar/import", response=s.CalendarImportOut, tags=["availability"])
-def import_calendar(request: HttpRequest, user_id: int, payload: s.CalendarImportIn) -> dict[str, int]:
+def import_calendar(request: HttpRequest, user_id: int, payload: s.CalendarImportIn) -> dict[str, Any]:
     """Import an .ics file's out-of-office events (replacing the previous import's)."""
     from samtale.availability import actions as availability_actions
 
     actor = _user(request)
     target = access_user(actor, user_id)
     data = payload.ics.encode()
-    events = availability_actions.import_calendar_file(target, acting_user=actor, data=data)
-    return {"events": events}
+    read = availability_actions.import_calendar_file(target, acting_user=actor, data=data)
+    return {"events": len(read.ranges), "note": read.cut}
 
 
 @api.post("/messages/{message_id}/forward", response=s.MessageOut, tags=["conversations"])

@@ -239,6 +239,7 @@ class CalendarOut(Schema):
     last_synced_at: datetime | None
     last_error: str
     last_event_count: int
+    last_note: str = Field("", description="what the bounds left out of the last sync or import")
     published_url: str
 
 
@@ -253,6 +254,7 @@ class CalendarImportIn(Schema):
 
 class CalendarImportOut(Schema):
     events: int
+    note: str = Field("", description="what was left out (occurrences beyond the bounds)")
 
 
 class ForwardIn(Schema):

@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from samtale.accounts.access import membership_of
 from samtale.accounts.models import Seat, User
 from samtale.availability import events
-from samtale.availability.calendar import CalendarRange
+from samtale.availability.calendar import CalendarRange, CalendarRead
 from samtale.availability.models import CalendarFeed, OutOfOffice, Profile, StatusChange, WorkingHours, new_feed_token
 from samtale.core.audit import audit
+from samtale.core.bounds import check_instant
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 
@@ -74,8 +75,8 @@ def add_out_of_office(
     user: User, *, acting_user: User, starts_at: datetime, ends_at: datetime, title: str = ""
 ) -> OutOfOffice:
     require_may_edit(acting_user, user)
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise ValidationError(_("Times need a time zone."))
+    check_instant(starts_at, _("The start"))
+    check_instant(ends_at, _("The end"))
     if ends_at <= starts_at:
         raise ValidationError(_("The end must be after the start."))
     with transaction.atomic():
@@ -279,7 +280,7 @@ def sync_calendar_feed(feed: CalendarFeed) -> int:
     at = now()
     try:
         fetched = fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-        ranges = (
+        read = (
             None
             if fetched.data is None
             else out_of_office_ranges(fetched.data, zone=zone_of(user), keywords=feed.keyword_list(), at=at)
@@ -290,32 +291,37 @@ def sync_calendar_feed(feed: CalendarFeed) -> int:
     with transaction.atomic():
         changed = 0
         update: dict[str, object] = {"last_error": "", "last_synced_at": at}
-        if ranges is not None:
-            changed = _apply_calendar(user, FEED_PREFIX, ranges)
-            update |= {"etag": fetched.etag, "last_modified": fetched.last_modified, "last_event_count": len(ranges)}
+        if read is not None:
+            changed = _apply_calendar(user, FEED_PREFIX, read.ranges)
+            update |= {
+                "etag": fetched.etag, "last_modified": fetched.last_modified,
+                "last_event_count": len(read.ranges), "last_note": read.cut[:2000],
+            }  # fmt: skip
             if changed:
                 audit(user.membership.account, None, "availability.calendar_synced", user, changed=changed)
         CalendarFeed.objects.filter(pk=feed.pk).update(**update)
     return changed
 
 
-def import_calendar_file(user: User, *, acting_user: User, data: bytes) -> int:
-    """Apply an uploaded .ics file; a new upload replaces what the previous one brought."""
+def import_calendar_file(user: User, *, acting_user: User, data: bytes) -> CalendarRead:
+    """Apply an uploaded .ics file; a new upload replaces what the previous one brought. What the
+    bounds left out is kept on the feed's note (and returned)."""
     from samtale.availability.calendar import CalendarError, out_of_office_ranges
 
     require_may_edit(acting_user, user)
     feed = calendar_feed_of(user)
     try:
-        ranges = out_of_office_ranges(data, zone=zone_of(user), keywords=feed.keyword_list(), at=now())
+        read = out_of_office_ranges(data, zone=zone_of(user), keywords=feed.keyword_list(), at=now())
     except CalendarError as exc:
         raise ValidationError(str(exc)) from exc
     with transaction.atomic():
-        changed = _apply_calendar(user, UPLOAD_PREFIX, ranges)
+        changed = _apply_calendar(user, UPLOAD_PREFIX, read.ranges)
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_note=read.cut[:2000])
         audit(
             user.membership.account, acting_user, "availability.calendar_imported", user,
-            events=len(ranges), changed=changed,
+            events=len(read.ranges), changed=changed, cut=read.cut[:500],
         )  # fmt: skip
-    return len(ranges)
+    return read
 
 
 def regenerate_publish_token(user: User, *, acting_user: User) -> CalendarFeed:

@@ -108,6 +108,7 @@ class CalendarFeed(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_event_count = models.PositiveIntegerField(default=0)
+    last_note = models.TextField(blank=True)  # what the bounds left out of the last sync or import
 
     def __str__(self) -> str:
         return f"calendar of {self.user_id}"

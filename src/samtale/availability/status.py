@@ -22,11 +22,14 @@ the fall-back hour means its first occurrence.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
+
+log = logging.getLogger(__name__)
 
 
 class Reason(StrEnum):
@@ -75,6 +78,10 @@ class Facts:
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    @cached_property
+    def absences(self) -> tuple[tuple[datetime, datetime], ...]:
+        return tuple(sorted(self.out_of_office))
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,7 @@ def working_periods(facts: Facts, start: datetime, end: datetime) -> list[tuple[
 
 
 HORIZON = timedelta(days=9)
+LOOKAHEAD = timedelta(days=400)  # the next change is searched this far ahead at most
 
 
 def _inside(facts: Facts, at: datetime) -> bool:
@@ -186,27 +194,28 @@ def _state(facts: Facts, at: datetime) -> tuple[bool, Reason, datetime | None]:
 
 def _ooo_end(facts: Facts, at: datetime) -> datetime:
     end = at
-    changed = True
-    while changed:  # overlapping or touching ranges count as one absence
-        changed = False
-        for s, e in facts.out_of_office:
-            if s <= end < e:
-                end, changed = e, True
+    for s, e in facts.absences:  # by start: overlapping or touching ranges count as one absence
+        if s > end:
+            break
+        end = max(end, e)
     return end
 
 
 def _candidates(facts: Facts, at: datetime) -> list[datetime]:
+    """Instants after `at` where the status may change, up to LOOKAHEAD: the work is bounded
+    whatever the facts say (an out-of-office range ending in year 9999 costs what one ending next
+    year does)."""
     points: set[datetime] = set()
+    limit = at + LOOKAHEAD
     horizon = at + HORIZON
-    for s, e in facts.out_of_office:
-        points.update(p for p in (s, e) if p > at)
-        horizon = max(horizon, e + HORIZON)
     manual = facts.manual
+    edges = [p for r in facts.out_of_office for p in r]
     if manual is not None:
-        for p in (manual.at, manual.until):
-            if p is not None and p > at:
-                points.add(p)
-                horizon = max(horizon, p + HORIZON)
+        edges.extend(p for p in (manual.at, manual.until) if p is not None)
+    for p in edges:
+        if at < p <= limit:
+            points.add(p)
+            horizon = max(horizon, min(p, limit - HORIZON) + HORIZON)
     for s, e in working_periods(facts, at, horizon):
         points.update(p for p in (s, e) if p > at)
     return sorted(points)
@@ -214,7 +223,10 @@ def _candidates(facts: Facts, at: datetime) -> list[datetime]:
 
 def available_at(facts: Facts, at: datetime) -> bool:
     """Only whether the user is available (the router's question; no next change needed)."""
-    return _state(facts, at.astimezone(UTC))[0]
+    try:
+        return _state(facts, at.astimezone(UTC))[0]
+    except (OverflowError, ValueError, KeyError):
+        return False
 
 
 def status_at(facts: Facts, at: datetime) -> Status:
@@ -222,10 +234,17 @@ def status_at(facts: Facts, at: datetime) -> Status:
     if at.tzinfo is None:
         raise ValueError("status_at needs an aware datetime")
     at = at.astimezone(UTC)
-    available, reason, until = _state(facts, at)
+    try:
+        available, reason, until = _state(facts, at)
+    except (OverflowError, ValueError, KeyError) as exc:  # facts out of range (legacy rows, a bad zone)
+        log.warning("status could not be computed (%s); treated as away", exc)
+        return Status(available=False, reason=Reason.OUTSIDE_WORKING_HOURS)
     next_change = None
-    for point in _candidates(facts, at):
-        if _state(facts, point)[0] != available:
-            next_change = point
-            break
+    try:
+        for point in _candidates(facts, at):
+            if _state(facts, point)[0] != available:
+                next_change = point
+                break
+    except (OverflowError, ValueError, KeyError) as exc:
+        log.warning("the next status change could not be computed (%s)", exc)
     return Status(available=available, reason=reason, next_change=next_change, until=until)

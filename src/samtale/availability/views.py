@@ -268,7 +268,9 @@ def record_action(request: HttpRequest, user_id: int, action: str) -> HttpRespon
         upload_form = CalendarUploadForm(request.POST, request.FILES)
         if not upload_form.is_valid():
             return form_error(upload_form)
-        actions.import_calendar_file(target, acting_user=actor, data=upload_form.cleaned_data["file"].read())
+        actions.import_calendar_file(
+            target, acting_user=actor, data=upload_form.cleaned_data["file"].read()
+        )  # its note is shown on the page
     elif action == "calendar-token":
         actions.regenerate_publish_token(target, acting_user=actor)
     elif action in ("available", "away"):
