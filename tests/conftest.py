@@ -124,6 +124,16 @@ def world_tx(transactional_db: Any) -> World:
 
 
 @pytest.fixture
+def listener(transactional_db: Any) -> Iterator[Any]:
+    """The real SMTP listener on a loopback port (mail sent to it is stored; `process_pending`)."""
+    from samtale.mail.smtpd import Listener
+
+    server = Listener("127.0.0.1", 0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def client_for() -> Callable[[User], Client]:
     def make(user: User) -> Client:
         client = Client()

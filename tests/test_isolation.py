@@ -72,7 +72,7 @@ def test_every_web_url_with_ids_is_404_for_the_outsider(world: World, acme_ids: 
     client: Client = client_for(world.outsider)
     checked = 0
     for route, _pattern in _patterns():
-        if route.startswith("api/") or not re.search(r"<int:", route):
+        if route.startswith("api/") or not re.search(r"<(?:int|id):", route):
             continue
         for url in _fill(route, acme_ids):
             for method in ("get", "post"):

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "samtale.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "samtale.core.middleware.UserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -111,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "samtale.core.middleware.OutOfRangeMiddleware",
 ]
 
 ROOT_URLCONF = "samtale.urls"
@@ -230,7 +232,13 @@ EMAIL_TIMEOUT = 30
 SAMTALE_CALENDAR_POLL_MINUTES = int(os.environ.get("SAMTALE_CALENDAR_POLL_MINUTES", "15"))
 SAMTALE_CALENDAR_MAX_BYTES = int(os.environ.get("SAMTALE_CALENDAR_MAX_BYTES", str(5 * 1024 * 1024)))
 # Feeds on loopback/private addresses are refused unless allowed (a feed URL must not reach internal services).
-SAMTALE_CALENDAR_ALLOW_PRIVATE = _env_bool("SAMTALE_CALENDAR_ALLOW_PRIVATE", False)
+SAMTALE_CALENDAR_ALLOW_PRIVATE = _env_bool("SAMTALE_CALENDAR_ALLOW_PRIVATE", False)  # older name of the next
+# Outgoing connections to addresses users give (feeds, channel mail servers, webhooks) may reach
+# only public addresses, plus these networks (core/egress.py).
+SAMTALE_EGRESS_ALLOW_PRIVATE = _env_bool("SAMTALE_EGRESS_ALLOW_PRIVATE", SAMTALE_CALENDAR_ALLOW_PRIVATE)
+SAMTALE_EGRESS_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("SAMTALE_EGRESS_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]
 SAMTALE_FEED_RATE = os.environ.get("SAMTALE_FEED_RATE", "60/m")
 SAMTALE_LOGIN_RATE = os.environ.get("SAMTALE_LOGIN_RATE", "10/m")
 

@@ -80,7 +80,7 @@ class FeedServer:
 @pytest.fixture
 def feeds() -> Iterator[FeedServer]:
     server = FeedServer()
-    with override_settings(SAMTALE_CALENDAR_ALLOW_PRIVATE=True):
+    with override_settings(SAMTALE_EGRESS_ALLOWED_NETWORKS=["127.0.0.0/8"]):
         yield server
     server.close()
 
@@ -229,7 +229,7 @@ def test_only_the_user_or_a_super_admin_configures_a_calendar(world: World, clie
     outsider = {"Authorization": f"Bearer {world.token(world.outsider)}"}
     assert Client().get(f"/api/v1/users/{world.agent.pk}/calendar", headers=outsider).status_code == 404
     admin = {"Authorization": f"Bearer {world.token(world.admin)}"}
-    with override_settings(SAMTALE_CALENDAR_ALLOW_PRIVATE=True):
+    with override_settings(SAMTALE_EGRESS_ALLOWED_NETWORKS=["127.0.0.0/8"]):
         r = Client().put(
             f"/api/v1/users/{world.agent.pk}/calendar",
             {"url": "webcal://127.0.0.1:9/bob.ics", "keywords": "Borte"},
@@ -278,7 +278,10 @@ def test_sync_now_and_disconnect_buttons(
     client: Client = client_for(world.agent)
     base = f"/settings/users/{world.agent.pk}/availability"
     assert client.post(f"{base}/calendar-sync/").status_code == 400  # nothing connected yet
-    with override_settings(SAMTALE_CALENDAR_ALLOW_PRIVATE=True), django_capture_on_commit_callbacks(execute=True):
+    with (
+        override_settings(SAMTALE_EGRESS_ALLOWED_NETWORKS=["127.0.0.0/8"]),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert (
             client.post(f"{base}/calendar/", {"url": "http://127.0.0.1:9/x.ics", "keywords": "Borte"}).status_code
             == 302

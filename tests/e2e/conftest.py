@@ -99,7 +99,7 @@ def prepare_database(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "SAMTALE_REDIS_URL"}
     env.update(
         SAMTALE_DATABASE_URL=_database_url(tmp, name), SAMTALE_DATA_DIR=str(tmp / name), SAMTALE_LOG_LEVEL="WARNING",
-        SAMTALE_SECRET_KEY="e2e-" + name, SAMTALE_LOGIN_RATE="1000/m", SAMTALE_CALENDAR_ALLOW_PRIVATE="true", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
+        SAMTALE_SECRET_KEY="e2e-" + name, SAMTALE_LOGIN_RATE="1000/m", SAMTALE_EGRESS_ALLOWED_NETWORKS="127.0.0.0/8", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
     )  # fmt: skip
     env.update(extra_env or {})
     subprocess.run([str(BIN / "samtale"), "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
@@ -136,13 +136,27 @@ def browser() -> Iterator[Any]:
 
 
 _contexts: list[Any] = []
+_violations: list[str] = []
 
 
 @pytest.fixture(autouse=True)
 def _close_pages() -> Iterator[None]:
+    """Closes the test's browser contexts; fails the test if the Content-Security-Policy refused
+    anything on its pages (an inline script or handler, an eval)."""
+    _violations.clear()
     yield
     while _contexts:
         _contexts.pop().close()
+    refused, _violations[:] = list(_violations), []
+    assert not refused, f"Content-Security-Policy violations: {refused}"
+
+
+def _watch_csp(page: Any) -> None:
+    def seen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            _violations.append(message.text[:300])
+
+    page.on("console", seen)
 
 
 def login(browser: Any, server: Server, email: str) -> Any:
@@ -151,13 +165,14 @@ def login(browser: Any, server: Server, email: str) -> Any:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
     _contexts.append(context)
     page = context.new_page()
+    _watch_csp(page)
     page.set_default_timeout(8000)
     page.goto("/login/")
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/inbox/**")
-    page.wait_for_function("document.body.dataset.live === '1'")
+    page.locator("body[data-live='1']").wait_for(state="attached")
     return page
 
 

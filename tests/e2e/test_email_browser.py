@@ -64,9 +64,7 @@ def test_reply_and_forward_show_their_delivery_status(browser: Any, server: Serv
     entry = page.locator("#thread .entry.message").last
     image = entry.locator("img[alt=error]")
     expect(image).to_have_attribute("src", re.compile(r"^/attachments/\d+/\?inline=1$"))
-    handle = image.element_handle()
-    page.wait_for_function("img => img.complete", arg=handle)  # loading takes a moment
-    assert page.evaluate("img => img.naturalWidth", handle) == 1  # the inline 1x1 PNG is shown
+    expect(image).to_have_js_property("naturalWidth", 1)  # the inline 1x1 PNG is shown (once it loaded)
     entry.locator("details.forward summary").click()
     entry.locator("details.forward input[name=to]").fill("colleague@partner.example")
     entry.locator("details.forward button[type=submit]").click()

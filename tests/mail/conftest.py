@@ -19,13 +19,6 @@ from samtale.mail.ingest import process_pending
 from samtale.mail.smtpd import Listener
 
 
-@pytest.fixture
-def listener(transactional_db: Any) -> Iterator[Listener]:
-    server = Listener("127.0.0.1", 0).start()
-    yield server
-    server.stop()
-
-
 def send(listener: Listener, raw: bytes | EmailMessage, rcpt: str | list[str] = "support@acme.test",
          sender: str = "kunde@example.com") -> dict[str, tuple[int, bytes]]:  # fmt: skip
     """Send over SMTP like a real client; returns the refused recipients."""

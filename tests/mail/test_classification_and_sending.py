@@ -146,3 +146,36 @@ def test_a_server_that_is_down_is_retried(world_tx: World, outbox: Outbox) -> No
     reply.refresh_from_db()
     assert "Connection" in reply.delivery_error or "refused" in reply.delivery_error.lower()
     assert deliver(reply.pk) == "sent"
+
+
+def test_a_subject_with_a_line_break_is_refused_at_compose(world_tx: World) -> None:
+    from django.test import Client
+
+    token = world_tx.token(world_tx.agent)
+    r = Client().post(
+        f"/api/v1/inboxes/{world_tx.support.pk}/conversations",
+        {
+            "channel_id": world_tx.email.pk,
+            "to": "kunde@example.com",
+            "subject": "Hi\r\nBcc: all@evil.test",
+            "text": "x",
+        },
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 400 and "line breaks" in r.json()["detail"]
+    assert not Conversation.objects.exists()
+
+
+def test_a_message_that_cannot_be_built_fails_at_once_instead_of_retrying(world_tx: World, outbox: Outbox) -> None:
+    conversation = world_tx.inbound("Hi")
+    Conversation.objects.filter(pk=conversation.pk).update(
+        subject="Hi\r\nBcc: all@evil.test"
+    )  # stored before the check
+    reply = actions.reply_to_conversation(
+        Conversation.objects.get(pk=conversation.pk), acting_user=world_tx.agent, text="x"
+    )
+    assert deliver(reply.pk) == "failed"
+    reply.refresh_from_db()
+    assert "could not be built" in reply.delivery_error and reply.delivery_attempts == 1
+    assert not outbox.messages

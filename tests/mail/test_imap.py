@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from imapclient import IMAPClient
 
 from samtale.inbox.models import Message
@@ -32,6 +33,13 @@ def dovecot() -> Iterator[Dovecot]:
     yield server
     server.stop()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_allowed() -> Iterator[None]:
+    """Dovecot listens on loopback, which the egress policy refuses unless allowed."""
+    with override_settings(SAMTALE_EGRESS_ALLOWED_NETWORKS=["127.0.0.0/8"]):
+        yield
 
 
 @pytest.fixture

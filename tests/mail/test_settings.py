@@ -43,3 +43,37 @@ def test_permissions_and_the_api(world: World, client_for: Any) -> None:
     assert Client().get(f"/api/v1/channels/{world.email.pk}/mail-server", headers=agent).status_code == 403
     outsider = {"Authorization": f"Bearer {world.token(world.outsider)}"}
     assert Client().get(f"/api/v1/channels/{world.email.pk}/mail-server", headers=outsider).status_code == 404
+
+
+def test_a_stored_password_is_dropped_when_its_server_changes(world: World) -> None:
+    """Mailbox password theft: an inbox manager who is not a super admin points the channel at
+    their own server and leaves the password empty ("keep the stored one")."""
+    from samtale.accounts import actions as account_actions
+    from samtale.mail.actions import configure_mail_server
+
+    manager = account_actions.create_user(
+        world.account, acting_user=world.admin, email="manager@acme.test", name="Manny", password="x" * 12,
+        permissions=["inbox_settings"],
+    )  # fmt: skip
+    configure_mail_server(world.email, acting_user=world.admin, smtp_host="smtp.acme.test", smtp_port=587,
+                          smtp_username="support", smtp_password="s3cret", imap_host="imap.acme.test",
+                          imap_username="support", imap_password="p4ss")  # fmt: skip
+    # the same server, password left empty: kept
+    configure_mail_server(world.email, acting_user=manager, smtp_host="smtp.acme.test", smtp_port=587,
+                          smtp_username="support", smtp_password="")  # fmt: skip
+    assert MailServer.objects.get(channel=world.email).smtp_password == "s3cret"
+    for change in ({"smtp_host": "smtp.attacker.example"}, {"smtp_port": 2525}, {"smtp_username": "other"},
+                   {"smtp_security": "none"}):  # fmt: skip
+        configure_mail_server(world.email, acting_user=world.admin, smtp_password="s3cret")
+        configure_mail_server(world.email, acting_user=manager, smtp_password="", **change)
+        server = MailServer.objects.get(channel=world.email)
+        assert server.smtp_password == "", change
+        assert server.imap_password == "p4ss"  # the other side was not touched
+    # a super admin may keep the secret across a change (they could type it anyway)
+    configure_mail_server(world.email, acting_user=world.admin, smtp_password="s3cret")
+    configure_mail_server(world.email, acting_user=world.admin, smtp_host="smtp2.acme.test", smtp_password="")
+    assert MailServer.objects.get(channel=world.email).smtp_password == "s3cret"
+    # a new password with the new host is of course taken
+    configure_mail_server(world.email, acting_user=manager, imap_host="imap.other.example", imap_username="x",
+                          imap_password="new")  # fmt: skip
+    assert MailServer.objects.get(channel=world.email).imap_password == "new"

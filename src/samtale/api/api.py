@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Query
@@ -14,6 +15,7 @@ from samtale.accounts.access import access_user, membership_of
 from samtale.accounts.models import User
 from samtale.api import schemas as s
 from samtale.api.auth import TokenAuth
+from samtale.core.bounds import check_instant, parse_id
 from samtale.inbox import actions, queries
 from samtale.inbox.access import (
     access_channel,
@@ -39,6 +41,13 @@ api = NinjaAPI(
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": "; ".join(exc.messages)}, status=400)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def on_out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A number or date beyond what can be stored (the schemas bound what they can; this is the net)."""
+    return api.create_response(request, {"detail": "A value is out of range."}, status=400)
 
 
 @api.exception_handler(PermissionDenied)
@@ -133,18 +142,18 @@ def create_inbox(request: HttpRequest, payload: s.InboxIn) -> tuple[int, dict[st
 
 
 @api.get("/inboxes/{inbox_id}", response=s.InboxOut, tags=["inboxes"])
-def get_inbox(request: HttpRequest, inbox_id: int) -> dict[str, Any]:
+def get_inbox(request: HttpRequest, inbox_id: s.PathId) -> dict[str, Any]:
     return _inbox_out(access_inbox(_user(request), inbox_id))
 
 
 @api.get("/inboxes/{inbox_id}/channels", response=list[s.ChannelOut], tags=["inboxes"])
-def list_channels(request: HttpRequest, inbox_id: int) -> list[dict[str, Any]]:
+def list_channels(request: HttpRequest, inbox_id: s.PathId) -> list[dict[str, Any]]:
     inbox = access_inbox(_user(request), inbox_id)
     return [_channel_out(c) for c in inbox.channels.all()]
 
 
 @api.post("/inboxes/{inbox_id}/channels", response={201: s.ChannelOut}, tags=["inboxes"])
-def create_channel(request: HttpRequest, inbox_id: int, payload: s.ChannelIn) -> tuple[int, dict[str, Any]]:
+def create_channel(request: HttpRequest, inbox_id: s.PathId, payload: s.ChannelIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     inbox = access_inbox_settings(user, inbox_id)
     channel = actions.create_channel(
@@ -154,7 +163,7 @@ def create_channel(request: HttpRequest, inbox_id: int, payload: s.ChannelIn) ->
 
 
 @api.get("/inboxes/{inbox_id}/conversations", response=s.ConversationPage, tags=["conversations"])
-def list_conversations(request: HttpRequest, inbox_id: int, params: Query[s.ListParams]) -> dict[str, Any]:
+def list_conversations(request: HttpRequest, inbox_id: s.PathId, params: Query[s.ListParams]) -> dict[str, Any]:
     user = _user(request)
     inbox = access_inbox(user, inbox_id)
     data = params.dict()
@@ -164,6 +173,16 @@ def list_conversations(request: HttpRequest, inbox_id: int, params: Query[s.List
         data = {**custom.filters, **{k: v for k, v in data.items() if v not in ("", None, False)}}
     elif view not in queries.VIEW_KEYS:
         raise ValidationError(f"Unknown view {view!r}; one of {', '.join(queries.VIEW_KEYS)} or custom-<id>.")
+    assignee = params.assignee
+    if (
+        assignee
+        and assignee not in ("me", "none", "bot")
+        and not assignee.startswith("bot:")
+        and parse_id(assignee) is None
+    ):
+        raise ValidationError("`assignee` is me, none, bot, bot:<name> or a user id.")
+    if params.cursor and queries.decode_cursor(params.cursor) is None:
+        raise ValidationError("`cursor` is not a cursor this API gave out.")
     filters = queries.Filters.from_mapping({k: ("" if v is None else v) for k, v in data.items()})
     qs = queries.conversation_queryset(inbox, user, view, filters)
     count = queries.known_count(inbox, user, view, filters)
@@ -177,7 +196,7 @@ def list_conversations(request: HttpRequest, inbox_id: int, params: Query[s.List
 
 
 @api.get("/inboxes/{inbox_id}/views", response=list[s.ViewOut], tags=["conversations"])
-def list_views(request: HttpRequest, inbox_id: int) -> list[dict[str, Any]]:
+def list_views(request: HttpRequest, inbox_id: s.PathId) -> list[dict[str, Any]]:
     user = _user(request)
     inbox = access_inbox(user, inbox_id)
     counts = queries.view_counts(inbox, user)
@@ -190,7 +209,7 @@ def list_views(request: HttpRequest, inbox_id: int) -> list[dict[str, Any]]:
 
 
 @api.post("/inboxes/{inbox_id}/views", response={201: s.ViewOut}, tags=["conversations"])
-def create_view(request: HttpRequest, inbox_id: int, payload: s.CustomViewIn) -> tuple[int, dict[str, Any]]:
+def create_view(request: HttpRequest, inbox_id: s.PathId, payload: s.CustomViewIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     inbox = access_inbox(user, inbox_id)
     data = payload.dict()
@@ -201,14 +220,14 @@ def create_view(request: HttpRequest, inbox_id: int, payload: s.CustomViewIn) ->
 
 
 @api.delete("/views/{view_id}", response={204: None}, tags=["conversations"])
-def delete_view(request: HttpRequest, view_id: int) -> tuple[int, None]:
+def delete_view(request: HttpRequest, view_id: s.PathId) -> tuple[int, None]:
     user = _user(request)
     actions.delete_custom_view(access_custom_view(user, view_id), acting_user=user)
     return 204, None
 
 
 @api.post("/inboxes/{inbox_id}/conversations", response={201: s.ConversationDetail}, tags=["conversations"])
-def compose(request: HttpRequest, inbox_id: int, payload: s.ComposeIn) -> tuple[int, dict[str, Any]]:
+def compose(request: HttpRequest, inbox_id: s.PathId, payload: s.ComposeIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     inbox = access_inbox(user, inbox_id)
     channel = access_channel(user, payload.channel_id)
@@ -223,12 +242,12 @@ def compose(request: HttpRequest, inbox_id: int, payload: s.ComposeIn) -> tuple[
 
 
 @api.get("/conversations/{conversation_id}", response=s.ConversationDetail, tags=["conversations"])
-def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, Any]:
+def get_conversation(request: HttpRequest, conversation_id: s.PathId) -> dict[str, Any]:
     return _detail(access_conversation(_user(request), conversation_id))
 
 
 @api.post("/conversations/{conversation_id}/reply", response={201: s.MessageOut}, tags=["conversations"])
-def reply(request: HttpRequest, conversation_id: int, payload: s.ReplyIn) -> tuple[int, dict[str, Any]]:
+def reply(request: HttpRequest, conversation_id: s.PathId, payload: s.ReplyIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     conversation = access_conversation(user, conversation_id)
     message = actions.reply_to_conversation(
@@ -238,7 +257,7 @@ def reply(request: HttpRequest, conversation_id: int, payload: s.ReplyIn) -> tup
 
 
 @api.post("/conversations/{conversation_id}/comments", response={201: s.CommentOut}, tags=["conversations"])
-def comment(request: HttpRequest, conversation_id: int, payload: s.CommentIn) -> tuple[int, dict[str, Any]]:
+def comment(request: HttpRequest, conversation_id: s.PathId, payload: s.CommentIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     conversation = access_conversation(user, conversation_id)
     c = actions.add_comment(conversation, acting_user=user, text=payload.text)
@@ -249,7 +268,7 @@ def comment(request: HttpRequest, conversation_id: int, payload: s.CommentIn) ->
 
 
 @api.post("/conversations/{conversation_id}/assign", response=s.ConversationOut, tags=["conversations"])
-def assign(request: HttpRequest, conversation_id: int, payload: s.AssignIn) -> dict[str, Any]:
+def assign(request: HttpRequest, conversation_id: s.PathId, payload: s.AssignIn) -> dict[str, Any]:
     user = _user(request)
     conversation = access_conversation(user, conversation_id)
     owner = access_user(user, payload.owner_id) if payload.owner_id else None
@@ -257,7 +276,7 @@ def assign(request: HttpRequest, conversation_id: int, payload: s.AssignIn) -> d
 
 
 def _simple(name: str, action: Any, summary: str) -> None:
-    def endpoint(request: HttpRequest, conversation_id: int) -> dict[str, Any]:
+    def endpoint(request: HttpRequest, conversation_id: s.PathId) -> dict[str, Any]:
         user = _user(request)
         conversation = access_conversation(user, conversation_id)
         action(conversation, acting_user=user)
@@ -284,38 +303,38 @@ _simple("handover", actions.hand_over_from_bot, "The bot hands the conversation 
 
 
 @api.post("/conversations/{conversation_id}/unblock", response=s.UnblockOut, tags=["conversations"])
-def unblock(request: HttpRequest, conversation_id: int) -> dict[str, int]:
+def unblock(request: HttpRequest, conversation_id: s.PathId) -> dict[str, int]:
     user = _user(request)
     return {"restored": actions.unblock_sender(access_conversation(user, conversation_id), acting_user=user)}
 
 
 @api.delete("/conversations/{conversation_id}", response={204: None}, tags=["conversations"])
-def delete_forever(request: HttpRequest, conversation_id: int) -> tuple[int, None]:
+def delete_forever(request: HttpRequest, conversation_id: s.PathId) -> tuple[int, None]:
     user = _user(request)
     actions.delete_conversation_forever(access_conversation(user, conversation_id), acting_user=user)
     return 204, None
 
 
 @api.post("/messages/{message_id}/hide", response=s.MessageOut, tags=["conversations"])
-def hide(request: HttpRequest, message_id: int) -> dict[str, Any]:
+def hide(request: HttpRequest, message_id: s.PathId) -> dict[str, Any]:
     user = _user(request)
     return _message_out(actions.hide_message(access_message(user, message_id), acting_user=user))
 
 
 @api.post("/messages/{message_id}/show", response=s.MessageOut, tags=["conversations"])
-def show(request: HttpRequest, message_id: int) -> dict[str, Any]:
+def show(request: HttpRequest, message_id: s.PathId) -> dict[str, Any]:
     user = _user(request)
     return _message_out(actions.show_message(access_message(user, message_id), acting_user=user))
 
 
 @api.post("/inboxes/{inbox_id}/bulk/close", response=s.BulkOut, tags=["conversations"])
-def bulk_close(request: HttpRequest, inbox_id: int, payload: s.BulkIn) -> dict[str, int]:
+def bulk_close(request: HttpRequest, inbox_id: s.PathId, payload: s.BulkIn) -> dict[str, int]:
     user = _user(request)
     return {"updated": actions.bulk_close(access_inbox(user, inbox_id), acting_user=user, ids=payload.ids)}
 
 
 @api.post("/inboxes/{inbox_id}/bulk/trash", response=s.BulkOut, tags=["conversations"])
-def bulk_trash(request: HttpRequest, inbox_id: int, payload: s.BulkIn) -> dict[str, int]:
+def bulk_trash(request: HttpRequest, inbox_id: s.PathId, payload: s.BulkIn) -> dict[str, int]:
     user = _user(request)
     return {"updated": actions.bulk_trash(access_inbox(user, inbox_id), acting_user=user, ids=payload.ids)}
 
@@ -344,7 +363,7 @@ def _availability_out(user_id: int, at: Any, status: Any) -> dict[str, Any]:
 
 
 @api.get("/users/{user_id}/availability", response=s.AvailabilityOut, tags=["availability"])
-def user_availability(request: HttpRequest, user_id: int, at: datetime | None = None) -> dict[str, Any]:
+def user_availability(request: HttpRequest, user_id: s.PathId, at: datetime | None = None) -> dict[str, Any]:
     """Status, reason and next change at `at` (ISO 8601; default now)."""
     from samtale.availability.queries import status_of
     from samtale.core.clock import now
@@ -353,11 +372,12 @@ def user_availability(request: HttpRequest, user_id: int, at: datetime | None = 
     when = at or now()
     if when.tzinfo is None:
         raise ValidationError("`at` needs a time zone offset, e.g. 2026-11-21T09:00:00+01:00")
+    check_instant(when, "`at`")
     return _availability_out(target.pk, when, status_of(target, when))
 
 
 @api.post("/users/{user_id}/status", response=s.AvailabilityOut, tags=["availability"])
-def set_user_status(request: HttpRequest, user_id: int, payload: s.StatusIn) -> dict[str, Any]:
+def set_user_status(request: HttpRequest, user_id: s.PathId, payload: s.StatusIn) -> dict[str, Any]:
     from samtale.availability import actions as availability_actions
     from samtale.availability.queries import status_of
     from samtale.core.clock import now
@@ -388,7 +408,7 @@ def _routing_out(channel_id: int, rule: Any) -> dict[str, Any]:
 
 
 @api.get("/channels/{channel_id}/routing", response=s.RoutingOut, tags=["routing"])
-def get_routing(request: HttpRequest, channel_id: int) -> dict[str, Any]:
+def get_routing(request: HttpRequest, channel_id: s.PathId) -> dict[str, Any]:
     from samtale.routing.models import RoutingRule
 
     channel = access_channel(_user(request), channel_id)
@@ -397,7 +417,7 @@ def get_routing(request: HttpRequest, channel_id: int) -> dict[str, Any]:
 
 
 @api.put("/channels/{channel_id}/routing", response=s.RoutingOut, tags=["routing"])
-def put_routing(request: HttpRequest, channel_id: int, payload: s.RoutingIn) -> dict[str, Any]:
+def put_routing(request: HttpRequest, channel_id: s.PathId, payload: s.RoutingIn) -> dict[str, Any]:
     from samtale.accounts.access import access_team
     from samtale.routing.actions import configure_routing
 
@@ -421,7 +441,7 @@ def _calendar_out(request: HttpRequest, feed: Any) -> dict[str, Any]:
 
 
 @api.get("/users/{user_id}/calendar", response=s.CalendarOut, tags=["availability"])
-def get_calendar(request: HttpRequest, user_id: int) -> dict[str, Any]:
+def get_calendar(request: HttpRequest, user_id: s.PathId) -> dict[str, Any]:
     """Calendar sync settings (the user themself or a super admin): feed, keywords, last sync,
     and the secret address of the published out-of-office feed."""
     from samtale.availability import actions as availability_actions
@@ -433,7 +453,7 @@ def get_calendar(request: HttpRequest, user_id: int) -> dict[str, Any]:
 
 
 @api.put("/users/{user_id}/calendar", response=s.CalendarOut, tags=["availability"])
-def put_calendar(request: HttpRequest, user_id: int, payload: s.CalendarIn) -> dict[str, Any]:
+def put_calendar(request: HttpRequest, user_id: s.PathId, payload: s.CalendarIn) -> dict[str, Any]:
     from samtale.availability import actions as availability_actions
 
     actor = _user(request)
@@ -445,7 +465,7 @@ def put_calendar(request: HttpRequest, user_id: int, payload: s.CalendarIn) -> d
 
 
 @api.post("/users/{user_id}/calendar/sync", response=s.CalendarOut, tags=["availability"])
-def sync_calendar_now(request: HttpRequest, user_id: int) -> dict[str, Any]:
+def sync_calendar_now(request: HttpRequest, user_id: s.PathId) -> dict[str, Any]:
     """Ask the worker to fetch the feed now."""
     from samtale.availability import actions as availability_actions
 
@@ -456,7 +476,7 @@ def sync_calendar_now(request: HttpRequest, user_id: int) -> dict[str, Any]:
 
 
 @api.post("/users/{user_id}/calendar/import", response=s.CalendarImportOut, tags=["availability"])
-def import_calendar(request: HttpRequest, user_id: int, payload: s.CalendarImportIn) -> dict[str, Any]:
+def import_calendar(request: HttpRequest, user_id: s.PathId, payload: s.CalendarImportIn) -> dict[str, Any]:
     """Import an .ics file's out-of-office events (replacing the previous import's)."""
     from samtale.availability import actions as availability_actions
 
@@ -468,7 +488,7 @@ def import_calendar(request: HttpRequest, user_id: int, payload: s.CalendarImpor
 
 
 @api.post("/messages/{message_id}/forward", response=s.MessageOut, tags=["conversations"])
-def forward(request: HttpRequest, message_id: int, payload: s.ForwardIn) -> dict[str, Any]:
+def forward(request: HttpRequest, message_id: s.PathId, payload: s.ForwardIn) -> dict[str, Any]:
     """Forward an email message, with its attachments, to an outside address."""
     user = _user(request)
     message = access_message(user, message_id)
@@ -490,7 +510,7 @@ def _mail_server_out(channel_id: int, server: Any) -> dict[str, Any]:
 
 
 @api.get("/channels/{channel_id}/mail-server", response=s.MailServerOut, tags=["channels"])
-def get_mail_server(request: HttpRequest, channel_id: int) -> dict[str, Any]:
+def get_mail_server(request: HttpRequest, channel_id: s.PathId) -> dict[str, Any]:
     """An email channel's own SMTP/IMAP servers (passwords are never returned)."""
     from samtale.accounts.access import require_permission
     from samtale.mail.models import MailServer
@@ -502,7 +522,7 @@ def get_mail_server(request: HttpRequest, channel_id: int) -> dict[str, Any]:
 
 
 @api.put("/channels/{channel_id}/mail-server", response=s.MailServerOut, tags=["channels"])
-def put_mail_server(request: HttpRequest, channel_id: int, payload: s.MailServerIn) -> dict[str, Any]:
+def put_mail_server(request: HttpRequest, channel_id: s.PathId, payload: s.MailServerIn) -> dict[str, Any]:
     from samtale.mail.actions import configure_mail_server
 
     user = _user(request)

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from ninja import Field, Schema
+from ninja import Field, Path, Schema
+
+from samtale.core.bounds import MAX_ID
+
+# Bounded input: an id that is not one is a 422 here, never a database overflow.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2199, 12, 31))]
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class Error(Schema):
@@ -38,7 +47,7 @@ class InboxOut(Schema):
 
 class InboxIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
-    member_ids: list[int] = []
+    member_ids: list[Id] = []
 
 
 class ChannelIn(Schema):
@@ -136,11 +145,11 @@ class CommentIn(Schema):
 
 
 class AssignIn(Schema):
-    owner_id: int | None = None
+    owner_id: Id | None = None
 
 
 class BulkIn(Schema):
-    ids: list[int] = Field(..., min_length=1, max_length=500)
+    ids: list[Id] = Field(..., min_length=1, max_length=500)
 
 
 class BulkOut(Schema):
@@ -148,7 +157,7 @@ class BulkOut(Schema):
 
 
 class ComposeIn(Schema):
-    channel_id: int
+    channel_id: Id
     to: str
     subject: str = Field(..., max_length=500)
     text: str = ""
@@ -169,20 +178,20 @@ class FilterFields(Schema):
     q: str = ""
     status: str = ""
     channel: str = ""
-    contact: int | None = None
-    assignee: str = ""
+    contact: Id | None = None
+    assignee: str = Field("", max_length=120)
     include_inactive: bool = False
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
     hide_filtered: bool = True
     hide_trash: bool = True
     sort: str = "newest"
 
 
 class ListParams(FilterFields):
-    view: str = "all_open"
-    cursor: str = ""
-    limit: int = 25
+    view: str = Field("all_open", max_length=40)
+    cursor: str = Field("", max_length=200)
+    limit: int = Field(25, ge=1, le=100)
 
 
 class CustomViewIn(FilterFields):
@@ -222,10 +231,12 @@ class StatusIn(Schema):
 
 class RoutingIn(Schema):
     enabled: bool = True
-    user_ids: list[int] = []
-    team_ids: list[int] = []
+    user_ids: list[Id] = Field([], max_length=1000)
+    team_ids: list[Id] = Field([], max_length=1000)
     method: str = Field("round_robin", description="round_robin or balanced")
-    capacity: int | None = Field(None, description="most open conversations per person; null: no limit")
+    capacity: int | None = Field(
+        None, ge=1, le=10_000, description="most open conversations per person; null: no limit"
+    )
     reroute_when_owner_away: bool = True
 
 
@@ -263,13 +274,13 @@ class ForwardIn(Schema):
 
 
 class MailServerIn(Schema):
-    smtp_host: str = ""
-    smtp_port: int = 587
+    smtp_host: str = Field("", max_length=255)
+    smtp_port: Port = 587
     smtp_security: str = Field("starttls", description="none, starttls or tls")
     smtp_username: str = ""
     smtp_password: str = Field("", description="empty keeps the stored password")
-    imap_host: str = ""
-    imap_port: int = 993
+    imap_host: str = Field("", max_length=255)
+    imap_port: Port = 993
     imap_security: str = Field("tls", description="none, starttls or tls")
     imap_username: str = ""
     imap_password: str = Field("", description="empty keeps the stored password")

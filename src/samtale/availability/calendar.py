@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
-import socket
+import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,6 +32,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 from django.conf import settings
+
+from samtale.core import egress
+from samtale.core.egress import EgressError
 
 LOOK_BACK = timedelta(days=1)
 LOOK_AHEAD = timedelta(days=400)
@@ -273,29 +275,17 @@ class Fetched:
 
 
 def check_address(url: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CalendarError("The feed address must start with http:// or https://.")
-    if settings.SAMTALE_CALENDAR_ALLOW_PRIVATE:
-        return
+    """A feed address that may be fetched (http/https, a public host: `core.egress`)."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except OSError as exc:
-        raise CalendarError(f"The feed's host could not be found: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise CalendarError("The feed address points to a private network, which is not allowed.")
-
-
-class _NoRedirectToPrivate(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        check_address(newurl)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        egress.check_url(url)
+    except EgressError as exc:
+        raise CalendarError(str(exc)) from None
 
 
 def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float = 15.0) -> Fetched:
-    """GET the feed (conditional when we have validators), at most SAMTALE_CALENDAR_MAX_BYTES."""
+    """GET the feed (conditional when we have validators), at most SAMTALE_CALENDAR_MAX_BYTES.
+    Every connection, redirects included, goes through the egress policy; errors never repeat
+    what the remote end said."""
     if url.startswith("webcal://"):
         url = "https://" + url.removeprefix("webcal://")
     check_address(url)
@@ -305,7 +295,7 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float =
         request.add_header("If-None-Match", etag)
     if last_modified:
         request.add_header("If-Modified-Since", last_modified)
-    opener = urllib.request.build_opener(_NoRedirectToPrivate)
+    opener = egress.opener()
     limit = settings.SAMTALE_CALENDAR_MAX_BYTES
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -314,9 +304,16 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float =
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Fetched(None, etag, last_modified)
-        raise CalendarError(f"The feed answered HTTP {exc.code} {exc.reason}.") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise CalendarError(f"The feed could not be fetched: {getattr(exc, 'reason', exc)}") from exc
+        raise CalendarError(f"The feed answered HTTP {exc.code}.") from None
+    except EgressError as exc:
+        raise CalendarError(str(exc)) from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        message = str(reason) if isinstance(reason, EgressError) else "The feed could not be fetched."
+        raise CalendarError(message) from None
+    except (OSError, http.client.HTTPException) as exc:
+        parts = urllib.parse.urlsplit(url)
+        raise CalendarError(egress.describe(exc, parts.hostname or "", parts.port or 443)) from None
     if len(data) > limit:
         raise CalendarError(f"The feed is larger than {limit // (1024 * 1024)} MB.")
     return Fetched(data, headers.get("ETag", ""), headers.get("Last-Modified", ""))

@@ -23,6 +23,7 @@ from samtale.availability.actions import TEMPORARY_PRESETS
 from samtale.availability.models import DEFAULT_OOO_KEYWORDS, Profile
 from samtale.availability.queries import status_of
 from samtale.availability.status import Reason
+from samtale.core.bounds import parse_id
 from samtale.web.helpers import acting, action_view, form_error, member_required
 
 REASON_LABELS = {
@@ -236,7 +237,7 @@ def record_action(request: HttpRequest, user_id: int, action: str) -> HttpRespon
         d = hours_form.cleaned_data
         actions.add_working_hours(target, acting_user=actor, weekday=d["weekday"], start=d["start"], end=d["end"])
     elif action == "hours-remove":
-        row = WorkingHours.objects.filter(user=target, pk=request.POST.get("id") or 0).first()
+        row = WorkingHours.objects.filter(user=target, pk=parse_id(request.POST.get("id")) or 0).first()
         if row is None:
             raise Http404("No such range")
         actions.remove_working_hours(row, acting_user=actor)
@@ -252,7 +253,7 @@ def record_action(request: HttpRequest, user_id: int, action: str) -> HttpRespon
             ends_at=datetime.combine(d["end_date"], d["end_time"], tzinfo=zone),
         )  # fmt: skip
     elif action == "ooo-remove":
-        ooo = OutOfOffice.objects.filter(user=target, pk=request.POST.get("id") or 0).first()
+        ooo = OutOfOffice.objects.filter(user=target, pk=parse_id(request.POST.get("id")) or 0).first()
         if ooo is None:
             raise Http404("No such range")
         actions.remove_out_of_office(ooo, acting_user=actor)
@@ -303,10 +304,10 @@ def _management_context(request: HttpRequest) -> dict[str, object]:
         .distinct()
         .order_by("name")
     )  # fmt: skip
-    if filters.get("team", "").isdigit():
-        users = users.filter(teams__id=int(filters["team"]))
-    if filters.get("inbox", "").isdigit():
-        users = users.filter(inboxes__id=int(filters["inbox"]))
+    if (team_id := parse_id(filters.get("team"))) is not None:
+        users = users.filter(teams__id=team_id)
+    if (inbox_id := parse_id(filters.get("inbox"))) is not None:
+        users = users.filter(inboxes__id=inbox_id)
     if filters.get("seat") in {"service", "sales", "none"}:
         users = users.filter(membership__seat="" if filters["seat"] == "none" else filters["seat"])
     people = list(users)

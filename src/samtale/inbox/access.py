@@ -105,9 +105,12 @@ def access_notification(user: User, notification_id: int) -> Notification:
 
 
 def access_attachment(user: User, attachment_id: int) -> Attachment:
-    """An attachment of a message the user may read (404 otherwise, never a leak)."""
+    """An attachment of a message the user may read (404 otherwise, never a leak); a hidden
+    message's attachments are hidden with it."""
     membership = membership_of(user)
-    qs = Attachment.objects.filter(account_id=membership.account_id).select_related("message__conversation")
+    qs = Attachment.objects.filter(account_id=membership.account_id, message__hidden_at=None).select_related(
+        "message__conversation"
+    )
     if not membership.is_super_admin:
         qs = qs.filter(message__conversation__inbox__members=user)
     try:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from samtale.accounts.access import membership_of, require_permission
 from samtale.accounts.models import Account, User
 from samtale.core.audit import audit
+from samtale.core.bounds import check_header_text
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
@@ -442,6 +443,7 @@ def compose_conversation(
     from django.core.validators import validate_email
 
     validate_email(to)
+    check_header_text(subject, _("The subject"))
     plain, clean = _editor_body(text, html)
     at = now()
     with transaction.atomic():
@@ -820,6 +822,7 @@ def hide_message(message: Message, *, acting_user: User) -> Message:
         message.hidden_by = acting_user
         message.hidden_at = now()
         message.save(update_fields=["hidden_by", "hidden_at"])
+        _refresh_shown_text(message.conversation)
         audit(message.account, acting_user, "message.hidden", message)
         publish_on_commit(events.conversation_changed(message.conversation, "hidden"))
     return message
@@ -837,9 +840,26 @@ def show_message(message: Message, *, acting_user: User) -> Message:
         message.hidden_by = None
         message.hidden_at = None
         message.save(update_fields=["hidden_by", "hidden_at"])
+        _refresh_shown_text(message.conversation)
         audit(message.account, acting_user, "message.shown", message)
         publish_on_commit(events.conversation_changed(message.conversation, "hidden"))
     return message
+
+
+def _refresh_shown_text(conversation: Conversation) -> None:
+    """The list preview and the search document hold message text: rebuild both from the messages
+    that are not hidden, so a hidden message is found nowhere (C12) and comes back when shown."""
+    visible = conversation.messages.filter(hidden_at=None)
+    latest = visible.order_by("-created_at", "-id").values_list("text", flat=True).first()
+    conversation.preview = (latest or "").replace("\n", " ")[:200]
+    conversation.save(update_fields=["preview"])
+    texts, size = [], 0
+    for text in visible.order_by("id").values_list("text", flat=True).iterator(chunk_size=200):
+        texts.append(text)
+        size += len(text)
+        if size >= search.MAX_DOCUMENT:
+            break
+    search.set_document(conversation, [conversation.subject, _contact_text(conversation.contact), *texts])
 
 
 # ---------------------------------------------------------------- bulk

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from samtale.accounts.models import User
+from samtale.core.bounds import EARLIEST, parse_id
 from samtale.inbox import search
 from samtale.inbox.models import (
     ChannelKind,
@@ -98,6 +99,9 @@ def view_counts_exact(inbox: Inbox, user: User) -> dict[str, int]:
     return Conversation.objects.filter(inbox=inbox).aggregate(**aggregates)
 
 
+LATEST_DAY = date(2199, 12, 31)  # filter dates beyond are ignored (no conversation is that late)
+
+
 @dataclass
 class Filters:
     """The filters of C2. Any of them set means "search mode": the whole inbox, filtered."""
@@ -145,9 +149,10 @@ class Filters:
 
         def as_date(name: str) -> date | None:
             try:
-                return date.fromisoformat(get(name)) if get(name) else None
+                value = date.fromisoformat(get(name)) if get(name) else None
             except ValueError:
                 return None
+            return value if value is None or EARLIEST.date() <= value <= LATEST_DAY else None
 
         contact = get("contact")
         status = get("status")
@@ -156,7 +161,7 @@ class Filters:
             q=get("q")[:200],
             status=status if status in Status.values else "",
             channel=channel if channel in ChannelKind.values else "",
-            contact=int(contact) if contact.isdigit() else None,
+            contact=parse_id(contact),
             assignee=get("assignee")[:120],
             include_inactive=as_bool("include_inactive", False),
             date_from=as_date("date_from"),
@@ -176,10 +181,11 @@ def _assignee_condition(assignee: str, user: User, include_inactive: bool) -> Q 
         return Q(owner=None) & ~Q(bot="")
     if assignee.startswith("bot:"):
         return Q(owner=None, bot=assignee[4:])
-    if assignee.isdigit():
-        condition = Q(owner_id=int(assignee))
+    owner_id = parse_id(assignee)
+    if owner_id is not None:
+        condition = Q(owner_id=owner_id)
         if include_inactive:
-            condition |= Q(owner=None, removed_owner_id=int(assignee))
+            condition |= Q(owner=None, removed_owner_id=owner_id)
         return condition
     return None
 
@@ -225,12 +231,18 @@ def encode_cursor(conversation: Conversation) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """The position a cursor names, or None for anything that is not one of ours."""
+    if len(cursor) > 200:
+        return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, _, pk = raw.partition("|")
-        return datetime.fromisoformat(stamp), int(pk)
+        at, number = datetime.fromisoformat(stamp), parse_id(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+    if number is None or at.tzinfo is None or not EARLIEST <= at <= datetime(2200, 1, 1, tzinfo=UTC):
+        return None
+    return at, number
 
 
 COUNT_CAP = 1000

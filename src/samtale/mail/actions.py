@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from samtale.accounts.access import require_permission
 from samtale.accounts.models import User
+from samtale.core import egress
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
@@ -23,12 +24,21 @@ FIELDS = (
     "imap_host", "imap_port", "imap_security", "imap_username", "imap_password", "imap_folder",
 )  # fmt: skip
 SECRETS = ("smtp_password", "imap_password")
+# What a stored password was given for: changing any of these drops it (unless a new one is given).
+BOUND_TO_SECRET = {
+    "smtp": ("smtp_host", "smtp_port", "smtp_security", "smtp_username"),
+    "imap": ("imap_host", "imap_port", "imap_security", "imap_username"),
+}
 
 
 def configure_mail_server(channel: Channel, *, acting_user: User, **values: Any) -> MailServer:
-    """Save the channel's servers. An empty password keeps the stored one; an empty host turns
-    that side off (the installation's SMTP server sends; no IMAP polling)."""
-    require_permission(acting_user, "inbox_settings")
+    """Save the channel's servers. An empty password keeps the stored one only while the server
+    it was given for stays the same (host, port, security, username): a stored secret is dropped
+    when any of them changes, so nobody can point the channel at their own server and receive
+    it. Super admins may keep it across a change (they could set it anyway). An empty host turns
+    that side off (the installation's SMTP server sends; no IMAP polling). Hosts are checked
+    against the egress policy (`core.egress`)."""
+    membership = require_permission(acting_user, "inbox_settings")
     if channel.kind != ChannelKind.EMAIL:
         raise ValidationError(_("Only email channels have mail servers."))
     unknown = set(values) - set(FIELDS)
@@ -41,10 +51,25 @@ def configure_mail_server(channel: Channel, *, acting_user: User, **values: Any)
         port = values.get(f"{side}_port")
         if port is not None and not (0 < int(port) < 65536):
             raise ValidationError(_("A port is a number from 1 to 65535."))
+        host = values.get(f"{side}_host")
+        if host:
+            try:
+                egress.check_destination(str(host))
+            except egress.EgressError as exc:
+                raise ValidationError(str(exc)) from None
     if values.get("imap_host") and not values.get("imap_username"):
         raise ValidationError(_("IMAP needs a username."))
+    dropped: list[str] = []
     with transaction.atomic():
-        server, _created = MailServer.objects.get_or_create(channel=channel)
+        server, _created = MailServer.objects.select_for_update().get_or_create(channel=channel)
+        for side in ("smtp", "imap"):
+            secret = f"{side}_password"
+            if values.get(secret) or not getattr(server, secret) or membership.is_super_admin:
+                continue
+            moved = [n for n in BOUND_TO_SECRET[side] if n in values and str(values[n]) != str(getattr(server, n))]
+            if moved:
+                setattr(server, secret, "")
+                dropped.append(side)
         for name, value in values.items():
             if name in SECRETS and not value:
                 continue
@@ -53,7 +78,7 @@ def configure_mail_server(channel: Channel, *, acting_user: User, **values: Any)
             server.imap_error = ""
         server.save()
         audit(channel.inbox.account, acting_user, "channel.mail_server", channel,
-              smtp=bool(server.smtp_host), imap=bool(server.imap_host))  # fmt: skip
+              smtp=bool(server.smtp_host), imap=bool(server.imap_host), passwords_dropped=dropped)  # fmt: skip
     return server
 
 

@@ -19,6 +19,7 @@ from imapclient import IMAPClient
 
 from samtale.core.clock import now
 from samtale.core.loops import Loop
+from samtale.mail.connections import VettedIMAPClient, imap_problem
 from samtale.mail.models import MailServer, RawEmail
 from samtale.mail.store import store_raw
 
@@ -27,7 +28,9 @@ BATCH = 50
 
 
 def connect(server: MailServer, timeout: float = 30) -> IMAPClient:
-    client = IMAPClient(server.imap_host, port=server.imap_port, ssl=server.imap_security == "tls", timeout=timeout)
+    client = VettedIMAPClient(
+        server.imap_host, port=server.imap_port, ssl=server.imap_security == "tls", timeout=timeout
+    )
     if server.imap_security == "starttls":
         client.starttls()
     client.login(server.imap_username, server.imap_password)
@@ -82,7 +85,8 @@ def poll_all() -> int:
             total += poll(server)
         except Exception as exc:
             log.warning("IMAP poll of channel %s failed: %s", server.channel_id, exc)
-            MailServer.objects.filter(pk=server.pk).update(imap_error=str(exc)[:2000], imap_polled_at=now())
+            problem = imap_problem(exc, server.imap_host, server.imap_port)
+            MailServer.objects.filter(pk=server.pk).update(imap_error=problem[:2000], imap_polled_at=now())
     return total
 
 
@@ -147,7 +151,9 @@ class Watchers:
                 failures += 1
                 log.warning("IMAP watcher of mail server %s: %s", server_id, exc)
                 with contextlib.suppress(Exception):
-                    MailServer.objects.filter(pk=server_id).update(imap_error=str(exc)[:2000], imap_polled_at=now())
+                    row = MailServer.objects.filter(pk=server_id).values_list("imap_host", "imap_port").first()
+                    problem = imap_problem(exc, *(row or ("", 0)))
+                    MailServer.objects.filter(pk=server_id).update(imap_error=problem[:2000], imap_polled_at=now())
             finally:
                 close_old_connections()
             self.stop_event.wait(min(interval * 2 ** min(failures, 4), 3600))

@@ -11,9 +11,10 @@ from datetime import timedelta
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.db import transaction
 
+from samtale.core import egress
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.inbox import events
@@ -96,7 +97,7 @@ def connection_for(channel: Channel) -> object:
     server = getattr(channel, "mail_server", None)
     if server is not None and server.smtp_host:
         return get_connection(
-            "django.core.mail.backends.smtp.EmailBackend",
+            "samtale.mail.connections.VettedSMTPBackend",
             host=server.smtp_host,
             port=server.smtp_port,
             username=server.smtp_username or None,
@@ -112,6 +113,12 @@ def connection_for(channel: Channel) -> object:
 
 def _reply_of(exc: BaseException) -> tuple[bool, str]:
     """(permanent?, the server's reply) of a sending error."""
+    if isinstance(exc, egress.EgressError):
+        return False, str(exc)
+    if isinstance(exc, smtplib.SMTPConnectError):  # its text is whatever answered on that port
+        return False, f"The server did not accept the connection ({exc.smtp_code})."
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return True, f"Authentication failed: the server refused the username or password ({exc.smtp_code})."
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         replies = [f"{rcpt}: {code} {msg.decode(errors='replace')}" for rcpt, (code, msg) in exc.recipients.items()]
         codes = [code for code, _m in exc.recipients.values()]
@@ -119,8 +126,14 @@ def _reply_of(exc: BaseException) -> tuple[bool, str]:
     if isinstance(exc, smtplib.SMTPResponseException):
         text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         return exc.smtp_code >= 500, f"{exc.smtp_code} {text}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return False, "The server closed the connection."
     if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
-        return False, f"{type(exc).__name__}: {exc}"
+        return False, egress.describe(exc, "the mail server", 0).replace(":0", "")
+    if isinstance(exc, (ValueError, TypeError, UnicodeError, BadHeaderError)):
+        # the message itself cannot be written (a header with a line break, an address that is
+        # not one): sending it again would fail the same way
+        return True, f"The message could not be built: {exc}"
     return False, f"{type(exc).__name__}: {exc}"
 
 

@@ -28,6 +28,9 @@ from samtale.routing.models import Method, RoutingRule, RoutingTurn
 log = logging.getLogger(__name__)
 
 
+MAX_CAPACITY = 10_000  # open conversations per person
+
+
 def configure_routing(
     channel: Channel,
     *,
@@ -42,8 +45,8 @@ def configure_routing(
     require_permission(acting_user, "inbox_settings")
     if method not in Method.values:
         raise ValidationError(_("Unknown routing method."))
-    if capacity is not None and capacity < 1:
-        raise ValidationError(_("Capacity must be at least 1."))
+    if capacity is not None and not 1 <= capacity <= MAX_CAPACITY:
+        raise ValidationError(_("Capacity must be a whole number from 1 to 10000."))
     users, teams = list(users), list(teams)
     if any(u.membership.account_id != channel.account_id for u in users) or any(
         t.account_id != channel.account_id for t in teams

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from samtale.accounts.models import PERMISSION_LABELS, Role, Seat
+from samtale.core.bounds import parse_id
 from samtale.inbox.models import ChannelKind
 
 
@@ -24,9 +25,10 @@ class AssignForm(forms.Form):
         value = self.cleaned_data["owner"]
         if value in ("", "none"):
             return None
-        if not str(value).isdigit():
+        owner = parse_id(value)
+        if owner is None:
             raise forms.ValidationError(_("Choose a teammate."))
-        return int(value)
+        return owner
 
 
 class BulkForm(forms.Form):
@@ -34,10 +36,10 @@ class BulkForm(forms.Form):
     ids = forms.CharField(max_length=20_000)
 
     def clean_ids(self) -> list[int]:
-        parts = [p for p in self.cleaned_data["ids"].replace(",", " ").split() if p]
-        if not parts or not all(p.isdigit() for p in parts):
+        ids = [parse_id(p) for p in self.cleaned_data["ids"].replace(",", " ").split()[:500]]
+        if not ids or None in ids:
             raise forms.ValidationError(_("Select at least one conversation."))
-        return [int(p) for p in parts][:500]
+        return [i for i in ids if i is not None]
 
 
 class ComposeForm(forms.Form):

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from samtale.accounts import actions as account_actions
 from samtale.accounts.access import access_team, access_user, membership_of
 from samtale.accounts.models import PERMISSION_LABELS, ApiToken, Team, User
+from samtale.core.bounds import parse_id
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.access import access_channel, access_inbox_settings
 from samtale.inbox.models import ChannelKind, Inbox
 from samtale.web import forms
 from samtale.web.forms import MailServerForm
 from samtale.web.helpers import acting, action_view, form_error, is_htmx, member_required
+
+
+def _ids(values: list[str]) -> list[int]:
+    """Ids of a multi-select; anything that is not one is a 400 (ValidationError)."""
+    ids = [parse_id(v) for v in values[:1000]]
+    if None in ids:
+        raise ValidationError(_("Unknown selection."))
+    return [i for i in ids if i is not None]
 
 
 def _back(request: HttpRequest, name: str) -> HttpResponse:
@@ -128,7 +139,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
 def team_members(request: HttpRequest, team_id: int) -> HttpResponse:
     user = acting(request)
     team = access_team(user, team_id)
-    members = [access_user(user, int(pk)) for pk in request.POST.getlist("members") if str(pk).isdigit()]
+    members = [access_user(user, pk) for pk in _ids(request.POST.getlist("members"))]
     account_actions.set_team_members(team, acting_user=user, members=members)
     return _back(request, "settings_teams")
 
@@ -225,12 +236,12 @@ def channel_routing(request: HttpRequest, channel_id: int) -> HttpResponse:
     user = acting(request)
     channel = access_channel(user, channel_id)
     capacity = request.POST.get("capacity", "").strip()
-    if capacity and not capacity.isdigit():
-        return HttpResponse("capacity must be a whole number", status=400)
+    if capacity and not (capacity.isascii() and capacity.isdigit() and len(capacity) <= 6):
+        return HttpResponse(_("Capacity must be a whole number from 1 to 10000."), status=400)
     configure_routing(
         channel, acting_user=user, enabled=bool(request.POST.get("enabled")),
-        users=[access_user(user, int(pk)) for pk in request.POST.getlist("users") if pk.isdigit()],
-        teams=[access_team(user, int(pk)) for pk in request.POST.getlist("teams") if pk.isdigit()],
+        users=[access_user(user, pk) for pk in _ids(request.POST.getlist("users"))],
+        teams=[access_team(user, pk) for pk in _ids(request.POST.getlist("teams"))],
         method=request.POST.get("method", "round_robin"), capacity=int(capacity) if capacity else None,
         reroute_when_owner_away=bool(request.POST.get("reroute")),
     )  # fmt: skip

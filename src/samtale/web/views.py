@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from samtale.accounts.access import access_user, membership_of
 from samtale.accounts.models import User
+from samtale.core.bounds import parse_id
 from samtale.inbox import actions, queries
 from samtale.inbox.access import (
     access_channel,
@@ -32,10 +33,10 @@ def _resolve_view(request: HttpRequest, inbox: Inbox, view: str) -> tuple[str, q
     """A default view key, or `custom-<id>` whose saved filters apply; request filters override."""
     custom = None
     if view.startswith("custom-"):
-        try:
-            custom = access_custom_view(acting(request), int(view.removeprefix("custom-")))
-        except ValueError:
-            raise Http404("No such view") from None
+        view_id = parse_id(view.removeprefix("custom-"))
+        if view_id is None:
+            raise Http404("No such view")
+        custom = access_custom_view(acting(request), view_id)
         if custom.inbox_id != inbox.pk:
             raise Http404("No such view")
         filters = queries.Filters.from_mapping({**custom.filters, **request.GET.dict()})
@@ -60,7 +61,7 @@ def _list_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, An
         "page": page,
         "search_mode": filters.active,
         "view_title": queries.VIEW_LABELS.get(view, ""),
-        "open_id": int(request.GET["open"]) if request.GET.get("open", "").isdigit() else None,
+        "open_id": parse_id(request.GET.get("open")),
         "query_string": request.GET.urlencode(),
     }
 
@@ -133,9 +134,7 @@ def inbox_page(
         "unread": queries.unread_notifications(user),
         "membership": membership_of(user),
         "intake": _intake_health(user),
-        "mention_members": json.dumps(
-            [{"id": u.pk, "name": u.name, "email": u.email} for u in queries.inbox_members(inbox)]
-        ),
+        "mention_members": [{"id": u.pk, "name": u.name, "email": u.email} for u in queries.inbox_members(inbox)],
     }
     if conversation is not None:
         context.update(_thread_context(request, conversation))
@@ -271,7 +270,7 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-cache"  # hiding the message must take it away at once
     return response
 
 
@@ -281,8 +280,8 @@ def message_source(request: HttpRequest, message_id: int) -> HttpResponseBase:
     from samtale.mail.models import RawEmail
 
     message = access_message(acting(request), message_id)
-    raw = RawEmail.objects.filter(message=message).order_by("id").first()
-    if raw is None:
+    raw = RawEmail.objects.filter(message=message).order_by("id").first() if message.hidden_at is None else None
+    if raw is None:  # none kept, or the message is hidden (its original with it)
         raise Http404("No original source for this message")
     response = FileResponse(raw.open(), content_type="text/plain; charset=utf-8")  # streamed: may be 50 MB
     response["X-Content-Type-Options"] = "nosniff"

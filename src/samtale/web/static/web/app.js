@@ -5,12 +5,18 @@
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
   const csrf = () => $('meta[name="csrf-token"]').content;
 
-  function toast(text, isError, html) {
+  function toast(text, isError, link) {
     const box = $("#toasts");
     if (!box) return;
     const el = document.createElement("div");
     el.className = "toast" + (isError ? " error" : "");
-    if (html) el.innerHTML = html; else el.textContent = text;
+    el.textContent = text;
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      el.append(" — ", a);
+    }
     box.appendChild(el);
     setTimeout(() => el.remove(), isError ? 6000 : 3500);
   }
@@ -79,7 +85,7 @@
       if (badge) { badge.textContent = String((parseInt(badge.textContent, 10) || 0) + 1); badge.hidden = false; }
       const label = msg.kind === "mention" ? (document.documentElement.lang === "nb" ? "Du ble nevnt" : "You were mentioned")
         : (document.documentElement.lang === "nb" ? "Ny samtale tildelt deg" : "A conversation was assigned to you");
-      toast("", false, label + ' — <a href="/c/' + msg.conversation_id + '/">' + (document.documentElement.lang === "nb" ? "åpne" : "open") + "</a>");
+      toast(label, false, { href: "/c/" + encodeURIComponent(msg.conversation_id) + "/", text: document.documentElement.lang === "nb" ? "åpne" : "open" });
       const panel = $("#bell-panel");
       if (panel && !panel.hidden) htmx.ajax("GET", "/notifications/", { source: "#bell-panel", target: "#bell-panel", swap: "innerHTML" });
     } else if (msg.event === "availability.changed" || msg.event === "availability.filters_changed") {
@@ -401,6 +407,24 @@
     if (summary) localStorage.setItem("samtale.more", summary.parentElement.open ? "0" : "1");
   }, true);
   document.addEventListener("htmx:afterSwap", restoreMore);
+
+  // Behaviours declared in the markup (the Content-Security-Policy allows no inline handlers).
+  document.addEventListener("change", (e) => {
+    const el = e.target;
+    if (el.matches && el.matches("select[data-autosubmit], input[data-autosubmit]") && el.form) el.form.submit();
+    if (el.matches && el.matches("select[data-navigate]") && el.value) location.href = el.value;
+  });
+  document.addEventListener("submit", (e) => {
+    const form = e.target.closest && e.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
+  document.addEventListener("click", (e) => {
+    const closer = e.target.closest && e.target.closest("[data-close-dialog]");
+    if (closer) { const dialog = closer.closest("dialog"); if (dialog) dialog.close(); }
+  });
+  document.addEventListener("focusin", (e) => {
+    if (e.target.matches && e.target.matches("input[data-select-on-focus]")) e.target.select();
+  });
 
   document.addEventListener("DOMContentLoaded", () => { restoreMore(); connect(); highlight(); });
 })();

@@ -1,0 +1,99 @@
+"""Fuzzing the screens: every URL of the web app, with hostile path values, query parameters and
+form fields (huge ids, another account's ids, non-numbers, year 9999, control characters, very
+long strings), as a super admin and as a user without permissions. Nothing may answer 5xx."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from samtale.web import urls as web_urls
+from tests.conftest import World
+
+HOSTILE = [
+    "", "0", "-1", "1", "2", "99999999999999999999999999", "9223372036854775808", "abc", "1e309", "0x10",
+    "9999-12-31", "0001-01-01", "2026-13-45", "25:61", "\x00", "../../etc/passwd", "<script>alert(1)</script>",
+    "x" * 5000, "custom-99999999999999999999", "bot:", "me", "none", "Europe/Oslo", "localtime", "true",
+    "http://127.0.0.1:22/", "http://" + "a" * 300 + ".example/x.ics", "Re: \r\nBcc: x@evil.test", "ÆØÅ", " ",
+]  # fmt: skip
+FIELDS = [
+    "q", "status", "channel", "contact", "assignee", "date_from", "date_to", "sort", "cursor", "view", "open",
+    "part", "inline", "text", "html", "owner", "ids", "action", "to", "subject", "note", "id", "capacity", "users",
+    "teams", "members", "url", "keywords", "name", "email", "password", "role", "permissions", "seat",
+    "time_zone", "weekday", "start", "end", "start_date", "start_time", "end_date", "end_time", "title", "preset",
+    "until", "next", "language", "method", "enabled", "reroute", "kind", "address", "smtp_host", "smtp_port",
+    "imap_host", "imap_port", "smtp_password", "imap_password", "inbox", "team", "clear", "shared",
+]  # fmt: skip
+value = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40))
+form = st.dictionaries(st.sampled_from(FIELDS), st.one_of(value, st.lists(value, max_size=3)), max_size=8)
+
+
+def _patterns() -> list[str]:
+    return [str(p.pattern) for p in web_urls.urlpatterns if isinstance(p, URLPattern) and "login" not in str(p.pattern)]
+
+
+def _fill(pattern: str, values: dict[str, str]) -> str:
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "1"), pattern)
+
+
+segment = st.one_of(
+    st.sampled_from(["1", "2", "3", "999999999999999999", "0", "unassigned", "all_open", "close", "custom-1"]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz-_.0123456789", min_size=1, max_size=30),
+)
+
+
+@pytest.mark.parametrize("pattern", _patterns())
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_no_screen_answers_a_server_error(pattern: str, data: Any, world: World) -> None:
+    names = re.findall(r"<(?:\w+:)?(\w+)>", pattern)
+    url = _fill(pattern, {n: data.draw(segment, label=n) for n in names})
+    who = data.draw(st.sampled_from([world.admin, world.noperm, world.outsider]), label="user")
+    client = Client(raise_request_exception=False)
+    client.force_login(who)
+    query = data.draw(form, label="query")
+    body = data.draw(form, label="form")
+    for method, response in (
+        ("GET", lambda: client.get(url, query)),
+        ("POST", lambda: client.post(url, body)),
+        ("POST htmx", lambda: client.post(url, body, headers={"HX-Request": "true"})),
+    ):
+        status = response().status_code
+        assert status < 500, f"{method} {url} as {who.email} with {query if method == 'GET' else body} → {status}"
+
+
+def test_static_paths_that_escape_or_carry_nul_bytes_are_404() -> None:
+    from samtale.asgi import application
+
+    async def get(path: str) -> int:
+        from asgiref.testing import ApplicationCommunicator
+
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode("latin-1", "replace"),
+                 "query_string": b"", "headers": [(b"host", b"127.0.0.1")], "http_version": "1.1",
+                 "scheme": "http", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000)}  # fmt: skip
+        app = ApplicationCommunicator(application, scope)
+        await app.send_input({"type": "http.request", "body": b""})
+        start = await app.receive_output(10)
+        await app.wait(10)
+        return int(start["status"])
+
+    def status(path: str) -> int:  # on a thread of its own: an earlier test may leave a loop running here
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, get(path)).result()
+
+    for path in (
+        "/static/../settings.py",
+        "/static/web/../../../../etc/passwd",
+        "/static/web/app.css\x00.txt",
+        "/static/%2e%2e/x",
+    ):
+        assert status(path) == 404, path
+    assert status("/static/web/app.css") == 200
