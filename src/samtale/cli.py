@@ -59,7 +59,11 @@ def serve(argv: list[str]) -> int:
         workers.start()
         mailboxes.start()
     try:
-        uvicorn.run("samtale.asgi:application", host=args.host, port=args.port, log_level="info", lifespan="off")
+        # proxy_headers off: which proxies to believe is Samtale's decision (SAMTALE_TRUSTED_PROXIES)
+        uvicorn.run(
+            "samtale.asgi:application", host=args.host, port=args.port, log_level="info", lifespan="off",
+            proxy_headers=False,
+        )  # fmt: skip
     finally:
         if workers is not None:
             workers.stop()

@@ -102,6 +102,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "samtale.core.metrics.RequestMetricsMiddleware",
+    "samtale.core.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "samtale.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -154,19 +156,23 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 REDIS_URL = os.environ.get("SAMTALE_REDIS_URL", "")
+# Names everything this installation puts in a shared Redis (channel-layer channels and groups, cache
+# keys): Redis pub/sub ignores the database number, so two installations (or a test run) on one
+# Redis would otherwise receive each other's `inbox.1` events. Every process of one installation
+# must agree: set it explicitly when they reach the database by different URLs.
+SAMTALE_INSTALLATION = os.environ.get("SAMTALE_INSTALLATION") or hashlib.sha256(DATABASE_URL.encode()).hexdigest()[:12]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"samtale:{SAMTALE_INSTALLATION}:"},
         }
     }
     CACHES: dict[str, dict[str, object]] = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # Processes sharing a Redis but not a database must not share cached statuses.
-            "KEY_PREFIX": hashlib.sha256(DATABASE_URL.encode()).hexdigest()[:12],
+            "KEY_PREFIX": SAMTALE_INSTALLATION,
         }
     }
 else:
@@ -197,6 +203,16 @@ STATIC_ROOT = DATA_DIR / "static"
 NODE_MODULES = Path(os.environ.get("SAMTALE_NODE_MODULES", BASE_DIR.parent.parent / "node_modules"))
 STATICFILES_DIRS = [("vendor/htmx", NODE_MODULES / "htmx.org" / "dist")] if (NODE_MODULES / "htmx.org").exists() else []
 MEDIA_ROOT = DATA_DIR / "media"
+
+# Behind a TLS-terminating proxy: X-Forwarded-For/-Proto are read only from these addresses
+# (core/proxies.py removes them from anyone else's requests before this header is consulted).
+SAMTALE_TRUSTED_PROXIES = [p.strip() for p in os.environ.get("SAMTALE_TRUSTED_PROXIES", "").split(",") if p.strip()]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SAMTALE_HTTPS = _env_bool("SAMTALE_HTTPS", False)
+if SAMTALE_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SAMTALE_HSTS_SECONDS", str(365 * 24 * 3600)))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -240,7 +256,16 @@ SAMTALE_EGRESS_ALLOWED_NETWORKS = [
     n.strip() for n in os.environ.get("SAMTALE_EGRESS_ALLOWED_NETWORKS", "").split(",") if n.strip()
 ]
 SAMTALE_FEED_RATE = os.environ.get("SAMTALE_FEED_RATE", "60/m")
-SAMTALE_LOGIN_RATE = os.environ.get("SAMTALE_LOGIN_RATE", "10/m")
+# /metrics (Prometheus): a bearer token, or these client networks; /readyz fails past this ingest lag.
+SAMTALE_METRICS_TOKEN = os.environ.get("SAMTALE_METRICS_TOKEN", "")
+SAMTALE_METRICS_ALLOWED_IPS = [
+    n.strip() for n in os.environ.get("SAMTALE_METRICS_ALLOWED_IPS", "127.0.0.1/32,::1/128").split(",") if n.strip()
+]
+SAMTALE_READY_MAX_LAG_SECONDS = int(os.environ.get("SAMTALE_READY_MAX_LAG_SECONDS", "600"))
+SAMTALE_LOGIN_RATE = os.environ.get("SAMTALE_LOGIN_RATE", "30/m")  # sign-in attempts per client address
+SAMTALE_LOGIN_FREE_FAILURES = int(
+    os.environ.get("SAMTALE_LOGIN_FREE_FAILURES", "5")
+)  # then back off (per address and email)
 
 LOGGING = {
     "version": 1,

@@ -161,3 +161,36 @@ def test_mail_parsed_in_the_ingest_process_reaches_sockets_of_another_process(
     token = a.seed["tokens"]["agent"]
     conversation = a.api("GET", f"/api/v1/conversations/{new[0]['conversation_id']}", token)
     assert conversation["subject"] == "Parsed elsewhere"
+
+
+def test_two_installations_on_one_redis_never_see_each_others_events(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Redis pub/sub ignores the database number: only the installation prefix keeps two
+    installations (both with an inbox 1) apart."""
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    tmp = tmp_path_factory.mktemp("two_installations")
+    servers = []
+    for name in ("one", "two"):
+        env, seed = prepare_database(tmp, f"install_{name}_{worker}", {"SAMTALE_REDIS_URL": REDIS_URL})
+        server = start_server(env, tmp / f"{name}.log")
+        server.seed = seed
+        servers.append(server)
+    one, two = servers
+    try:
+        assert one.seed["inbox"] == two.seed["inbox"]  # the same ids in both: only the prefix differs
+        cid = one.seed["conversations"]["ws"]
+
+        def act_on_one() -> None:
+            one.api("POST", f"/api/v1/conversations/{cid}/close", one.seed["tokens"]["agent"])
+
+        seen_by_two = run(collect(two, session_cookie(two, "carol@acme.test"), act_on_one, seconds=1.5))
+        assert seen_by_two == []
+        seen_by_one = run(collect(one, session_cookie(one, "carol@acme.test"), lambda: one.api(
+            "POST", f"/api/v1/conversations/{cid}/reopen", one.seed["tokens"]["agent"]), seconds=1.5))  # fmt: skip
+        assert any(e.get("conversation_id") == cid for e in seen_by_one)  # the events do flow within one
+    finally:
+        for server in servers:
+            server.stop()

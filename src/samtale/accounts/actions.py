@@ -14,7 +14,7 @@ from samtale.accounts.access import membership_of, require_super_admin
 from samtale.accounts.models import PERMISSIONS, Account, ApiToken, Membership, Role, Seat, Team, User
 from samtale.core.audit import audit
 from samtale.core.clock import now
-from samtale.core.events import publish_on_commit
+from samtale.core.events import access_changed, publish_on_commit, session_changed
 
 
 def create_account(*, name: str, admin_email: str, admin_name: str, password: str | None) -> tuple[Account, User]:
@@ -126,6 +126,7 @@ def update_membership(
             seat=membership.seat,
         )
         publish_on_commit(events.members_changed(membership.account_id, user.pk))
+        publish_on_commit(access_changed(user.pk))  # a role change changes which inboxes it sees
     return membership
 
 
@@ -149,6 +150,7 @@ def deactivate_user(user: User, *, acting_user: User) -> None:
         user.save(update_fields=["is_active"])
         audit(membership.account, acting_user, "user.deactivated", user)
         publish_on_commit(events.members_changed(membership.account_id, user.pk))
+        publish_on_commit(access_changed(user.pk))
 
 
 def reactivate_user(user: User, *, acting_user: User) -> None:
@@ -162,6 +164,7 @@ def reactivate_user(user: User, *, acting_user: User) -> None:
         user.save(update_fields=["is_active"])
         audit(membership.account, acting_user, "user.reactivated", user)
         publish_on_commit(events.members_changed(membership.account_id, user.pk))
+        publish_on_commit(access_changed(user.pk))
 
 
 def remove_user(user: User, *, acting_user: User) -> int:
@@ -180,6 +183,7 @@ def remove_user(user: User, *, acting_user: User) -> int:
         released = release_conversations_of(user, acting_user=acting_user)
         audit(membership.account, acting_user, "user.removed", user, released=released)
         publish_on_commit(events.members_changed(membership.account_id, user.pk))
+        publish_on_commit(access_changed(user.pk))
     return released
 
 
@@ -254,3 +258,24 @@ def revoke_api_token(token: ApiToken, *, acting_user: User) -> None:
     with transaction.atomic():
         audit(membership.account, acting_user, "token.revoked", token)
         token.delete()
+
+
+def change_password(user: User, *, acting_user: User, new_password: str, current_password: str = "") -> None:
+    """A user changes their own password (giving the current one), or a super admin sets another
+    user's. Every session signed in with the old password ends (Django checks a hash of it on each
+    request) and every open socket of the user closes (`session_changed`)."""
+    from django.contrib.auth.password_validation import validate_password
+
+    if acting_user.pk == user.pk:
+        if not user.check_password(current_password):
+            raise ValidationError(_("The current password is not right."))
+    else:
+        actor = require_super_admin(acting_user)
+        if user.membership.account_id != actor.account_id:
+            raise PermissionDenied("Not your account.")
+    validate_password(new_password, user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        audit(user.membership.account, acting_user, "user.password_changed", user)
+        publish_on_commit(session_changed(user.pk))

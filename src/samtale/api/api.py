@@ -16,6 +16,7 @@ from samtale.accounts.models import User
 from samtale.api import schemas as s
 from samtale.api.auth import TokenAuth
 from samtale.core.bounds import check_instant, parse_id
+from samtale.core.proxies import absolute_url
 from samtale.inbox import actions, queries
 from samtale.inbox.access import (
     access_channel,
@@ -432,7 +433,7 @@ def put_routing(request: HttpRequest, channel_id: s.PathId, payload: s.RoutingIn
 
 
 def _calendar_out(request: HttpRequest, feed: Any) -> dict[str, Any]:
-    published = request.build_absolute_uri(reverse("published_calendar", args=[feed.publish_token]))
+    published = absolute_url(request, reverse("published_calendar", args=[feed.publish_token]))
     return {
         "url": feed.url, "keywords": feed.keywords, "last_synced_at": feed.last_synced_at,
         "last_error": feed.last_error, "last_event_count": feed.last_event_count, "last_note": feed.last_note,

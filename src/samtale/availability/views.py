@@ -24,6 +24,7 @@ from samtale.availability.models import DEFAULT_OOO_KEYWORDS, Profile
 from samtale.availability.queries import status_of
 from samtale.availability.status import Reason
 from samtale.core.bounds import parse_id
+from samtale.core.proxies import absolute_url
 from samtale.web.helpers import acting, action_view, form_error, member_required
 
 REASON_LABELS = {
@@ -192,7 +193,7 @@ def _record_context(request: HttpRequest, target_id: int) -> dict[str, object]:
         "today": today,
         "hours": WorkingHours.objects.filter(user=target),
         "calendar": calendar,
-        "feed_url": request.build_absolute_uri(reverse("published_calendar", args=[calendar.publish_token]))
+        "feed_url": absolute_url(request, reverse("published_calendar", args=[calendar.publish_token]))
         if calendar
         else "",
         "default_keywords": DEFAULT_OOO_KEYWORDS,

@@ -62,3 +62,15 @@ def publish_on_commit(event: Event) -> None:
 
 def event_as_dict(event: Event) -> dict[str, Any]:
     return asdict(event)
+
+
+ACCESS_CHANGED = "access.changed"  # the user's groups must be recomputed (or the socket closed)
+SESSION_CHANGED = "session.changed"  # the user's password changed: sockets close, stale sessions stay out
+
+
+def access_changed(user_id: int) -> Event:
+    return Event(type=ACCESS_CHANGED, groups=(user_group(user_id),), data={"user_id": user_id})
+
+
+def session_changed(user_id: int) -> Event:
+    return Event(type=SESSION_CHANGED, groups=(user_group(user_id),), data={"user_id": user_id})

@@ -27,3 +27,31 @@ def hit(key: str, rate: str) -> bool:
         cache.set(cache_key, 1, timeout=period + 1)
         return True
     return count <= limit
+
+
+MAX_BACKOFF = 15 * 60  # seconds
+
+
+def backoff_remaining(key: str) -> int:
+    """Seconds until `key` (e.g. a client address and an email) may try again; 0: now."""
+    entry = cache.get(f"bo:{key}")
+    if not entry:
+        return 0
+    return max(0, int(entry["until"] - time.time() + 0.999))
+
+
+def record_failure(key: str, free: int) -> int:
+    """One more failure for `key`: after `free` of them, each further one waits twice as long as
+    the one before (1 s, 2 s, 4 s … at most MAX_BACKOFF). Nobody is locked out: the wait is per
+    key, ends by itself, and a success clears it. Returns the wait now imposed."""
+    entry = cache.get(f"bo:{key}") or {"failures": 0, "until": 0.0}
+    entry["failures"] += 1
+    over = entry["failures"] - free
+    wait = min(MAX_BACKOFF, 2 ** (over - 1)) if over > 0 else 0
+    entry["until"] = time.time() + wait
+    cache.set(f"bo:{key}", entry, timeout=24 * 3600)
+    return int(wait)
+
+
+def clear(key: str) -> None:
+    cache.delete(f"bo:{key}")

@@ -20,7 +20,7 @@ from samtale.accounts.models import Account, User
 from samtale.core.audit import audit
 from samtale.core.bounds import check_header_text
 from samtale.core.clock import now
-from samtale.core.events import publish_on_commit
+from samtale.core.events import access_changed, publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
 from samtale.crm.actions import get_or_create_contact_by_email
 from samtale.crm.models import Contact
@@ -88,6 +88,7 @@ def add_inbox_member(inbox: Inbox, *, acting_user: User | None, user: User) -> N
         inbox.members.add(user)
         audit(inbox.account, acting_user, "inbox.member_added", inbox, user_id=user.pk)
         publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))
+        publish_on_commit(access_changed(user.pk))
 
 
 def remove_inbox_member(inbox: Inbox, *, acting_user: User, user: User) -> None:
@@ -96,6 +97,7 @@ def remove_inbox_member(inbox: Inbox, *, acting_user: User, user: User) -> None:
         inbox.members.remove(user)
         audit(inbox.account, acting_user, "inbox.member_removed", inbox, user_id=user.pk)
         publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))
+        publish_on_commit(access_changed(user.pk))
 
 
 def create_channel(

@@ -324,12 +324,22 @@ def custom_views(inbox: Inbox, user: User) -> QuerySet[CustomView]:
     return CustomView.objects.filter(Q(owner=user) | Q(shared=True), inbox=inbox)
 
 
+def _visible_notifications(user: User) -> QuerySet[Notification]:
+    """The user's notifications about conversations they can still open (removed from an inbox:
+    its notifications go with it)."""
+    qs = Notification.objects.filter(user=user)
+    membership = getattr(user, "membership", None)
+    if membership is None or not membership.is_super_admin:
+        qs = qs.filter(conversation__inbox__members=user)
+    return qs
+
+
 def unread_notifications(user: User) -> int:
-    return Notification.objects.filter(user=user, read_at=None).count()
+    return _visible_notifications(user).filter(read_at=None).count()
 
 
 def notifications(user: User, limit: int = 30) -> list[Notification]:
-    return list(Notification.objects.filter(user=user).select_related("actor", "conversation", "comment")[:limit])
+    return list(_visible_notifications(user).select_related("actor", "conversation", "comment")[:limit])
 
 
 def inbox_members(inbox: Inbox) -> QuerySet[User]:

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -26,6 +26,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from samtale.core.metrics import SMTP_REPLIES
 from samtale.inbox.models import Channel
 from samtale.mail import store
 from samtale.mail.inbound import base_address, channels_for
@@ -295,6 +296,11 @@ class Handler:
 
 class Receiver(SMTP):
     """aiosmtpd's SMTP with DATA read in blocks into a spool instead of line by line into memory."""
+
+    async def push(self, status: AnyStr) -> None:
+        code = status[:3] if isinstance(status, str) else status[:3].decode("ascii", "replace")
+        SMTP_REPLIES.labels(code).inc()
+        await super().push(status)
 
     # The stream reader's buffer limit (aiosmtpd sizes it by this): DATA arrives in blocks of up
     # to this size. Command lines keep their own limits (`command_size_limit`).

@@ -8,7 +8,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
-from samtale.core.events import account_group, inbox_group, user_group
+from samtale.core.events import ACCESS_CHANGED, SESSION_CHANGED, account_group, inbox_group, user_group
+from samtale.core.metrics import WEBSOCKETS
 
 
 @database_sync_to_async
@@ -41,9 +42,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        WEBSOCKETS.inc()
+        self.counted = True
         await self.send_json({"event": "hello", "groups": len(self.groups_joined)})
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            WEBSOCKETS.dec()
+            self.counted = False
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -52,4 +58,24 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_json({"event": "pong"})
 
     async def samtale_event(self, message: dict[str, Any]) -> None:
+        kind = message["payload"].get("event")
+        if kind == SESSION_CHANGED:  # the password changed: this socket's session may be stale
+            await self.send_json(message["payload"])
+            await self.close(code=4401)
+            return
+        if kind == ACCESS_CHANGED:  # deactivated, removed, or inboxes changed: follow the user's access now
+            await self._resubscribe()
         await self.send_json(message["payload"])
+
+    async def _resubscribe(self) -> None:
+        user = self.scope.get("user")
+        if user is not None:
+            user._samtale_membership = None  # read the membership again, not the one cached at connect
+        wanted = await _groups_for(user) if user is not None else []
+        for group in set(self.groups_joined) - set(wanted):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in set(wanted) - set(self.groups_joined):
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = wanted
+        if not wanted:
+            await self.close(code=4403)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +14,28 @@ class ReplyForm(forms.Form):
     html = forms.CharField(required=False, max_length=500_000)
     text = forms.CharField(required=False, max_length=200_000)
     channel_kind = forms.ChoiceField(choices=[("", ""), *ChannelKind.choices], required=False)
+
+
+class PasswordForm(forms.Form):
+    current = forms.CharField(
+        label=_("Current password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        max_length=200,
+    )
+    new = forms.CharField(
+        label=_("New password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), max_length=200
+    )
+    repeat = forms.CharField(
+        label=_("New password again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=200,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new") and data.get("repeat") and data["new"] != data["repeat"]:
+            self.add_error("repeat", _("The two new passwords differ."))
+        return data
 
 
 class CommentForm(forms.Form):

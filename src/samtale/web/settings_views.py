@@ -21,6 +21,31 @@ from samtale.web.forms import MailServerForm
 from samtale.web.helpers import acting, action_view, form_error, is_htmx, member_required
 
 
+@member_required
+def password_page(request: HttpRequest) -> HttpResponse:
+    """Change my own password; the form keeps what was typed and shows errors next to it."""
+    from django.contrib.auth import update_session_auth_hash
+
+    user = acting(request)
+    form = forms.PasswordForm(request.POST or None)
+    done = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_actions.change_password(
+                user, acting_user=user, current_password=form.cleaned_data["current"],
+                new_password=form.cleaned_data["new"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            form.add_error("current" if "current" in " ".join(exc.messages).lower() else "new", exc)
+        else:
+            update_session_auth_hash(request, user)  # this tab stays signed in; others are signed out
+            done, form = True, forms.PasswordForm()
+    status = 400 if request.method == "POST" and not done else 200
+    return render(
+        request, "web/settings_password.html", {"form": form, "done": done, "section": "password"}, status=status
+    )
+
+
 def _ids(values: list[str]) -> list[int]:
     """Ids of a multi-select; anything that is not one is a 400 (ValidationError)."""
     ids = [parse_id(v) for v in values[:1000]]

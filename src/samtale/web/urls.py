@@ -70,6 +70,7 @@ urlpatterns = [
     path("settings/mail-intake/", mail_views.intake_page, name="mail_intake"),
     path("settings/mail-intake/<id:raw_id>/source/", mail_views.parked_source, name="mail_parked_source"),
     path("settings/mail-intake/<id:raw_id>/retry/", mail_views.parked_retry, name="mail_parked_retry"),
+    path("settings/password/", s.password_page, name="settings_password"),
     path("settings/tokens/", s.tokens_page, name="settings_tokens"),
     path("settings/tokens/new/", s.token_create, name="settings_token_create"),
     path("settings/tokens/<id:token_id>/revoke/", s.token_revoke, name="settings_token_revoke"),
