@@ -9,6 +9,7 @@ from email import policy
 from samtale.core.tasks import deliver_email
 from samtale.inbox import actions
 from samtale.inbox.models import Conversation, Message
+from samtale.mail.inbound import bounce_address
 from samtale.mail.outbound import deliver
 from samtale.mail.smtpd import Listener
 from samtale.routing.actions import configure_routing
@@ -66,11 +67,39 @@ def test_a_bounce_marks_the_outbound_message_failed_with_the_reason(world_tx: Wo
         world_tx.email, acting_user=world_tx.agent, to="gone@example.com", subject="Offer", text="Hello"
     )
     ours = conversation.messages.get()
-    receive(listener, _bounce_for(ours.external_id, "gone@example.com"), sender="")
+    return_path = bounce_address(world_tx.email, ours.pk)
+    receive(listener, _bounce_for(ours.external_id, "gone@example.com"), sender="", rcpt=return_path)
     ours.refresh_from_db()
     assert ours.delivery_status == "failed"
     assert "5.1.1" in ours.delivery_error and "User unknown" in ours.delivery_error
     assert Conversation.objects.count() == 1  # the bounce does not open a conversation
+
+
+def test_a_forged_bounce_marks_nothing_and_arrives_as_mail(world_tx: World, listener: Listener) -> None:
+    """Anyone can write a report naming our Message-ID; only one from the null sender to the
+    message's own return path (whose token only the receiving server saw) is believed."""
+    conversation = actions.compose_conversation(
+        world_tx.email, acting_user=world_tx.agent, to="kunde@example.com", subject="Offer", text="Hello"
+    )
+    ours = conversation.messages.get()
+    forged = _bounce_for(ours.external_id, "kunde@example.com")
+    guessed = bounce_address(world_tx.email, ours.pk).replace("-", "-0", 1)
+    receive(listener, forged, sender="")  # to the inbox's plain address
+    receive(listener, forged.replace(b"bounce1@", b"bounce2@"), sender="mallory@example.com",
+            rcpt=bounce_address(world_tx.email, ours.pk))  # not from the null sender  # fmt: skip
+    receive(listener, forged.replace(b"bounce1@", b"bounce3@"), sender="", rcpt=guessed)  # a guessed token
+    ours.refresh_from_db()
+    assert ours.delivery_status == "queued" and ours.delivery_error == ""
+    assert Conversation.objects.count() == 2  # the forged reports are ordinary messages to read
+
+
+def test_outbound_mail_carries_its_return_path(world_tx: World, outbox: Outbox) -> None:
+    conversation = world_tx.inbound("Hi")
+    reply = actions.reply_to_conversation(conversation, acting_user=world_tx.agent, text="Hello")
+    assert deliver(reply.pk) == "sent"
+    sent = outbox.messages[-1]
+    assert sent.mail_from == bounce_address(world_tx.email, reply.pk)
+    assert "support@acme.test" in email.message_from_bytes(sent.data, policy=policy.default)["From"]
 
 
 def test_reply_is_sent_with_threading_headers(world_tx: World, listener: Listener, outbox: Outbox) -> None:

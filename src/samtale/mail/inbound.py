@@ -59,6 +59,29 @@ def conversation_from_token(addresses: Iterable[str]) -> int | None:
     return None
 
 
+def _bounce_mac(message_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"bounce:{message_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def bounce_address(channel: Channel, message_id: int) -> str:
+    """The return path (envelope sender) of one outbound message: `support+b<id>-<mac>@domain`
+    (VERP). A delivery report is believed only when it comes back to this address."""
+    local, _at, domain = channel.address.partition("@")
+    return f"{local}+b{message_id}-{_bounce_mac(message_id)}@{domain}"
+
+
+def message_from_bounce_address(addresses: Iterable[str]) -> int | None:
+    for address in addresses:
+        tag = address.lower().partition("@")[0].partition("+")[2]
+        if not tag.startswith("b") or "-" not in tag:
+            continue
+        ident, _dash, mac = tag[1:].partition("-")
+        if ident.isdigit() and len(ident) <= 18 and hmac.compare_digest(mac, _bounce_mac(int(ident))):
+            return int(ident)
+    return None
+
+
 def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:
     """Connected email channels by (base) recipient address."""
     wanted = {base_address(a) for a in addresses}
@@ -102,29 +125,40 @@ def process(raw: RawEmail, parsed: ParsedEmail, inbound: inbox_actions.InboundMe
     if parsed.broken:
         raw.error = parsed.broken[:2000]
     channel = raw.channel
-    if parsed.bounce is not None and (failed := _apply_bounce(channel, parsed)) is not None:
+    if (failed := _apply_bounce(raw, parsed)) is not None:
         return failed
     return _deliver_to_inbox(channel, raw, parsed, inbound)
 
 
-def _apply_bounce(channel: Channel, parsed: ParsedEmail) -> Message | None:
-    assert parsed.bounce is not None
-    original = next(
-        iter(
-            messages_with_external_id(channel.account_id, parsed.bounce.original_message_id)
-            .filter(direction=Direction.OUTBOUND)
-            .select_related("conversation")[:1]
-        ),
-        None,
+def _apply_bounce(raw: RawEmail, parsed: ParsedEmail) -> Message | None:
+    """A delivery report about one of our messages marks it failed, but only a report that
+    proves it: sent from the null sender to the VERP return path of that very message (whose
+    token only the receiving server saw). Anything else that looks like a report (a forged one
+    naming our Message-ID) is delivered to the inbox as an ordinary message."""
+    null_sender = not raw.envelope_from.strip("<> ") if raw.source != RawEmail.Source.IMAP else parsed.null_return_path
+    if not null_sender:
+        return None
+    to = [*raw.envelope_to] if raw.source != RawEmail.Source.IMAP else [*parsed.delivered_to, *parsed.to]
+    message_pk = message_from_bounce_address(to)
+    if message_pk is None:
+        return None
+    original = (
+        Message.objects.filter(pk=message_pk, account_id=raw.account_id, direction=Direction.OUTBOUND)
+        .select_related("conversation")
+        .first()
     )
     if original is None:
         return None
-    reason = parsed.bounce.reason
-    if parsed.bounce.recipient:
-        reason = f"{parsed.bounce.recipient}: {reason}"
+    bounce = parsed.bounce
+    if bounce is not None and bounce.status.startswith("4"):
+        return original  # a delay warning: the server keeps trying; nothing failed yet
+    reason = bounce.reason if bounce is not None else "Delivery failed"
+    if bounce is not None and bounce.recipient:
+        reason = f"{bounce.recipient}: {reason}"
+    status = bounce.status if bounce is not None else "5.0.0"
     from samtale.mail.outbound import mark_failed
 
-    mark_failed(original, f"Bounced ({parsed.bounce.status}) {reason}".strip())
+    mark_failed(original, f"Bounced ({status}) {reason}".strip())
     return original
 
 

@@ -19,7 +19,7 @@ from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.inbox import events
 from samtale.inbox.models import Channel, DeliveryStatus, Direction, Message
-from samtale.mail.inbound import reply_address
+from samtale.mail.inbound import bounce_address, reply_address
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,16 @@ def build(message: Message) -> EmailMultiAlternatives:
         "Reply-To": reply_address(channel, conversation.pk),
         **_threading_headers(message),
     }
+    # The envelope sender is the message's own VERP return path (how a later delivery report is
+    # recognised as genuine), unless the channel's own server authenticates the sender: such
+    # servers insist on the mailbox's address.
+    server = channel.mail_server_or_none
+    authenticated = server is not None and bool(server.smtp_host and server.smtp_username)
+    headers["From"] = formataddr((display, channel.address))
     mail = EmailMultiAlternatives(
         subject=_subject(message),
         body=message.text,
-        from_email=formataddr((display, channel.address)),
+        from_email=channel.address if authenticated else bounce_address(channel, message.pk),
         to=list(message.recipients),
         headers=headers,
     )

@@ -53,6 +53,7 @@ class ParsedEmail:
     html: str = ""
     attachments: list[Part] = field(default_factory=list)
     auto_reply: bool = False
+    null_return_path: bool = False  # `Return-Path: <>` (the final MTA records the null sender)
     bounce: Bounce | None = None
     broken: str = ""  # why the message could not be read fully
     files: list[Path] = field(default_factory=list)  # temporary files of large parts
@@ -371,6 +372,7 @@ def _read(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> Non
     except (TypeError, ValueError, IndexError):
         parsed.date = None
     parsed.auto_reply = _auto_reply(message)
+    parsed.null_return_path = header(message, "Return-Path").strip() in ("<>", "") and "Return-Path" in message
     parsed.bounce = _bounce(message)
     if isinstance(message, EmailMessage) and message.defects:
         parsed.broken = "; ".join(type(d).__name__ for d in message.defects)[:500]
