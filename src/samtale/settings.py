@@ -235,6 +235,11 @@ SAMTALE_SMTP_PORT = int(os.environ.get("SAMTALE_SMTP_PORT", "2525"))
 SAMTALE_LMTP_PORT = int(os.environ.get("SAMTALE_LMTP_PORT", "0"))  # 0: no LMTP listener
 SAMTALE_MAX_MESSAGE_BYTES = int(os.environ.get("SAMTALE_MAX_MESSAGE_BYTES", str(30 * 1024 * 1024)))
 SAMTALE_EMAIL_RETRY_SECONDS = os.environ.get("SAMTALE_EMAIL_RETRY_SECONDS", "60,300,900,3600,14400")
+# authserv-ids of MTAs in front of Samtale whose Authentication-Results headers are believed
+# (mail.trust): a teammate's own mail is recognised when DKIM/DMARC passed for their domain there.
+SAMTALE_TRUSTED_AUTHSERV_IDS = [
+    a.strip() for a in os.environ.get("SAMTALE_TRUSTED_AUTHSERV_IDS", "").split(",") if a.strip()
+]
 SAMTALE_IMAP_POLL_SECONDS = int(os.environ.get("SAMTALE_IMAP_POLL_SECONDS", "60"))
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 SAMTALE_EMAIL_BACKEND = os.environ.get("SAMTALE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

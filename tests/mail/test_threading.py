@@ -99,10 +99,13 @@ def test_the_reply_token_threads_without_headers(world_tx: World, listener: List
 
 
 def test_an_agents_own_mail_client_copy_is_outbound(world_tx: World, listener: Listener) -> None:
+    from samtale.mail.trust import secret_address
+
     deliver(listener, mail("Order", "where is it", Message_ID="<o1@example.com>"))
     conversation = _conversation_of("o1@example.com")
+    bcc = secret_address(world_tx.email.address, world_tx.agent)  # the agent's Bcc: proves it is theirs
     deliver(listener, mail("Re: Order", "On its way", sender=f"Bob <{world_tx.agent.email}>", to="kunde@example.com",
-                           Cc="support@acme.test", Message_ID="<o2@acme.test>", In_Reply_To="<o1@example.com>"))  # fmt: skip
+                           Message_ID="<o2@acme.test>", In_Reply_To="<o1@example.com>"), rcpt=bcc)  # fmt: skip
     copy = Message.objects.get(external_id="o2@acme.test")
     assert copy.conversation == conversation
     assert (copy.direction, copy.author_id, copy.delivery_status) == ("out", world_tx.agent.pk, "sent")

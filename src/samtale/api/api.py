@@ -94,7 +94,7 @@ def _message_out(m: Message) -> dict[str, Any]:
         "hidden_by_id": m.hidden_by_id, "delivery_status": m.delivery_status, "delivery_error": m.delivery_error,
         "created_at": m.created_at, "permalink": reverse("message_permalink", args=[m.pk]),
         "message_id": m.external_id if m.channel_kind == "email" else "", "quoted_html": "" if hidden else m.quoted_html,
-        "auto_reply": m.auto_reply, "forwarded": m.forwarded,
+        "auto_reply": m.auto_reply, "forwarded": m.forwarded, "sender_not_verified": m.sender_not_verified,
         "attachments": [] if hidden else [
             {"id": a.pk, "filename": a.filename, "content_type": a.content_type, "size": a.size, "inline": a.inline,
              "url": reverse("attachment", args=[a.pk])}

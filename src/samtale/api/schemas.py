@@ -118,6 +118,7 @@ class MessageOut(Schema):
     quoted_html: str = ""
     auto_reply: bool = False
     forwarded: bool = False
+    sender_not_verified: bool = False
     attachments: list[AttachmentOut] = []
 
 

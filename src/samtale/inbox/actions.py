@@ -171,6 +171,7 @@ class InboundMessage:
     recipients: list[str] = field(default_factory=list)
     author: User | None = None  # set: a teammate's own copy of mail they sent (stored as outbound, sent)
     prepared: bool = False  # html sanitized and text derived (`prepare_inbound`)
+    sender_not_verified: bool = False  # claims a teammate's address without proof (mail.trust)
 
 
 def prepare_inbound(inbound: InboundMessage) -> InboundMessage:
@@ -269,6 +270,7 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 html=inbound.html,
                 quoted_html=inbound.quoted_html,
                 auto_reply=inbound.auto_reply,
+                sender_not_verified=inbound.sender_not_verified,
                 delivery_status=DeliveryStatus.SENT if outbound else DeliveryStatus.NONE,
                 external_id=inbound.external_id[:998],
                 created_at=at,

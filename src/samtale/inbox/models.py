@@ -190,6 +190,9 @@ class Message(models.Model):
         default=False, db_default=False, help_text="An automatic reply (out of office, autoresponder)"
     )
     forwarded = models.BooleanField(default=False, db_default=False, help_text="Forwarded to an outside address")
+    sender_not_verified = models.BooleanField(
+        default=False, db_default=False, help_text="Claims a teammate's address but could not be authenticated"
+    )
     hidden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

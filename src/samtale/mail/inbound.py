@@ -19,10 +19,12 @@ from samtale.crm.actions import find_contact_by_email
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
 from samtale.inbox.queries import messages_with_external_id
+from samtale.mail import trust
 from samtale.mail.models import EmailReference, RawEmail
 from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse_stream
 from samtale.mail.quotes import split_html, split_text
 from samtale.mail.store import raw_storage
+from samtale.mail.trust import proven_teammate
 
 SUBJECT_FALLBACK_DAYS = 30
 
@@ -103,7 +105,7 @@ def prepare(raw: RawEmail, parsed: ParsedEmail) -> inbox_actions.InboundMessage:
     attachments: list[Part] = list(parsed.attachments)
     if parsed.broken and not parsed.text and not parsed.html:
         attachments.append(source_part(raw))
-    return inbox_actions.prepare_inbound(
+    inbound = inbox_actions.prepare_inbound(
         inbox_actions.InboundMessage(
             sender_address=parsed.from_address or (base_address(raw.envelope_from) if "@" in raw.envelope_from else ""),
             sender_name=parsed.from_name,
@@ -117,6 +119,26 @@ def prepare(raw: RawEmail, parsed: ParsedEmail) -> inbox_actions.InboundMessage:
             attachments=attachments,
         )
     )
+    _attribute_to_teammate(raw, parsed, inbound)
+    return inbound
+
+
+def _attribute_to_teammate(raw: RawEmail, parsed: ParsedEmail, inbound: inbox_actions.InboundMessage) -> None:
+    """Mail from a teammate's own client is stored as their sent reply, but only when it is
+    provably theirs (`mail.trust`: secret address, DKIM, a trusted MTA's Authentication-Results);
+    otherwise it is an ordinary message flagged "sender not verified". Reads and DNS, before the
+    write transaction."""
+    channel = raw.channel
+    author = _teammate(channel, inbound.sender_address)
+    if author is None or _is_own_channel(inbound.sender_address):
+        return
+    signed = raw.read() if raw.size <= trust.MAX_SIGNED_BYTES else b""
+    if proven_teammate(parsed, signed, raw.envelope_to, author):
+        inbound.author = author
+        addresses = _channel_addresses(channel)
+        inbound.recipients = [a for a in [*parsed.to, *parsed.cc] if base_address(a) not in addresses]
+    else:  # anyone can write a teammate's address into From
+        inbound.sender_not_verified = True
 
 
 def process(raw: RawEmail, parsed: ParsedEmail, inbound: inbox_actions.InboundMessage) -> Message | None:
@@ -253,10 +275,6 @@ def _deliver_to_inbox(
     channel: Channel, raw: RawEmail, parsed: ParsedEmail, inbound: inbox_actions.InboundMessage
 ) -> Message:
     sender = inbound.sender_address
-    author = _teammate(channel, sender)
-    if author is not None and not _is_own_channel(sender):
-        inbound.author = author
-        inbound.recipients = [a for a in [*parsed.to, *parsed.cc] if base_address(a) not in _channel_addresses(channel)]
     inbound.conversation = find_conversation(channel, parsed, sender, raw.envelope_to)
     message = inbox_actions.receive_inbound(channel, inbound)
     refs = [*parsed.in_reply_to, *parsed.references]

@@ -54,6 +54,7 @@ class ParsedEmail:
     attachments: list[Part] = field(default_factory=list)
     auto_reply: bool = False
     null_return_path: bool = False  # `Return-Path: <>` (the final MTA records the null sender)
+    authentication_results: str = ""  # the topmost Authentication-Results header (mail.trust)
     bounce: Bounce | None = None
     broken: str = ""  # why the message could not be read fully
     files: list[Path] = field(default_factory=list)  # temporary files of large parts
@@ -158,6 +159,15 @@ def _raw_header(message: Message, name: str) -> str:
         except Exception:
             out.append(raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     return ", ".join(out)
+
+
+def _first_header(message: Message, name: str) -> str:
+    """The topmost occurrence of a header (the one the last MTA added), unfolded."""
+    try:
+        values = message.get_all(name) or []
+        return re.sub(r"[\r\n]+\s*", " ", str(values[0]))[:8192].strip() if values else ""
+    except Exception:
+        return ""
 
 
 def header(message: Message, name: str) -> str:
@@ -366,6 +376,7 @@ def _read(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> Non
     parsed.to = [a for _n, a in _addresses(message, "To")]
     parsed.cc = [a for _n, a in _addresses(message, "Cc")]
     parsed.delivered_to = [a for _n, a in _addresses(message, "Delivered-To") + _addresses(message, "X-Original-To")]
+    parsed.authentication_results = _first_header(message, "Authentication-Results")
     try:
         date = email.utils.parsedate_to_datetime(header(message, "Date"))
         parsed.date = date if date.tzinfo else date.replace(tzinfo=UTC)

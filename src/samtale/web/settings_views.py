@@ -15,7 +15,7 @@ from samtale.accounts.models import PERMISSION_LABELS, ApiToken, Team, User
 from samtale.core.bounds import parse_id
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.access import access_channel, access_inbox_settings
-from samtale.inbox.models import ChannelKind, Inbox
+from samtale.inbox.models import Channel, ChannelKind, Inbox
 from samtale.web import forms
 from samtale.web.forms import MailServerForm
 from samtale.web.helpers import acting, action_view, form_error, is_htmx, member_required
@@ -41,9 +41,13 @@ def password_page(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, user)  # this tab stays signed in; others are signed out
             done, form = True, forms.PasswordForm()
     status = 400 if request.method == "POST" and not done else 200
-    return render(
-        request, "web/settings_password.html", {"form": form, "done": done, "section": "password"}, status=status
-    )
+    from samtale.inbox.access import accessible_inboxes
+    from samtale.mail.trust import secret_address
+
+    email_channels = Channel.objects.filter(inbox__in=accessible_inboxes(user), kind=ChannelKind.EMAIL)
+    copies = [(channel, secret_address(channel.address, user)) for channel in email_channels.order_by("address")]
+    context = {"form": form, "done": done, "section": "password", "copies": copies}
+    return render(request, "web/settings_password.html", context, status=status)
 
 
 def _ids(values: list[str]) -> list[int]:
