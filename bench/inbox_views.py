@@ -69,6 +69,9 @@ def seed(size: int) -> dict[str, int]:
         )
         for k in kinds
     }
+    from samtale.mail.actions import verify_address
+
+    verify_address(channels["email"], how="bench setup")
     ch = [channels[k].pk for k in kinds]
     owner_lo, owner_hi = agents[0].pk, agents[-1].pk
     started = time.perf_counter()

@@ -69,6 +69,9 @@ def seed(size: int) -> dict[str, int]:
     ]
     inbox = actions.create_inbox(account, acting_user=admin, name="Routing bench", members=users)
     email = actions.create_channel(inbox, acting_user=admin, kind="email", name="mail", address="route@routing.example")
+    from samtale.mail.actions import verify_address
+
+    verify_address(email, how="bench setup")
     zones = ["Europe/Oslo", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "UTC"]
     for i, user in enumerate(users):
         availability.set_time_zone(user, acting_user=user, time_zone=zones[i % len(zones)])

@@ -98,6 +98,10 @@ def make_world() -> World:
     other_email = actions.create_channel(
         other_inbox, acting_user=outsider, kind="email", name="Evil mail", address="mail@evil.test"
     )
+    from samtale.mail.actions import verify_address
+
+    for channel in (email, other_email):  # the accounts own these addresses (tests of proving it: mail/)
+        verify_address(channel, how="test setup")
     return World(
         account, admin, agent, agent2, noperm, support, email, chat, outsider, other_account, other_inbox, other_email
     )

@@ -250,6 +250,12 @@ EMAIL_HOST_PASSWORD = os.environ.get("SAMTALE_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("SAMTALE_EMAIL_SECURITY", "none") == "starttls"
 EMAIL_USE_SSL = os.environ.get("SAMTALE_EMAIL_SECURITY", "none") == "tls"
 EMAIL_TIMEOUT = 30
+# Mail Samtale itself sends (address confirmations), and the address its links in mail point at.
+SAMTALE_SYSTEM_EMAIL = os.environ.get("SAMTALE_SYSTEM_EMAIL", "samtale@localhost")
+SAMTALE_PUBLIC_URL = os.environ.get(
+    "SAMTALE_PUBLIC_URL",
+    f"http://{os.environ.get('SAMTALE_HOST', '127.0.0.1')}:{os.environ.get('SAMTALE_HTTP_PORT', '8000')}",
+)
 SAMTALE_CALENDAR_POLL_MINUTES = int(os.environ.get("SAMTALE_CALENDAR_POLL_MINUTES", "15"))
 SAMTALE_CALENDAR_MAX_BYTES = int(os.environ.get("SAMTALE_CALENDAR_MAX_BYTES", str(5 * 1024 * 1024)))
 # Feeds on loopback/private addresses are refused unless allowed (a feed URL must not reach internal services).

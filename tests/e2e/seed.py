@@ -19,7 +19,12 @@ def main() -> None:
 
     world = make_world()
     second = actions.create_inbox(world.account, acting_user=world.admin, name="Sales", members=[world.agent])
-    actions.create_channel(second, acting_user=world.admin, kind="email", name="Sales mail", address="sales@acme.test")
+    from samtale.mail.actions import verify_address
+
+    sales = actions.create_channel(
+        second, acting_user=world.admin, kind="email", name="Sales mail", address="sales@acme.test"
+    )
+    verify_address(sales, how="test setup")
     subjects = {}
     for key in ["reply", "mention", "assign", "close", "bulk1", "bulk2", "bulk3", "trash", "block", "permalink", "hide",
                 "search", "live", "fanout", "ws"]:  # fmt: skip

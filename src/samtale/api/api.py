@@ -61,7 +61,10 @@ def _user(request: HttpRequest) -> User:
 
 
 def _channel_out(c: Channel) -> dict[str, Any]:
-    return {"id": c.pk, "inbox_id": c.inbox_id, "kind": c.kind, "name": c.name, "address": c.address}
+    return {
+        "id": c.pk, "inbox_id": c.inbox_id, "kind": c.kind, "name": c.name, "address": c.address,
+        "verified": c.verified_at is not None,
+    }  # fmt: skip
 
 
 def _inbox_out(inbox: Inbox) -> dict[str, Any]:

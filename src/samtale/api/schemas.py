@@ -36,6 +36,7 @@ class ChannelOut(Schema):
     kind: str
     name: str
     address: str
+    verified: bool = Field(..., description="email: the address is confirmed and its mail is delivered here")
 
 
 class InboxOut(Schema):

@@ -118,8 +118,10 @@ def create_channel(
         from django.core.validators import validate_email
 
         validate_email(address)
-    if address and Channel.objects.filter(kind=kind, address=address).exists():
-        raise ValidationError(_("That address is already connected to an inbox."))
+    # Only this account's own channels are looked at: whether another account uses the address
+    # is nobody's business here (an email address is verified before it receives anything).
+    if address and Channel.objects.filter(account=inbox.account, kind=kind, address=address).exists():
+        raise ValidationError(_("That address is already connected to one of your inboxes."))
     with transaction.atomic():
         channel = Channel.objects.create(
             account=inbox.account,
@@ -128,10 +130,23 @@ def create_channel(
             name=name.strip() or address or kind,
             address=address,
             config=config or {},
+            verified_at=None if kind == ChannelKind.EMAIL else now(),
         )
         audit(inbox.account, acting_user, "channel.created", channel, kind=kind, address=address)
         publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))
+        for hook in _channel_created_hooks:
+            hook(channel)
     return channel
+
+
+_channel_created_hooks: list[Any] = []
+
+
+def on_channel_created(hook: Any) -> None:
+    """A channel package's step for its new channels (inside the creating transaction), e.g. the
+    email package mails the address its confirmation. The inbox core names no channel."""
+    if hook not in _channel_created_hooks:
+        _channel_created_hooks.append(hook)
 
 
 def delete_channel(channel: Channel, *, acting_user: User) -> None:

@@ -38,12 +38,21 @@ class Channel(models.Model):
     config = models.JSONField(default=dict, blank=True)
     broken_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An email address must be proven before mail to it is delivered (mail.verification): until
+    # then several accounts may claim it, and whoever proves it gets its mail.
+    verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "address"], condition=~Q(address=""), name="channel_address_unique")
-        ]
+            models.UniqueConstraint(
+                fields=["kind", "address"], condition=~Q(address="") & Q(verified_at__isnull=False),
+                name="channel_verified_address_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "kind", "address"], condition=~Q(address=""), name="channel_account_address_unique"
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"

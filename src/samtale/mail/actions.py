@@ -114,3 +114,54 @@ def retry_raw_email(raw: RawEmail, *, acting_user: User) -> RawEmail:
 
     transaction.on_commit(wake)
     return raw
+
+
+def verify_address(channel: Channel, *, how: str, acting_user: User | None = None) -> Channel:
+    """The address is proven (its confirmation link was opened, its confirmation came back through
+    the listener, or the system set it up): the channel receives its mail from now on, with what
+    was held for the address meanwhile. Another account holding the address loses it."""
+    if channel.kind != ChannelKind.EMAIL:
+        raise ValidationError(_("Only email addresses are confirmed this way."))
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
+        if channel.verified_at is not None:
+            return channel
+        for other in Channel.objects.select_for_update().filter(kind=ChannelKind.EMAIL, address=channel.address).exclude(pk=channel.pk).exclude(verified_at=None):  # fmt: skip
+            other.verified_at = None
+            other.save(update_fields=["verified_at"])
+            audit(other.account, None, "channel.address_taken_back", other, address=other.address)
+            publish_on_commit(events.intake_changed(other.account_id))
+        channel.verified_at = now()
+        channel.save(update_fields=["verified_at"])
+        held = RawEmail.objects.filter(
+            state=RawEmail.State.HELD, channel__kind=ChannelKind.EMAIL, channel__address=channel.address
+        )
+        released = held.update(state=RawEmail.State.PENDING, channel=channel, account_id=channel.account_id, attempts=0)
+        audit(channel.account, acting_user, "channel.address_verified", channel, how=how, released=released)
+        publish_on_commit(events.intake_changed(channel.account_id))
+    from samtale.mail.store import wake
+
+    transaction.on_commit(wake)
+    return channel
+
+
+def request_verification(channel: Channel, *, acting_user: User | None) -> None:
+    """Mail (again) the confirmation of an unverified address; the worker sends it."""
+    if acting_user is not None:
+        require_permission(acting_user, "inbox_settings")
+    if channel.kind != ChannelKind.EMAIL:
+        raise ValidationError(_("Only email addresses are confirmed this way."))
+    if channel.verified_at is not None:
+        raise ValidationError(_("This address is already confirmed."))
+    from samtale.mail.tasks import send_address_verification
+
+    pk = channel.pk
+    transaction.on_commit(lambda: send_address_verification.enqueue(pk))
+    if acting_user is not None:
+        audit(channel.account, acting_user, "channel.verification_sent", channel)
+
+
+def confirm_new_address(channel: Channel) -> None:
+    """A new email channel: mail its address the confirmation (after the creating commit)."""
+    if channel.kind == ChannelKind.EMAIL and channel.verified_at is None:
+        request_verification(channel, acting_user=None)

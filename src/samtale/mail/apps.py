@@ -5,3 +5,9 @@ class MailConfig(AppConfig):
     name = "samtale.mail"
     label = "mail"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from samtale.inbox.actions import on_channel_created
+        from samtale.mail.actions import confirm_new_address
+
+        on_channel_created(confirm_new_address)

@@ -88,7 +88,12 @@ def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:
     """Connected email channels by (base) recipient address."""
     wanted = {base_address(a) for a in addresses}
     found = Channel.objects.filter(kind=ChannelKind.EMAIL, address__in=list(wanted)).select_related("account")
-    return {c.address.lower(): c for c in found}
+    chosen: dict[str, Channel] = {}
+    # The confirmed channel of an address gets its mail; before any is confirmed, the first to claim
+    # it holds it (mail.verification), delivered to nobody until someone confirms the address.
+    for c in sorted(found, key=lambda c: (c.verified_at is None, c.pk)):
+        chosen.setdefault(c.address.lower(), c)
+    return chosen
 
 
 # ---------------------------------------------------------------- parsed mail into the inbox

@@ -33,7 +33,7 @@ from django.db.models import F
 
 from samtale.core.loops import Loop
 from samtale.inbox import actions as inbox_actions
-from samtale.inbox.models import Message
+from samtale.inbox.models import Channel, ChannelKind, Message
 from samtale.mail import store
 from samtale.mail.inbound import base_address, parse_raw, prepare, process, source_part
 from samtale.mail.models import RawEmail
@@ -153,6 +153,9 @@ def handle(raw: RawEmail) -> None:
     if raw.attempts > MAX_ATTEMPTS:
         _park(raw, f"gave up after {MAX_ATTEMPTS} attempts that did not finish; last error: {raw.error or 'none'}")
         return
+    if raw.channel.verified_at is None and not _to_confirmed_owner(raw):
+        _hold_or_verify(raw)
+        return
     parsed: ParsedEmail | None = None
     inbound: inbox_actions.InboundMessage | None = None
     error = ""
@@ -190,6 +193,38 @@ def handle(raw: RawEmail) -> None:
     finally:
         if parsed is not None:
             parsed.discard()  # large parts are in storage now (or the transaction failed)
+
+
+def _to_confirmed_owner(raw: RawEmail) -> bool:
+    """The address was confirmed by another channel since the listener chose this one (it
+    remembers channels for a few seconds): the message is that channel's."""
+    owner = (
+        Channel.objects.select_related("account", "inbox")
+        .filter(kind=ChannelKind.EMAIL, address=raw.channel.address)
+        .exclude(verified_at=None)
+        .first()
+    )
+    if owner is None:
+        return False
+    with store.writing():
+        RawEmail.objects.filter(pk=raw.pk).update(channel=owner, account_id=owner.account_id)
+    raw.channel, raw.account_id = owner, owner.account_id
+    return True
+
+
+def _hold_or_verify(raw: RawEmail) -> None:
+    """Mail to an address not yet confirmed: the confirmation coming back confirms it; anything
+    else is held for whoever confirms the address (mail.verification)."""
+    from samtale.mail import actions, verification
+
+    if verification.proof_in(raw):
+        actions.verify_address(raw.channel, how="its confirmation came back through the listener")
+        state = RawEmail.State.DONE
+    else:
+        state = RawEmail.State.HELD
+    with store.writing(), transaction.atomic():
+        if _still_mine(raw):
+            _finish(raw, state, None)
 
 
 def _still_mine(raw: RawEmail) -> bool:

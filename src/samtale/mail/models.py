@@ -30,6 +30,7 @@ class RawEmail(models.Model):
         DONE = "done", _("Processed")
         FAILED = "failed", _("Failed")
         PARKED = "parked", _("Parked")  # could not be stored even as an unreadable message; an admin may retry
+        HELD = "held", _("Held")  # for an address not yet confirmed: delivered to whoever confirms it
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     channel = models.ForeignKey("inbox.Channel", on_delete=models.CASCADE, related_name="raw_emails")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 
 from samtale.accounts.access import require_permission
-from samtale.mail import actions, queries
+from samtale.inbox.access import access_channel
+from samtale.inbox.models import Channel, ChannelKind
+from samtale.mail import actions, queries, verification
 from samtale.mail.access import access_parked_email
 from samtale.web.helpers import acting, action_view, member_required
 
@@ -34,6 +36,24 @@ def parked_source(request: HttpRequest, raw_id: int) -> HttpResponseBase:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@action_view
+def resend_verification(request: HttpRequest, channel_id: int) -> HttpResponse:
+    user = acting(request)
+    actions.request_verification(access_channel(user, channel_id), acting_user=user)
+    return redirect("settings_inboxes")
+
+
+def confirm_address(request: HttpRequest, channel_id: int, token: str) -> HttpResponse:
+    """The link in the confirmation mail: whoever reads the mailbox confirms (no sign-in; the
+    token is the proof). A button, not the GET: link checkers and previews must not confirm."""
+    channel = Channel.objects.select_related("inbox").filter(pk=channel_id, kind=ChannelKind.EMAIL).first()
+    if channel is None or not verification.valid(channel, token):
+        raise Http404("No such confirmation")
+    if request.method == "POST":
+        channel = actions.verify_address(channel, how="its confirmation link was opened")
+    return render(request, "mail/confirm_address.html", {"channel": channel})
 
 
 @action_view

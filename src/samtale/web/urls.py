@@ -67,6 +67,12 @@ urlpatterns = [
     path("settings/channels/<id:channel_id>/delete/", s.channel_delete, name="settings_channel_delete"),
     path("settings/channels/<id:channel_id>/routing/", s.channel_routing, name="settings_channel_routing"),
     path("settings/channels/<id:channel_id>/mail-server/", s.channel_mail_server, name="settings_channel_mail"),
+    path(
+        "settings/channels/<id:channel_id>/verification/",
+        mail_views.resend_verification,
+        name="settings_channel_verification",
+    ),
+    path("verify-address/<id:channel_id>/<str:token>/", mail_views.confirm_address, name="verify_address"),
     path("settings/mail-intake/", mail_views.intake_page, name="mail_intake"),
     path("settings/mail-intake/<id:raw_id>/source/", mail_views.parked_source, name="mail_parked_source"),
     path("settings/mail-intake/<id:raw_id>/retry/", mail_views.parked_retry, name="mail_parked_retry"),
