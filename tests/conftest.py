@@ -21,6 +21,14 @@ from samtale.inbox.models import Channel, Conversation, Inbox, Message
 PASSWORD = "correct horse battery"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Argon2 (the product's hasher) made creating the personas most of every test's setup time.
+    # Tests only need passwords to work, not to resist cracking.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     # A PostgreSQL run that silently fell back to SQLite would prove nothing.
     url = os.environ.get("SAMTALE_DATABASE_URL", "")

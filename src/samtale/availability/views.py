@@ -25,6 +25,7 @@ from samtale.availability.queries import status_of
 from samtale.availability.status import Reason
 from samtale.core.bounds import parse_id
 from samtale.core.proxies import absolute_url
+from samtale.core.snapshot import read_snapshot
 from samtale.web.helpers import acting, action_view, form_error, member_required
 
 REASON_LABELS = {
@@ -207,7 +208,9 @@ def _record_context(request: HttpRequest, target_id: int) -> dict[str, object]:
 
 @member_required
 def user_record(request: HttpRequest, user_id: int) -> HttpResponse:
-    return render(request, "availability/user_record.html", _record_context(request, user_id))
+    # One snapshot for the whole page: the calendar's state and its rows from the same moment.
+    with read_snapshot():
+        return render(request, "availability/user_record.html", _record_context(request, user_id))
 
 
 @member_required
