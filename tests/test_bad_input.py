@@ -102,3 +102,24 @@ def test_screens_never_fail_on_bad_query_values(world: World, url: str) -> None:
     client.force_login(world.admin)
     r = client.get(url.format(inbox=world.support.pk))
     assert r.status_code in (200, 400, 404), (url, r.status_code)
+
+
+def test_a_custom_view_with_its_search_cleared_shows_the_whole_inbox(world: World, client_for: Any) -> None:
+    from samtale.inbox import actions
+    from samtale.inbox.queries import Filters
+
+    world.inbound("Invoice question")
+    world.inbound("Delivery question")
+    view = actions.create_custom_view(
+        world.support, acting_user=world.admin, name="Invoices", filters=Filters(q="invoice"), shared=False
+    )
+    client = client_for(world.admin)
+    inbox = world.support.pk
+    assert "Delivery question" not in client.get(f"/inbox/{inbox}/list/?view=custom-{view.pk}").content.decode()
+    for url in (f"/inbox/{inbox}/list/?view=custom-{view.pk}&q=", f"/inbox/{inbox}/v/custom-{view.pk}/?q="):
+        r = client.get(url)
+        assert (
+            r.status_code == 200
+            and "Delivery question" in r.content.decode()
+            and "Invoice question" in r.content.decode()
+        )

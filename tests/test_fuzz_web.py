@@ -50,12 +50,36 @@ segment = st.one_of(
 )
 
 
+def _real_ids(world: World) -> list[Any]:
+    from samtale.inbox import actions
+    from samtale.inbox.models import Conversation, CustomView, Message
+    from samtale.inbox.queries import Filters
+
+    if not CustomView.objects.filter(inbox=world.support).exists():
+        world.inbound("Target", text="a message to act on")
+        actions.create_custom_view(
+            world.support, acting_user=world.admin, name="Saved", filters=Filters(q="target"), shared=True
+        )
+    view = CustomView.objects.filter(inbox=world.support).first()
+    assert view is not None
+    return [
+        world.support.pk,
+        world.email.pk,
+        world.agent.pk,
+        view.pk,
+        f"custom-{view.pk}",
+        *Conversation.objects.filter(inbox=world.support).values_list("pk", flat=True),
+        *Message.objects.filter(conversation__inbox=world.support).values_list("pk", flat=True),
+    ]
+
+
 @pytest.mark.parametrize("pattern", _patterns())
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_no_screen_answers_a_server_error(pattern: str, data: Any, world: World) -> None:
     names = re.findall(r"<(?:\w+:)?(\w+)>", pattern)
-    url = _fill(pattern, {n: data.draw(segment, label=n) for n in names})
+    real = [str(pk) for pk in _real_ids(world)]  # ids that exist, so the screens get past their 404s
+    url = _fill(pattern, {n: data.draw(st.one_of(segment, st.sampled_from(real)), label=n) for n in names})
     who = data.draw(st.sampled_from([world.admin, world.noperm, world.outsider]), label="user")
     client = Client(raise_request_exception=False)
     client.force_login(who)

@@ -195,9 +195,10 @@ def _day_start(d: date) -> datetime:
 
 
 def conversation_queryset(inbox: Inbox, user: User, view: str, filters: Filters) -> QuerySet[Conversation]:
-    """The conversations a view or a search shows, filtered and sorted (no paging)."""
+    """The conversations a view or a search shows, filtered and sorted (no paging). A custom view
+    is a search over the whole inbox: with its filters cleared it shows the whole inbox."""
     qs = Conversation.objects.filter(inbox=inbox)
-    if filters.active:
+    if filters.active or view.startswith("custom-"):
         if filters.hide_trash:
             qs = qs.filter(trashed_at=None)
         if filters.hide_filtered:
