@@ -71,13 +71,14 @@ class Server:
             return json.loads(raw) if raw else None
 
 
-def start_server(env: dict[str, str], log: Path) -> Server:
+def start_server(env: dict[str, str], log: Path, *flags: str) -> Server:
     port = free_port()
     env = {**env, "SAMTALE_SMTP_PORT": env.get("SAMTALE_SMTP_PORT") or str(free_port())}
     handle = log.open("ab")
     process = subprocess.Popen(
-        [str(BIN / "samtale"), "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
-    )
+        [str(BIN / "samtale"), "serve", "--port", str(port), *flags], cwd=ROOT, env=env, stdout=handle,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:

@@ -194,3 +194,26 @@ def test_two_installations_on_one_redis_never_see_each_others_events(
     finally:
         for server in servers:
             server.stop()
+
+
+def test_a_web_only_process_runs_no_ingest_child(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With Redis set, `serve` parses mail in a child process; `--no-ingest` (with `--no-worker
+    --no-smtp`: a web-only process) starts none."""
+    import os
+
+    from tests.e2e.conftest import child_processes
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    tmp = tmp_path_factory.mktemp("web_only")
+    env, _seed = prepare_database(tmp, f"web_only_{worker}", {"SAMTALE_REDIS_URL": REDIS_URL})
+    web = start_server(env, tmp / "web.log", "--no-worker", "--no-smtp", "--no-ingest")
+    try:
+        # `serve` starts an ingest child before it starts answering HTTP: it would be there by now
+        children = [" ".join(process_info(c)[2].split()[1:4]) for c in child_processes(web.process.pid)]
+        assert not [c for c in children if "ingest" in c], children
+        with pytest.raises(OSError):
+            import socket
+
+            socket.create_connection(("127.0.0.1", web.smtp_port), timeout=1).close()  # no listener either
+    finally:
+        web.stop()
