@@ -88,9 +88,8 @@ def test_the_scheduler_retries_an_enqueue_that_failed(transactional_db: Any, mon
             raise OperationalError("database is locked")
         return real()
 
-    monkeypatch.setattr(
-        tasks, "PERIODIC", [(type("Job", (), {"name": "purge", "enqueue": staticmethod(flaky)})(), 3600.0)]
-    )
+    job = type("Job", (), {"name": "purge", "enqueue": staticmethod(flaky)})()
+    monkeypatch.setattr(tasks, "periodic_jobs", lambda: [(job, 3600.0)])
     workers = WorkerThreads(schedule=True, work=False)
     workers.start()
     try:
@@ -98,3 +97,29 @@ def test_the_scheduler_retries_an_enqueue_that_failed(transactional_db: Any, mon
         assert failed["times"] == 1
     finally:
         workers.stop(wait=5)
+
+
+def test_the_scheduler_collects_each_apps_periodic_jobs() -> None:
+    from samtale.core.tasks import periodic_jobs
+    from samtale.mail.tasks import purge_held_mail
+
+    names = {job.name for job, _every in periodic_jobs()}
+    assert purge_held_mail.name in names and "purge_trash" in names
+
+
+def test_mail_held_for_an_unconfirmed_address_is_purged_after_the_retention(world: Any) -> None:
+    from datetime import timedelta
+
+    from samtale.core.clock import now
+    from samtale.inbox import actions
+    from samtale.mail.models import RawEmail
+    from samtale.mail.tasks import purge_held_mail
+
+    channel = actions.create_channel(
+        world.support, acting_user=world.admin, kind="email", name="x", address="x@nobody.example"
+    )
+    for age in (1, 40):
+        RawEmail.objects.create(account=world.account, channel=channel, source="smtp", data=b"x", size=1,
+                                state="held", received_at=now() - timedelta(days=age))  # fmt: skip
+    assert purge_held_mail.call() == 1
+    assert RawEmail.objects.filter(state="held").count() == 1

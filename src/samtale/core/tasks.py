@@ -102,13 +102,44 @@ def prune_task_results() -> None:
     call_command("prune_db_task_results", min_age_days=1, failed_min_age_days=7, verbosity=0)
 
 
+@task()
+def prune_heartbeats() -> int:
+    """Heartbeats of processes that stopped a day ago are history."""
+    from samtale.core.clock import now
+    from samtale.core.models import Heartbeat
+
+    return Heartbeat.objects.filter(beat_at__lt=now() - timedelta(days=1)).delete()[0]
+
+
 PERIODIC: list[tuple[Task[[], Any], float]] = [
     (purge_trash, 3600.0),
     (recount_view_counts, 6 * 3600.0),
     (route_waiting, 60.0),
     (sync_calendars, 60.0),
     (prune_task_results, 6 * 3600.0),
+    (prune_heartbeats, 6 * 3600.0),
 ]
+
+
+def periodic_jobs() -> list[tuple[Task[[], Any], float]]:
+    """Every periodic job: these, and each installed app's `tasks.PERIODIC` (an app owns its jobs;
+    the scheduler collects them without importing any app by name)."""
+    import importlib
+
+    from django.apps import apps
+
+    jobs = list(PERIODIC)
+    for config in apps.get_app_configs():
+        if not config.name.startswith("samtale.") or config.name == "samtale.core":
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.tasks")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.tasks":
+                raise
+            continue
+        jobs.extend(getattr(module, "PERIODIC", []))
+    return jobs
 
 
 class WorkerThreads:
@@ -153,7 +184,7 @@ class WorkerThreads:
 
     def _schedule(self) -> float | None:
         at = time.monotonic()
-        for job, every in PERIODIC:
+        for job, every in periodic_jobs():
             if at >= self.due.get(job.name, 0.0):
                 job.enqueue()  # a failure is retried by the loop (backoff), not skipped
                 self.due[job.name] = at + every

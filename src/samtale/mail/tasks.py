@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
 from django_tasks import task
+from django_tasks.base import Task
 
 
 @task()
@@ -15,3 +20,16 @@ def send_address_verification(channel_id: int) -> str:
         return "nothing to confirm"
     verification.send(channel)
     return "sent"
+
+
+@task()
+def purge_held_mail() -> int:
+    """Mail held for an address nobody confirmed is deleted after SAMTALE_TRASH_RETENTION_DAYS."""
+    from samtale.core.clock import now
+    from samtale.mail.models import RawEmail
+
+    since = now() - timedelta(days=settings.SAMTALE_TRASH_RETENTION_DAYS)
+    return RawEmail.objects.filter(state=RawEmail.State.HELD, received_at__lt=since).delete()[0]
+
+
+PERIODIC: list[tuple[Task[[], Any], float]] = [(purge_held_mail, 3600.0)]
