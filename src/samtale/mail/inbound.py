@@ -4,12 +4,10 @@ teammates' own copies, threading, and the hand-over to `inbox.actions.receive_in
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
 from samtale.accounts.models import User
@@ -20,6 +18,7 @@ from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
 from samtale.inbox.queries import messages_with_external_id
 from samtale.mail import trust
+from samtale.mail.addresses import BOUNCE, REPLY, base_address, ident_in, tagged
 from samtale.mail.models import EmailReference, RawEmail
 from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse_stream
 from samtale.mail.quotes import split_html, split_text
@@ -29,59 +28,26 @@ from samtale.mail.trust import proven_teammate
 SUBJECT_FALLBACK_DAYS = 30
 
 
-# ---------------------------------------------------------------- addresses and reply tokens
-
-
-def base_address(address: str) -> str:
-    """support+c12-ab34@acme.test -> support@acme.test"""
-    local, _at, domain = address.strip().lower().rpartition("@")
-    return f"{local.partition('+')[0]}@{domain}" if local else address.strip().lower()
-
-
-def _token_mac(conversation_id: int) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"reply:{conversation_id}".encode(), hashlib.sha256).hexdigest()[:10]
+# ---------------------------------------------------------------- addresses (mail.addresses)
 
 
 def reply_address(channel: Channel, conversation_id: int) -> str:
     """The conversation's own reply address: `support+c<id>-<mac>@domain` (C3 threading)."""
-    local, _at, domain = channel.address.partition("@")
-    return f"{local}+c{conversation_id}-{_token_mac(conversation_id)}@{domain}"
+    return tagged(channel.address, REPLY, conversation_id)
 
 
 def conversation_from_token(addresses: Iterable[str]) -> int | None:
-    for address in addresses:
-        local = address.lower().partition("@")[0]
-        tag = local.partition("+")[2]
-        if not tag.startswith("c") or "-" not in tag:
-            continue
-        ident, _dash, mac = tag[1:].partition("-")
-        if ident.isdigit() and hmac.compare_digest(mac, _token_mac(int(ident))):
-            return int(ident)
-    return None
-
-
-def _bounce_mac(message_id: int) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"bounce:{message_id}".encode(), hashlib.sha256).hexdigest()[:16]
+    return ident_in(addresses, REPLY)
 
 
 def bounce_address(channel: Channel, message_id: int) -> str:
     """The return path (envelope sender) of one outbound message: `support+b<id>-<mac>@domain`
     (VERP). A delivery report is believed only when it comes back to this address."""
-    local, _at, domain = channel.address.partition("@")
-    return f"{local}+b{message_id}-{_bounce_mac(message_id)}@{domain}"
+    return tagged(channel.address, BOUNCE, message_id)
 
 
 def message_from_bounce_address(addresses: Iterable[str]) -> int | None:
-    for address in addresses:
-        tag = address.lower().partition("@")[0].partition("+")[2]
-        if not tag.startswith("b") or "-" not in tag:
-            continue
-        ident, _dash, mac = tag[1:].partition("-")
-        if ident.isdigit() and len(ident) <= 18 and hmac.compare_digest(mac, _bounce_mac(int(ident))):
-            return int(ident)
-    return None
+    return ident_in(addresses, BOUNCE)
 
 
 def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:

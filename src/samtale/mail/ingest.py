@@ -35,7 +35,8 @@ from samtale.core.loops import Loop
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Message
 from samtale.mail import store
-from samtale.mail.inbound import base_address, parse_raw, prepare, process, source_part
+from samtale.mail.addresses import base_address
+from samtale.mail.inbound import parse_raw, prepare, process, source_part
 from samtale.mail.models import RawEmail
 from samtale.mail.parse import ParsedEmail
 from samtale.mail.queries import pending_ids

@@ -29,7 +29,8 @@ from django.db import close_old_connections, connection
 from samtale.core.metrics import SMTP_REPLIES
 from samtale.inbox.models import Channel
 from samtale.mail import store
-from samtale.mail.inbound import base_address, channels_for
+from samtale.mail.addresses import base_address
+from samtale.mail.inbound import channels_for
 from samtale.mail.models import RawEmail
 
 log = logging.getLogger(__name__)

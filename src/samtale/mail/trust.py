@@ -16,14 +16,13 @@ Otherwise the message is an ordinary inbound message, flagged "sender not verifi
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
 
 from samtale.accounts.models import User
+from samtale.mail.addresses import TEAMMATE, ident_in, tagged
 from samtale.mail.parse import ParsedEmail
 
 log = logging.getLogger(__name__)
@@ -32,25 +31,13 @@ DNS_TIMEOUT = 3.0  # seconds per DKIM key lookup: ingest must not wait long on a
 MAX_SIGNED_BYTES = 10 * 1024 * 1024  # larger messages are not DKIM-checked (hashing cost)
 
 
-def _mac(user_id: int) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"teammate:{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
 def secret_address(channel_address: str, user: User) -> str:
     """The address a teammate puts in Cc/Bcc so mail they send from their own client is theirs."""
-    local, _at, domain = channel_address.partition("@")
-    return f"{local}+u{user.pk}-{_mac(user.pk)}@{domain}"
+    return tagged(channel_address, TEAMMATE, user.pk)
 
 
 def user_from_secret_address(addresses: Iterable[str]) -> int | None:
-    for address in addresses:
-        tag = address.lower().partition("@")[0].partition("+")[2]
-        if not tag.startswith("u") or "-" not in tag:
-            continue
-        ident, _dash, mac = tag[1:].partition("-")
-        if ident.isdigit() and len(ident) <= 18 and hmac.compare_digest(mac, _mac(int(ident))):
-            return int(ident)
-    return None
+    return ident_in(addresses, TEAMMATE)
 
 
 def _aligned(domain: str, from_domain: str) -> bool:

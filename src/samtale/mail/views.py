@@ -7,10 +7,11 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 
 from samtale.accounts.access import require_permission
-from samtale.inbox.access import access_channel
+from samtale.inbox.access import access_channel, access_message
 from samtale.inbox.models import Channel, ChannelKind
 from samtale.mail import actions, queries, verification
 from samtale.mail.access import access_parked_email
+from samtale.mail.models import RawEmail
 from samtale.web.helpers import acting, action_view, member_required
 
 
@@ -29,13 +30,29 @@ def intake_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@member_required
-def parked_source(request: HttpRequest, raw_id: int) -> HttpResponseBase:
-    raw = access_parked_email(acting(request), raw_id)
-    response = FileResponse(raw.open(), content_type="text/plain; charset=utf-8", as_attachment=True, filename=f"parked-{raw.pk}.eml")  # fmt: skip
+def _source(raw: RawEmail, download_as: str = "") -> FileResponse:
+    """A message exactly as it arrived, as plain text (streamed: it may be 50 MB), never rendered."""
+    response = FileResponse(raw.open(), content_type="text/plain; charset=utf-8", as_attachment=bool(download_as),
+                            filename=download_as)  # fmt: skip
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@member_required
+def message_source(request: HttpRequest, message_id: int) -> HttpResponseBase:
+    """ "View original" of a received message (not of a hidden one: its original is hidden with it)."""
+    message = access_message(acting(request), message_id)
+    raw = RawEmail.objects.filter(message=message).order_by("id").first() if message.hidden_at is None else None
+    if raw is None:
+        raise Http404("No original source for this message")
+    return _source(raw)
+
+
+@member_required
+def parked_source(request: HttpRequest, raw_id: int) -> HttpResponseBase:
+    raw = access_parked_email(acting(request), raw_id)
+    return _source(raw, download_as=f"parked-{raw.pk}.eml")
 
 
 @action_view

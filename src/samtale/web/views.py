@@ -256,7 +256,6 @@ SAFE_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 @member_required
 def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     """Download an attachment; only plain raster images are ever shown inline (never HTML or SVG)."""
-    from django.http import FileResponse
 
     from samtale.inbox.access import access_attachment
 
@@ -271,21 +270,6 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-cache"  # hiding the message must take it away at once
-    return response
-
-
-@member_required
-def message_source(request: HttpRequest, message_id: int) -> HttpResponseBase:
-    """The original message exactly as it arrived, as plain text."""
-    from samtale.mail.models import RawEmail
-
-    message = access_message(acting(request), message_id)
-    raw = RawEmail.objects.filter(message=message).order_by("id").first() if message.hidden_at is None else None
-    if raw is None:  # none kept, or the message is hidden (its original with it)
-        raise Http404("No original source for this message")
-    response = FileResponse(raw.open(), content_type="text/plain; charset=utf-8")  # streamed: may be 50 MB
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 
