@@ -9,7 +9,7 @@ from email import policy
 from samtale.core.tasks import deliver_email
 from samtale.inbox import actions
 from samtale.inbox.models import Conversation, Message
-from samtale.mail.inbound import bounce_address
+from samtale.mail.addresses import bounce_address
 from samtale.mail.outbound import deliver
 from samtale.mail.smtpd import Listener
 from samtale.routing.actions import configure_routing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from samtale.inbox import actions
 from samtale.inbox.models import Conversation, Message
-from samtale.mail.inbound import reply_address
+from samtale.mail.addresses import reply_address
 from samtale.mail.smtpd import Listener
 from tests.conftest import World
 from tests.mail.conftest import deliver, mail

@@ -11,8 +11,12 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from samtale.inbox.models import Channel
 
 
 @dataclass(frozen=True)
@@ -53,3 +57,22 @@ def ident_in(addresses: Iterable[str], tag: Tag) -> int | None:
         if ident.isdigit() and len(ident) <= 18 and hmac.compare_digest(mac, _mac(tag, int(ident))):
             return int(ident)
     return None
+
+
+def reply_address(channel: Channel, conversation_id: int) -> str:
+    """The conversation's own reply address: `support+c<id>-<mac>@domain` (C3 threading)."""
+    return tagged(channel.address, REPLY, conversation_id)
+
+
+def conversation_from_token(addresses: Iterable[str]) -> int | None:
+    return ident_in(addresses, REPLY)
+
+
+def bounce_address(channel: Channel, message_id: int) -> str:
+    """The return path (envelope sender) of one outbound message: `support+b<id>-<mac>@domain`
+    (VERP). A delivery report is believed only when it comes back to this address."""
+    return tagged(channel.address, BOUNCE, message_id)
+
+
+def message_from_bounce_address(addresses: Iterable[str]) -> int | None:
+    return ident_in(addresses, BOUNCE)

@@ -18,7 +18,7 @@ from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Direction, Message
 from samtale.inbox.queries import messages_with_external_id
 from samtale.mail import trust
-from samtale.mail.addresses import BOUNCE, REPLY, base_address, ident_in, tagged
+from samtale.mail.addresses import base_address, conversation_from_token, message_from_bounce_address
 from samtale.mail.models import EmailReference, RawEmail
 from samtale.mail.parse import ParsedEmail, Part, normalize_subject, parse_stream
 from samtale.mail.quotes import split_html, split_text
@@ -29,25 +29,6 @@ SUBJECT_FALLBACK_DAYS = 30
 
 
 # ---------------------------------------------------------------- addresses (mail.addresses)
-
-
-def reply_address(channel: Channel, conversation_id: int) -> str:
-    """The conversation's own reply address: `support+c<id>-<mac>@domain` (C3 threading)."""
-    return tagged(channel.address, REPLY, conversation_id)
-
-
-def conversation_from_token(addresses: Iterable[str]) -> int | None:
-    return ident_in(addresses, REPLY)
-
-
-def bounce_address(channel: Channel, message_id: int) -> str:
-    """The return path (envelope sender) of one outbound message: `support+b<id>-<mac>@domain`
-    (VERP). A delivery report is believed only when it comes back to this address."""
-    return tagged(channel.address, BOUNCE, message_id)
-
-
-def message_from_bounce_address(addresses: Iterable[str]) -> int | None:
-    return ident_in(addresses, BOUNCE)
 
 
 def channels_for(addresses: Iterable[str]) -> dict[str, Channel]:

@@ -19,7 +19,7 @@ from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.inbox import events
 from samtale.inbox.models import Channel, DeliveryStatus, Direction, Message
-from samtale.mail.inbound import bounce_address, reply_address
+from samtale.mail.addresses import bounce_address, reply_address
 
 log = logging.getLogger(__name__)
 
