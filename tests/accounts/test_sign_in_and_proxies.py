@@ -72,6 +72,14 @@ def test_https_is_believed_from_a_trusted_proxy_or_configuration_only(world: Wor
     assert configured["published_url"].startswith("https://") and 'value="https://' in page
 
 
+def test_https_through_a_trusted_proxy_gets_secure_cookies_and_hsts(world: World) -> None:
+    with override_settings(SAMTALE_TRUSTED_PROXIES=["10.0.0.1/32"]):
+        secure = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_PROTO="https").get("/login/")
+        spoofed = Client(REMOTE_ADDR="198.51.100.1", HTTP_X_FORWARDED_PROTO="https").get("/login/")
+    assert secure.cookies["csrftoken"]["secure"] is True and "Strict-Transport-Security" in secure.headers
+    assert not spoofed.cookies["csrftoken"]["secure"] and "Strict-Transport-Security" not in spoofed.headers
+
+
 def test_samtale_https_turns_on_secure_cookies_and_hsts() -> None:
     code = "import samtale.settings as s, json; print(json.dumps([s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS]))"
     env = {**os.environ, "SAMTALE_HTTPS": "true"}

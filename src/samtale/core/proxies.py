@@ -56,7 +56,12 @@ class TrustedProxyMiddleware:
             meta.pop("HTTP_X_FORWARDED_PROTO", None)
         if settings.SAMTALE_HTTPS:  # the deployment is served over https only (TLS ends at a proxy)
             meta["HTTP_X_FORWARDED_PROTO"] = "https"
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.is_secure():  # over https (configured, or a trusted proxy says so): secure cookies, HSTS
+            for cookie in response.cookies.values():
+                cookie["secure"] = True
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={settings.SAMTALE_HSTS_SECONDS}")
+        return response
 
 
 def absolute_url(request: HttpRequest, path: str) -> str:
