@@ -44,8 +44,10 @@ class RawEmail(models.Model):
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True)
     message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    attempts = models.PositiveSmallIntegerField(default=0)  # claims by the ingest queue (each counted first)
-    claimed_by = models.CharField(max_length=64, blank=True)  # SQLite: pid:start:thread of the claimer
+    attempts = models.PositiveSmallIntegerField(
+        default=0, db_default=0
+    )  # claims by the ingest queue (each counted first)
+    claimed_by = models.CharField(max_length=64, blank=True, default="", db_default="")  # SQLite: pid:start:thread
     parked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
