@@ -105,6 +105,9 @@ def smtpd(argv: list[str]) -> int:
     from samtale.mail.ingest import IngestProcess
 
     stop = _stop_on_signal()
+    from samtale.core.metrics import serve_own_metrics
+
+    serve_own_metrics()
     listener = _start_mail()
     # received mail is parsed in a child process at lower priority: acknowledging comes first
     ingest = IngestProcess()
@@ -153,6 +156,9 @@ def worker(argv: list[str]) -> int:
     from samtale.mail.ingest import IngestLoop
 
     stop = _stop_on_signal()
+    from samtale.core.metrics import serve_own_metrics
+
+    serve_own_metrics()
     threads = WorkerThreads(schedule=not args.no_scheduler)
     threads.start()
     ingest = IngestLoop()  # stored mail is processed by every worker (each message is claimed)

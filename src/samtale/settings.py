@@ -273,6 +273,8 @@ SAMTALE_METRICS_TOKEN = os.environ.get("SAMTALE_METRICS_TOKEN", "")
 SAMTALE_METRICS_ALLOWED_IPS = [
     n.strip() for n in os.environ.get("SAMTALE_METRICS_ALLOWED_IPS", "127.0.0.1/32,::1/128").split(",") if n.strip()
 ]
+SAMTALE_METRICS_PORT = int(os.environ.get("SAMTALE_METRICS_PORT", "0"))  # smtpd/worker: their own /metrics
+SAMTALE_METRICS_HOST = os.environ.get("SAMTALE_METRICS_HOST", "127.0.0.1")
 SAMTALE_READY_MAX_LAG_SECONDS = int(os.environ.get("SAMTALE_READY_MAX_LAG_SECONDS", "600"))
 SAMTALE_LOGIN_RATE = os.environ.get("SAMTALE_LOGIN_RATE", "30/m")  # sign-in attempts per client address
 SAMTALE_LOGIN_FREE_FAILURES = int(

@@ -103,6 +103,16 @@ def _may_scrape(request: HttpRequest) -> bool:
     return any(client in ipaddress.ip_network(n, strict=False) for n in settings.SAMTALE_METRICS_ALLOWED_IPS)
 
 
+def serve_own_metrics() -> None:
+    """For processes without a web server (`samtale smtpd`, `samtale worker`): their metrics at
+    http://$SAMTALE_METRICS_HOST:$SAMTALE_METRICS_PORT/ (loopback by default) when the port is set."""
+    from prometheus_client import start_http_server
+
+    if settings.SAMTALE_METRICS_PORT:
+        _register()
+        start_http_server(settings.SAMTALE_METRICS_PORT, addr=settings.SAMTALE_METRICS_HOST)
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _may_scrape(request):
         return HttpResponse("Forbidden", status=403, content_type="text/plain")
