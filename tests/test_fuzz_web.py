@@ -50,6 +50,14 @@ segment = st.one_of(
 )
 
 
+@pytest.fixture
+def real_ids(world: World) -> list[str]:
+    """Ids that exist, so the screens get past their 404s. Read once per test, before Hypothesis
+    runs its examples: what the examples do (delete a view, add a conversation) must not change
+    what the strategy draws from."""
+    return [str(pk) for pk in _real_ids(world)]
+
+
 def _real_ids(world: World) -> list[Any]:
     from samtale.inbox import actions
     from samtale.inbox.models import Conversation, CustomView, Message
@@ -76,10 +84,9 @@ def _real_ids(world: World) -> list[Any]:
 @pytest.mark.parametrize("pattern", _patterns())
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_no_screen_answers_a_server_error(pattern: str, data: Any, world: World) -> None:
+def test_no_screen_answers_a_server_error(pattern: str, data: Any, world: World, real_ids: list[str]) -> None:
     names = re.findall(r"<(?:\w+:)?(\w+)>", pattern)
-    real = [str(pk) for pk in _real_ids(world)]  # ids that exist, so the screens get past their 404s
-    url = _fill(pattern, {n: data.draw(st.one_of(segment, st.sampled_from(real)), label=n) for n in names})
+    url = _fill(pattern, {n: data.draw(st.one_of(segment, st.sampled_from(real_ids)), label=n) for n in names})
     who = data.draw(st.sampled_from([world.admin, world.noperm, world.outsider]), label="user")
     client = Client(raise_request_exception=False)
     client.force_login(who)
@@ -87,11 +94,17 @@ def test_no_screen_answers_a_server_error(pattern: str, data: Any, world: World)
     body = data.draw(form, label="form")
     for method, response in (
         ("GET", lambda: client.get(url, query)),
+        (
+            "GET cleared",
+            lambda: client.get(url, dict.fromkeys(FIELDS, "")),
+        ),  # a form submitted with every field emptied
         ("POST", lambda: client.post(url, body)),
         ("POST htmx", lambda: client.post(url, body, headers={"HX-Request": "true"})),
     ):
         status = response().status_code
-        assert status < 500, f"{method} {url} as {who.email} with {query if method == 'GET' else body} → {status}"
+        assert status < 500, (
+            f"{method} {url} as {who.email} with {query if method.startswith('GET') else body} → {status}"
+        )
 
 
 def test_static_paths_that_escape_or_carry_nul_bytes_are_404() -> None:
@@ -121,3 +134,46 @@ def test_static_paths_that_escape_or_carry_nul_bytes_are_404() -> None:
     ):
         assert status(path) == 404, path
     assert status("/static/web/app.css") == 200
+
+
+def test_every_screen_with_real_objects_and_emptied_forms(world: World) -> None:
+    """Deterministic companion of the fuzz: every URL filled with objects that exist (a saved
+    custom view, a conversation, a message, a team…), opened plain and with every form field
+    emptied, and posted empty — as a super admin, who gets past every permission check."""
+    import itertools
+
+    from samtale.accounts import actions as account_actions
+    from samtale.inbox.models import Conversation, CustomView, Message
+
+    _real_ids(world)
+    view = CustomView.objects.get(inbox=world.support)
+    conversation = Conversation.objects.filter(inbox=world.support).first()
+    message = Message.objects.filter(conversation=conversation).first()
+    team = account_actions.create_team(world.account, acting_user=world.admin, name="Fuzzers", members=[world.agent])
+    token, _clear = account_actions.create_api_token(world.admin, acting_user=world.admin, name="fuzz")
+    assert conversation is not None and message is not None
+    values = {
+        "inbox_id": [world.support.pk], "view": ["unassigned", "trash", f"custom-{view.pk}"],
+        "conversation_id": [conversation.pk], "message_id": [message.pk], "user_id": [world.agent.pk],
+        "channel_id": [world.email.pk], "view_id": [view.pk], "team_id": [team.pk], "token_id": [token.pk],
+        "attachment_id": [1], "raw_id": [1], "action": ["close", "reopen", "hide", "show", "assign", "calendar", "x"],
+        "token": ["x"],
+    }  # fmt: skip
+    client = Client(raise_request_exception=False)
+    client.force_login(world.admin)
+    failures = []
+    for pattern in _patterns():
+        names = re.findall(r"<(?:\w+:)?(\w+)>", pattern)
+        for combo in itertools.product(*(values.get(n, ["1"]) for n in names)):
+            url = _fill(pattern, {n: str(v) for n, v in zip(names, combo, strict=True)})
+            if url.endswith("/logout/"):
+                continue
+            for method, call in (
+                ("GET", lambda: client.get(url)),  # noqa: B023 -- called at once, in this iteration
+                ("GET emptied", lambda: client.get(url, dict.fromkeys(FIELDS, ""))),  # noqa: B023
+                ("POST empty", lambda: client.post(url, {})),  # noqa: B023
+            ):
+                status = call().status_code
+                if status >= 500:
+                    failures.append(f"{method} {url} → {status}")
+    assert not failures, failures
