@@ -50,7 +50,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",  # no inline script, no eval: every behaviour lives in static files
         "style-src 'self' 'unsafe-inline'",  # style attributes in templates; mail HTML carries none
         "img-src 'self' data: https: http:",  # remote images in mail load only when the agent asks
-        "connect-src 'self' ws: wss:",
+        "connect-src 'self'",  # the agent WebSocket is same-origin (CSP3 'self' covers ws:// and wss://)
         "font-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
