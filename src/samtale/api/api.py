@@ -101,7 +101,7 @@ def _message_out(m: Message) -> dict[str, Any]:
         "attachments": [] if hidden else [
             {"id": a.pk, "filename": a.filename, "content_type": a.content_type, "size": a.size, "inline": a.inline,
              "url": reverse("attachment", args=[a.pk])}
-            for a in m.attachments.all()  # type: ignore[attr-defined]
+            for a in m.attachments.all()
         ],
     }  # fmt: skip
 

@@ -336,4 +336,4 @@ def publish(ranges: Iterable[tuple[int, datetime, datetime, str]], *, name: str,
         event.add("TRANSP", "OPAQUE")
         event.add("X-MICROSOFT-CDO-BUSYSTATUS", "OOF")
         calendar.add_component(event)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())

@@ -152,12 +152,12 @@ class _HTTPSConnection(http.client.HTTPSConnection):
 
 class _HTTPHandler(urllib.request.HTTPHandler):
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_HTTPConnection, req)  # type: ignore[arg-type]
+        return self.do_open(_HTTPConnection, req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_HTTPSConnection, req, context=ssl.create_default_context())  # type: ignore[arg-type]
+        return self.do_open(_HTTPSConnection, req, context=ssl.create_default_context())
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):

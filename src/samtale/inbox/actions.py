@@ -537,7 +537,7 @@ def forward_message(message: Message, *, acting_user: User, to: str, note: str =
             delivery_status=DeliveryStatus.QUEUED, external_id=_outbound_id(ChannelKind.EMAIL, channel.address),
             forwarded=True, created_at=at,
         )  # fmt: skip
-        for attachment in message.attachments.all():  # type: ignore[attr-defined]
+        for attachment in message.attachments.all():
             with attachment.file.open("rb") as handle:
                 copy = Attachment(
                     account_id=forward.account_id, message=forward, filename=attachment.filename,

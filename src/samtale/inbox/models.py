@@ -60,14 +60,14 @@ class Channel(models.Model):
     @property
     def mail_server_or_none(self) -> Any:
         try:
-            return self.mail_server  # type: ignore[attr-defined]
+            return self.mail_server
         except Exception:  # MailServer.DoesNotExist
             return None
 
     @property
     def routing_rule_or_none(self) -> Any:
         try:
-            return self.routing_rule  # type: ignore[attr-defined]
+            return self.routing_rule
         except Exception:  # RoutingRule.DoesNotExist, without importing the routing app here
             return None
 

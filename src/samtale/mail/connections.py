@@ -30,22 +30,22 @@ class VettedSMTPBackend(EmailBackend):
     """Django's SMTP backend, connecting through the egress policy (for channels' own servers)."""
 
     @property
-    def connection_class(self) -> type[smtplib.SMTP]:  # type: ignore[override]
+    def connection_class(self) -> type[smtplib.SMTP]:
         return _SMTPS if self.use_ssl else _SMTP
 
 
-class _IMAP(imap4.IMAP4WithTimeout):
+class _IMAP(imap4.IMAP4WithTimeout):  # type: ignore[misc]
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
         return egress.connect(self.host, self.port, timeout if timeout is not None else self._timeout)
 
 
-class _IMAPS(tls.IMAP4_TLS):
+class _IMAPS(tls.IMAP4_TLS):  # type: ignore[misc]
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
         sock = egress.connect(self.host, self.port, timeout if timeout is not None else self._timeout)
         return egress.wrap_tls(sock, self.host, self.ssl_context)
 
 
-class VettedIMAPClient(IMAPClient):
+class VettedIMAPClient(IMAPClient):  # type: ignore[misc]
     def _create_IMAP4(self) -> Any:
         timeout = getattr(self._timeout, "connect", None)
         if self.ssl:

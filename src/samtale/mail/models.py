@@ -62,7 +62,7 @@ class RawEmail(models.Model):
     def open(self) -> IO[bytes]:
         """The message as a binary stream, wherever it is kept."""
         if self.file:
-            return self.file.storage.open(str(self.file.name), "rb")  # type: ignore[no-any-return]
+            return self.file.storage.open(str(self.file.name), "rb")
         return io.BytesIO(bytes(self.data))
 
     def read(self) -> bytes:

@@ -63,7 +63,7 @@ def _threading_headers(message: Message) -> dict[str, str]:
     )
     if parent is None or message.forwarded:
         return {}
-    refs = [r.ref for r in parent.email_references.order_by("id")][-10:]  # type: ignore[attr-defined]
+    refs = [r.ref for r in parent.email_references.order_by("id")][-10:]
     chain = [*dict.fromkeys([*refs, parent.external_id])]
     return {"In-Reply-To": f"<{parent.external_id}>", "References": " ".join(f"<{r}>" for r in chain)}
 
@@ -92,7 +92,7 @@ def build(message: Message) -> EmailMultiAlternatives:
     )
     if message.html:
         mail.attach_alternative(message.html, "text/html")
-    for attachment in message.attachments.all():  # type: ignore[attr-defined]
+    for attachment in message.attachments.all():
         with attachment.file.open("rb") as handle:
             mail.attach(attachment.filename, handle.read(), attachment.content_type)
     return mail

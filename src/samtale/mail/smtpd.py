@@ -328,13 +328,13 @@ class Receiver(SMTP):
             raise
         if not fits:
             spool.discard()
-            self._set_post_data_state()
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
             await self.push("552 5.3.4 Error: message exceeds the size limit")
             return
         status = await self.event_handler.store(self.envelope, spool)
         # LMTP answers once per accepted recipient (RFC 2033 4.2): all were stored together.
         replies = len(self.envelope.rcpt_tos) if self.lmtp else 1
-        self._set_post_data_state()
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
         for _n in range(replies):
             await self.push(status)
 

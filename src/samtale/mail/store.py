@@ -179,7 +179,7 @@ def _insert(rows: list[RawEmail]) -> None:
 
 
 def raw_storage() -> Storage:
-    return RawEmail._meta.get_field("file").storage  # type: ignore[attr-defined,no-any-return]
+    return RawEmail._meta.get_field("file").storage
 
 
 def spool_directory() -> Path:

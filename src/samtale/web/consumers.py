@@ -12,8 +12,12 @@ from samtale.core.events import ACCESS_CHANGED, SESSION_CHANGED, account_group, 
 from samtale.core.metrics import WEBSOCKETS
 
 
-@database_sync_to_async
-def _groups_for(user: Any) -> list[str]:
+async def _groups_for(user: Any) -> list[str]:
+    groups: list[str] = await database_sync_to_async(_groups_for_now)(user)
+    return groups
+
+
+def _groups_for_now(user: Any) -> list[str]:
     from samtale.accounts.access import membership_of
     from samtale.inbox.access import accessible_inboxes
 

@@ -17,7 +17,7 @@ _CID = re.compile(r'data-src="cid:([^"]+)"', re.IGNORECASE)
 @register.filter
 def email_body(message: Any, part: str = "html") -> SafeString:
     """The message's sanitized HTML (or its trimmed part) with `cid:` images resolved."""
-    html = message.quoted_html if part == "quoted" else message.html
+    html = str(message.quoted_html if part == "quoted" else message.html)
     if "cid:" not in html:
         return mark_safe(html)  # noqa: S308 -- sanitized by core.html.sanitize when stored
     by_cid = {a.content_id: a.pk for a in message.attachments.all() if a.content_id}
