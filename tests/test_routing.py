@@ -92,7 +92,7 @@ def test_backlog_is_assigned_when_someone_becomes_available(world: World, django
 
 
 def test_temporary_away_ends_and_the_worker_routes_the_waiting(world: World) -> None:
-    from samtale.core.tasks import route_waiting
+    from samtale.routing.tasks import route_waiting
 
     configure_routing(world.email, acting_user=world.admin, users=[world.agent])
     availability.set_temporary_away(world.agent, acting_user=world.agent, preset="15m")

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from samtale.availability import actions
 from samtale.availability.models import CalendarFeed, OutOfOffice
 from samtale.availability.queries import status_of
-from samtale.core.tasks import sync_calendars
+from samtale.availability.tasks import sync_calendars
 from tests.conftest import World
 
 CALENDARS = Path(__file__).parent / "calendars"
@@ -273,7 +273,7 @@ def test_sync_now_and_disconnect_buttons(
 ) -> None:
     from django_tasks_db.models import DBTaskResult
 
-    from samtale.core.tasks import sync_calendar
+    from samtale.availability.tasks import sync_calendar
 
     client: Client = client_for(world.agent)
     base = f"/settings/users/{world.agent.pk}/availability"

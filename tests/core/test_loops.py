@@ -13,7 +13,8 @@ from django.db import OperationalError
 from samtale.core import loops
 from samtale.core.loops import Loop, alive
 from samtale.core.models import Heartbeat
-from samtale.core.tasks import WorkerThreads, purge_trash
+from samtale.core.tasks import WorkerThreads
+from samtale.inbox.tasks import purge_trash
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
@@ -123,3 +124,19 @@ def test_mail_held_for_an_unconfirmed_address_is_purged_after_the_retention(worl
                                 state="held", received_at=now() - timedelta(days=age))  # fmt: skip
     assert purge_held_mail.call() == 1
     assert RawEmail.objects.filter(state="held").count() == 1
+
+
+def test_tasks_queued_under_their_old_path_run_under_the_new_one(db: Any) -> None:
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django_tasks_db.models import DBTaskResult
+
+    from samtale.mail.tasks import deliver_email
+
+    moved = importlib.import_module("samtale.core.migrations.0003_tasks_moved_to_their_apps")
+    result = deliver_email.enqueue(123)
+    DBTaskResult.objects.filter(pk=result.id).update(task_path="samtale.core.tasks.deliver_email")
+    moved.forwards(django_apps, None)
+    row = DBTaskResult.objects.get(pk=result.id)
+    assert row.task_path == "samtale.mail.tasks.deliver_email" and row.task.name == "deliver_email"

@@ -193,7 +193,7 @@ def test_trash_is_purged_after_thirty_days(world: World) -> None:
     with time_machine.travel(timedelta(days=20)):
         actions.trash_conversation(fresh, acting_user=world.agent)
     with time_machine.travel(timedelta(days=31)):
-        from samtale.core.tasks import purge_trash
+        from samtale.inbox.tasks import purge_trash
 
         assert purge_trash.call() == 1
     assert not Conversation.objects.filter(pk=old.pk).exists()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 from email import policy
 
-from samtale.core.tasks import deliver_email
+from samtale.mail.tasks import deliver_email
 from samtale.inbox import actions
 from samtale.inbox.models import Conversation, Message
 from samtale.mail.addresses import bounce_address

@@ -8,7 +8,7 @@ from email import policy
 import pytest
 from django.core.exceptions import ValidationError
 
-from samtale.core.tasks import send_transcript
+from samtale.mail.tasks import send_transcript
 from samtale.inbox import actions
 from samtale.mail.transcript import request_transcript, send
 from tests.conftest import World

@@ -220,7 +220,7 @@ def configure_calendar(user: User, *, acting_user: User, url: str, keywords: str
         if not url:
             _apply_calendar(user, FEED_PREFIX, [])
         else:
-            from samtale.core.tasks import sync_calendar
+            from samtale.availability.tasks import sync_calendar
 
             pk = feed.pk
             transaction.on_commit(lambda: sync_calendar.enqueue(pk))
@@ -259,7 +259,7 @@ def _apply_calendar(user: User, prefix: str, ranges: list[CalendarRange]) -> int
 
 def request_calendar_sync(user: User, *, acting_user: User) -> None:
     """ "Sync now": the worker fetches the feed at once."""
-    from samtale.core.tasks import sync_calendar
+    from samtale.availability.tasks import sync_calendar
 
     require_may_edit(acting_user, user)
     feed = calendar_feed_of(user)

@@ -1,4 +1,5 @@
-"""Background tasks and the in-process worker used by `samtale serve`."""
+"""The worker: runs the task queue and a scheduler of every app's periodic jobs (each app keeps
+its own tasks in `<app>/tasks.py`, with a `PERIODIC` list), plus the housekeeping of the queue."""
 
 from __future__ import annotations
 
@@ -9,89 +10,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django_tasks import task
 from django_tasks.base import Task
 
 from samtale.core.loops import Loop
 
 log = logging.getLogger(__name__)
-
-
-@task()
-def purge_trash() -> int:
-    from samtale.inbox.actions import purge_trash as purge
-
-    count = purge(older_than=timedelta(days=settings.SAMTALE_TRASH_RETENTION_DAYS))
-    if count:
-        log.info("purged %d conversations from Trash", count)
-    return count
-
-
-@task()
-def recount_view_counts() -> int:
-    """Repair any drift of the kept view counts (there should be none; it is logged)."""
-    from samtale.inbox import counters
-    from samtale.inbox.models import Inbox
-
-    return sum(counters.recount(inbox) for inbox in Inbox.objects.all())
-
-
-@task()
-def route_waiting() -> int:
-    """Offer unassigned conversations again: working periods start and temporary away ends
-    without anyone acting, so this runs every minute."""
-    from samtale.routing.actions import route_backlog
-    from samtale.routing.models import RoutingRule
-
-    inboxes = set(RoutingRule.objects.filter(enabled=True).values_list("channel__inbox_id", flat=True))
-    return sum(route_backlog(pk) for pk in inboxes)
-
-
-@task()
-def sync_calendar(feed_id: int) -> int:
-    """Sync one calendar feed now (after it is connected, or "Sync now")."""
-    from samtale.availability.actions import sync_calendar_feed
-    from samtale.availability.models import CalendarFeed
-
-    feed = CalendarFeed.objects.select_related("user__membership").filter(pk=feed_id).first()
-    return sync_calendar_feed(feed) if feed is not None else 0
-
-
-@task()
-def sync_calendars() -> int:
-    """Poll every connected feed whose last sync is older than SAMTALE_CALENDAR_POLL_MINUTES."""
-    from django.db.models import Q
-
-    from samtale.availability.actions import sync_calendar_feed
-    from samtale.availability.models import CalendarFeed
-    from samtale.core.clock import now
-
-    due = now() - timedelta(minutes=settings.SAMTALE_CALENDAR_POLL_MINUTES)
-    feeds = CalendarFeed.objects.select_related("user__membership").exclude(url="")
-    changed = 0
-    for feed in feeds.filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=due)):
-        try:
-            changed += sync_calendar_feed(feed)
-        except Exception:  # one broken feed must not stop the others
-            log.exception("calendar sync of feed %s failed", feed.pk)
-    return changed
-
-
-@task()
-def deliver_email(message_id: int) -> str:
-    """Send one outbound email (retried with backoff by re-enqueueing itself)."""
-    from samtale.mail.outbound import deliver
-
-    return deliver(message_id)
-
-
-@task()
-def send_transcript(conversation_id: int, to: str, language: str = "") -> str:
-    """Email a chat transcript (C8, C15)."""
-    from samtale.mail.transcript import send
-
-    return send(conversation_id, to, language)
 
 
 @task()
@@ -112,10 +36,6 @@ def prune_heartbeats() -> int:
 
 
 PERIODIC: list[tuple[Task[[], Any], float]] = [
-    (purge_trash, 3600.0),
-    (recount_view_counts, 6 * 3600.0),
-    (route_waiting, 60.0),
-    (sync_calendars, 60.0),
     (prune_task_results, 6 * 3600.0),
     (prune_heartbeats, 6 * 3600.0),
 ]

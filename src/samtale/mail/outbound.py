@@ -32,7 +32,7 @@ def new_message_id(address: str) -> str:
 
 def queue(message: Message) -> None:
     """Deliver after the transaction that stored the message commits."""
-    from samtale.core.tasks import deliver_email
+    from samtale.mail.tasks import deliver_email
 
     pk = message.pk
     transaction.on_commit(lambda: deliver_email.enqueue(pk))
@@ -145,7 +145,7 @@ def _reply_of(exc: BaseException) -> tuple[bool, str]:
 
 def deliver(message_id: int) -> str:
     """Send one queued message (the task). Returns the resulting status."""
-    from samtale.core.tasks import deliver_email
+    from samtale.mail.tasks import deliver_email
 
     with transaction.atomic():
         message = (

@@ -32,4 +32,20 @@ def purge_held_mail() -> int:
     return RawEmail.objects.filter(state=RawEmail.State.HELD, received_at__lt=since).delete()[0]
 
 
+@task()
+def deliver_email(message_id: int) -> str:
+    """Send one outbound email (retried with backoff by re-enqueueing itself)."""
+    from samtale.mail.outbound import deliver
+
+    return deliver(message_id)
+
+
+@task()
+def send_transcript(conversation_id: int, to: str, language: str = "") -> str:
+    """Email a chat transcript (C8, C15)."""
+    from samtale.mail.transcript import send
+
+    return send(conversation_id, to, language)
+
+
 PERIODIC: list[tuple[Task[[], Any], float]] = [(purge_held_mail, 3600.0)]

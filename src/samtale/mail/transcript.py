@@ -36,7 +36,7 @@ def request_transcript(
 ) -> None:
     """Send the transcript after the current transaction commits. `acting_user` None: the
     contact asked for it from the chat widget."""
-    from samtale.core.tasks import send_transcript
+    from samtale.mail.tasks import send_transcript
     from samtale.inbox.access import access_conversation
 
     if acting_user is not None:
