@@ -6,12 +6,12 @@ from __future__ import annotations
 import email
 from email import policy
 
-from samtale.mail.tasks import deliver_email
 from samtale.inbox import actions
 from samtale.inbox.models import Conversation, Message
 from samtale.mail.addresses import bounce_address
 from samtale.mail.outbound import deliver
 from samtale.mail.smtpd import Listener
+from samtale.mail.tasks import deliver_email
 from samtale.routing.actions import configure_routing
 from tests.conftest import World
 from tests.mail.conftest import Outbox, mail

@@ -8,8 +8,8 @@ from email import policy
 import pytest
 from django.core.exceptions import ValidationError
 
-from samtale.mail.tasks import send_transcript
 from samtale.inbox import actions
+from samtale.mail.tasks import send_transcript
 from samtale.mail.transcript import request_transcript, send
 from tests.conftest import World
 from tests.mail.conftest import Outbox

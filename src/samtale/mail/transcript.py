@@ -36,8 +36,8 @@ def request_transcript(
 ) -> None:
     """Send the transcript after the current transaction commits. `acting_user` None: the
     contact asked for it from the chat widget."""
-    from samtale.mail.tasks import send_transcript
     from samtale.inbox.access import access_conversation
+    from samtale.mail.tasks import send_transcript
 
     if acting_user is not None:
         access_conversation(acting_user, conversation.pk)
