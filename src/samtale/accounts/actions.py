@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from samtale.accounts import events
+from samtale.accounts import events, hooks
 from samtale.accounts.access import membership_of, require_super_admin
 from samtale.accounts.models import PERMISSIONS, Account, ApiToken, Membership, Role, Seat, Team, User
 from samtale.core.audit import audit
@@ -168,9 +168,8 @@ def reactivate_user(user: User, *, acting_user: User) -> None:
 
 
 def remove_user(user: User, *, acting_user: User) -> int:
-    """Remove from the account: no sign-in, out of inboxes and teams, conversations unassigned."""
-    from samtale.inbox.actions import release_conversations_of
-
+    """Remove from the account: no sign-in, out of inboxes and teams, conversations unassigned
+    (the inbox does that through `hooks.on_user_removed`)."""
     membership = _lifecycle_guard(user, acting_user)
     with transaction.atomic():
         membership.removed_at = now()
@@ -180,7 +179,7 @@ def remove_user(user: User, *, acting_user: User) -> int:
         user.inboxes.clear()
         user.teams.clear()
         user.api_tokens.all().delete()
-        released = release_conversations_of(user, acting_user=acting_user)
+        released = hooks.user_removed(user, acting_user)
         audit(membership.account, acting_user, "user.removed", user, released=released)
         publish_on_commit(events.members_changed(membership.account_id, user.pk))
         publish_on_commit(access_changed(user.pk))

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from samtale.accounts.access import membership_of
+from samtale.accounts.http import acting, action_view, form_error, member_required
 from samtale.accounts.models import Seat
 from samtale.availability import actions
 from samtale.availability.actions import TEMPORARY_PRESETS
@@ -26,7 +27,6 @@ from samtale.availability.status import Reason
 from samtale.core.bounds import parse_id
 from samtale.core.proxies import absolute_url
 from samtale.core.snapshot import read_snapshot
-from samtale.web.helpers import acting, action_view, form_error, member_required
 
 REASON_LABELS = {
     Reason.OUT_OF_OFFICE: _("Out of office"),

@@ -12,55 +12,65 @@ import hmac
 import ipaddress
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from samtale.core.clock import now
 
 HTTP_REQUESTS = Counter("samtale_http_requests_total", "HTTP requests answered", ["method", "status"])
 HTTP_SECONDS = Histogram("samtale_http_request_seconds", "Time to answer an HTTP request", ["method"])
 SMTP_REPLIES = Counter("samtale_smtp_replies_total", "SMTP/LMTP replies sent by the listener", ["code"])
 WEBSOCKETS = Gauge("samtale_websocket_connections", "Open agent WebSockets in this process")
-LOOPS = ("worker", "scheduler", "mail-ingest")
+# What apps add (registered in their AppConfig.ready, so core names no app): loops that must run
+# somewhere, gauges read at scrape time, and readiness checks.
+_loops: list[str] = ["worker", "scheduler"]
+_gauges: list[Callable[[], Iterator[Metric]]] = []
+_ready_checks: list[Callable[[], tuple[str, Any, bool]]] = []
+
+
+def expect_loop(name: str) -> None:
+    """A loop (by heartbeat name) that must run in some process of the installation."""
+    if name not in _loops:
+        _loops.append(name)
+
+
+def loops() -> list[str]:
+    return list(_loops)
+
+
+def add_gauges(produce: Callable[[], Iterator[Metric]]) -> None:
+    _gauges.append(produce)
+
+
+def add_readiness_check(check: Callable[[], tuple[str, Any, bool]]) -> None:
+    """`check()` -> (name, value shown, ready?)."""
+    _ready_checks.append(check)
 
 
 class _InstallationCollector(Collector):
     """Gauges read from the database at scrape time (the same for every process)."""
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         from django_tasks_db.models import DBTaskResult
 
         from samtale.core.loops import alive
         from samtale.core.models import Heartbeat
-        from samtale.mail.models import RawEmail
-        from samtale.mail.queries import oldest_pending_at, pending_count
 
         queue = GaugeMetricFamily("samtale_task_queue", "Background tasks by status", labels=["status"])
         for status in ("READY", "RUNNING", "FAILED"):
             queue.add_metric([status.lower()], DBTaskResult.objects.filter(status=status).count())
         yield queue
-        oldest = oldest_pending_at()
-        yield GaugeMetricFamily(
-            "samtale_mail_ingest_lag_seconds", "Age of the oldest stored mail not yet processed",
-            value=(now() - oldest).total_seconds() if oldest else 0.0,
-        )  # fmt: skip
-        yield GaugeMetricFamily("samtale_mail_pending", "Stored mail waiting to be processed", value=pending_count())
-        yield GaugeMetricFamily(
-            "samtale_mail_parked", "Mail the ingest queue parked for an admin",
-            value=RawEmail.objects.filter(state=RawEmail.State.PARKED).count(),
-        )  # fmt: skip
+        for produce in _gauges:
+            yield from produce()
         up = GaugeMetricFamily(
             "samtale_loop_alive", "A long-running loop beat recently (1) or not (0)", labels=["loop"]
         )
         failures = GaugeMetricFamily("samtale_loop_failures", "Failed iterations of a loop", labels=["loop"])
-        for name in LOOPS:
+        for name in _loops:
             up.add_metric([name], 1.0 if alive(name) else 0.0)
             total = sum(Heartbeat.objects.filter(name=name).values_list("total_failures", flat=True))
             failures.add_metric([name], float(total))
@@ -126,10 +136,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness of the installation: the database answers, the worker, the scheduler and mail
-    ingest beat recently (in some process), and stored mail is being processed."""
+    """Readiness of the installation: the database answers, every expected loop beat recently
+    (in some process), and the apps' own checks pass (mail: stored mail is being processed)."""
     from samtale.core.loops import alive
-    from samtale.mail.queries import oldest_pending_at
 
     checks: dict[str, Any] = {}
     try:
@@ -139,11 +148,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception:
         checks["database"] = "unreachable"
         return JsonResponse({"ready": False, "checks": checks}, status=503)
-    for name in LOOPS:
+    ready = True
+    for name in _loops:
         checks[name] = "ok" if alive(name) else "not running"
-    oldest = oldest_pending_at()
-    lag = (now() - oldest) if oldest else timedelta(0)
-    too_old = lag > timedelta(seconds=settings.SAMTALE_READY_MAX_LAG_SECONDS)
-    checks["mail_ingest_lag_seconds"] = round(lag.total_seconds(), 1)
-    ready = all(v == "ok" for k, v in checks.items() if k != "mail_ingest_lag_seconds") and not too_old
+        ready = ready and checks[name] == "ok"
+    for check in _ready_checks:
+        name, value, passed = check()
+        checks[name] = value
+        ready = ready and passed
     return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)

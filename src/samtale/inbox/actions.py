@@ -24,7 +24,7 @@ from samtale.core.events import access_changed, publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
 from samtale.crm.actions import get_or_create_contact_by_email
 from samtale.crm.models import Contact
-from samtale.inbox import events, search
+from samtale.inbox import assignment, events, search
 from samtale.inbox.counters import counted
 from samtale.inbox.models import (
     BlockedSender,
@@ -341,15 +341,11 @@ def _store_attachments(message: Message, parts: Iterable[Any]) -> None:
 
 
 def _route_new(conversation: Conversation) -> None:
-    from samtale.routing.actions import route
-
-    _route_safely(route, conversation)
+    _route_safely(assignment.router.route, conversation)
 
 
 def _reroute(conversation: Conversation) -> None:
-    from samtale.routing.actions import reroute_if_owner_away
-
-    _route_safely(reroute_if_owner_away, conversation)
+    _route_safely(assignment.router.reroute_if_owner_away, conversation)
 
 
 def _route_safely(decide: Any, conversation: Conversation) -> None:
@@ -660,8 +656,6 @@ def hand_over_from_bot(conversation: Conversation, *, acting_user: User | None =
     """The bot hands the conversation to people (C9, B10): it leaves the Bots view and goes
     through routing now; with nobody available it waits unassigned and is offered again when
     someone is back. Returns the new owner, if any. `acting_user` None: the bot itself."""
-    from samtale.routing.actions import route
-
     if acting_user is not None:
         _require_inbox_access(acting_user, conversation)
     if not conversation.bot:
@@ -673,7 +667,7 @@ def hand_over_from_bot(conversation: Conversation, *, acting_user: User | None =
             conversation.save(update_fields=["bot"])
             audit(conversation.account, acting_user, "conversation.handed_over", conversation, bot=bot)
             publish_on_commit(events.conversation_changed(conversation, "assignment"))
-        return route(conversation)
+        return assignment.router.route(conversation)
 
 
 BOT_CLOSE_AFTER = timedelta(minutes=30)

@@ -7,7 +7,12 @@ class MailConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from samtale.core import metrics
         from samtale.inbox.actions import on_channel_created
+        from samtale.mail import queries
         from samtale.mail.actions import confirm_new_address
 
         on_channel_created(confirm_new_address)
+        metrics.expect_loop("mail-ingest")
+        metrics.add_gauges(queries.gauges)
+        metrics.add_readiness_check(queries.readiness)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from samtale.core.clock import now
 from samtale.core.loops import alive
+from samtale.core.metrics import loops
 from samtale.mail.models import PENDING_INDEX, RawEmail
-
-LOOPS = ("worker", "scheduler", "mail-ingest")  # every installation runs these somewhere
 
 
 @dataclass
@@ -101,7 +103,7 @@ def oldest_pending_at() -> datetime | None:
 
 
 def dead_loops() -> list[str]:
-    return [name for name in LOOPS if not alive(name)]
+    return [name for name in loops() if not alive(name)]
 
 
 def intake_health(account_id: int) -> IntakeHealth:
@@ -110,3 +112,24 @@ def intake_health(account_id: int) -> IntakeHealth:
         oldest_pending_at=oldest_pending_at(),
         dead_loops=dead_loops(),
     )
+
+
+def gauges() -> Iterator[Metric]:
+    """Mail intake for /metrics (core.metrics)."""
+    oldest = oldest_pending_at()
+    yield GaugeMetricFamily(
+        "samtale_mail_ingest_lag_seconds", "Age of the oldest stored mail not yet processed",
+        value=(now() - oldest).total_seconds() if oldest else 0.0,
+    )  # fmt: skip
+    yield GaugeMetricFamily("samtale_mail_pending", "Stored mail waiting to be processed", value=pending_count())
+    yield GaugeMetricFamily(
+        "samtale_mail_parked", "Mail the ingest queue parked for an admin",
+        value=RawEmail.objects.filter(state=RawEmail.State.PARKED).count(),
+    )  # fmt: skip
+
+
+def readiness() -> tuple[str, float, bool]:
+    """For /readyz: stored mail waits less than SAMTALE_READY_MAX_LAG_SECONDS."""
+    oldest = oldest_pending_at()
+    lag = (now() - oldest).total_seconds() if oldest else 0.0
+    return "mail_ingest_lag_seconds", round(lag, 1), lag <= settings.SAMTALE_READY_MAX_LAG_SECONDS

@@ -7,12 +7,12 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 
 from samtale.accounts.access import require_permission
+from samtale.accounts.http import acting, action_view, member_required
 from samtale.inbox.access import access_channel, access_message
 from samtale.inbox.models import Channel, ChannelKind
 from samtale.mail import actions, queries, verification
 from samtale.mail.access import access_parked_email
 from samtale.mail.models import RawEmail
-from samtale.web.helpers import acting, action_view, member_required
 
 
 @member_required

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from samtale.accounts import actions as account_actions
 from samtale.accounts.access import access_team, access_user, membership_of
+from samtale.accounts.http import acting, action_view, form_error, is_htmx, member_required
 from samtale.accounts.models import PERMISSION_LABELS, ApiToken, Team, User
 from samtale.core.bounds import parse_id
 from samtale.inbox import actions as inbox_actions
@@ -18,7 +19,6 @@ from samtale.inbox.access import access_channel, access_inbox_settings
 from samtale.inbox.models import Channel, ChannelKind, Inbox
 from samtale.web import forms
 from samtale.web.forms import MailServerForm
-from samtale.web.helpers import acting, action_view, form_error, is_htmx, member_required
 
 
 @member_required

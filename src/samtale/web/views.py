@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from samtale.accounts.access import access_user, membership_of
+from samtale.accounts.http import acting, action_view, form_error, is_htmx, member_required
 from samtale.accounts.models import User
 from samtale.core.bounds import parse_id
 from samtale.inbox import actions, queries
@@ -26,7 +27,6 @@ from samtale.inbox.access import (
 from samtale.inbox.models import ChannelKind, Conversation, Inbox, Status
 from samtale.mail.queries import IntakeHealth, intake_health
 from samtale.web import forms
-from samtale.web.helpers import acting, action_view, form_error, is_htmx, member_required
 
 
 def _resolve_view(request: HttpRequest, inbox: Inbox, view: str) -> tuple[str, queries.Filters, Any]:

@@ -1,3 +1,6 @@
+"""Views' common ground: signed-in members only, POST actions whose validation and permission errors
+become a 400 or 403 with the message, and the acting user. Used by every app's views."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
