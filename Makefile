@@ -74,10 +74,11 @@ bench: install-test
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/email_ingest.py
 
-lint: install-test
+lint: .stamp-install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install-test
 	$(BIN)/ruff format .

@@ -297,8 +297,12 @@ def _one(
     for i, line in enumerate(lines[1:], start=1):
         moment = moment + timedelta(minutes=rng.randint(3, 600))
         with clock.at(moment):
-            if i % 2 == 1:
-                actions.reply_to_conversation(conversation, acting_user=agent, text=line)
+            if i % 2 == 1:  # the agent's answer, as history: already sent (nothing is delivered anew)
+                actions.receive_inbound(
+                    channel,
+                    actions.InboundMessage(sender_address=channel.address, sender_name=agent.name, text=line,
+                                           conversation=conversation, author=agent, recipients=[contact.email]),
+                )  # fmt: skip
             else:
                 actions.receive_inbound(
                     channel,

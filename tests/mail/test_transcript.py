@@ -17,7 +17,12 @@ from tests.mail.conftest import Outbox
 
 def test_a_chat_transcript_is_mailed_from_the_inboxs_email_channel(world_tx: World, outbox: Outbox) -> None:
     chat = world_tx.inbound("Chat", text="Hei, jeg trenger hjelp", sender="", channel=world_tx.chat, name="Besøkende")
-    actions.reply_to_conversation(chat, acting_user=world_tx.agent, text="Hva gjelder det?", channel_kind="chat")
+    actions.receive_inbound(  # the agent's chat answer (chat delivery is the chat channel's own)
+        world_tx.chat,
+        actions.InboundMessage(
+            text="Hva gjelder det?", conversation=chat, author=world_tx.agent, sender_name="Bob Agent"
+        ),
+    )
     actions.add_comment(chat, acting_user=world_tx.agent, text="internal note, never mailed")
     assert send(chat.pk, "visitor@example.com", "nb") == "sent"
     sent = email.message_from_bytes(outbox.messages[-1].data, policy=policy.default)

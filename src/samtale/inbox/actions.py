@@ -24,7 +24,8 @@ from samtale.core.events import access_changed, publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
 from samtale.crm.actions import get_or_create_contact_by_email
 from samtale.crm.models import Contact
-from samtale.inbox import assignment, events, search
+from samtale.inbox import adapters, assignment, events, search
+from samtale.inbox.adapters import ChannelAdapter
 from samtale.inbox.counters import counted
 from samtale.inbox.models import (
     BlockedSender,
@@ -147,6 +148,28 @@ def on_channel_created(hook: Any) -> None:
     email package mails the address its confirmation. The inbox core names no channel."""
     if hook not in _channel_created_hooks:
         _channel_created_hooks.append(hook)
+
+
+def mark_channel_broken(channel: Channel, *, reason: str) -> None:
+    """The channel failed permanently (credentials refused, a token revoked…): shown in settings and
+    on the inbox, and replies through it are refused with the reason, until it works again."""
+    reason = reason.strip()[:1000]
+    with transaction.atomic():
+        channel.broken_reason = reason
+        if not Channel.objects.filter(pk=channel.pk).exclude(broken_reason=reason).update(broken_reason=reason):
+            return  # already so: one audit row per change, not per failed attempt
+        audit(channel.account, None, "channel.broken", channel, reason=reason)
+        publish_on_commit(events.inbox_changed(channel.account_id, channel.inbox_id))
+
+
+def mark_channel_working(channel: Channel, *, acting_user: User | None = None) -> None:
+    """It works again (a delivery or a fetch succeeded, or its settings were changed)."""
+    with transaction.atomic():
+        channel.broken_reason = ""
+        if not Channel.objects.filter(pk=channel.pk).exclude(broken_reason="").update(broken_reason=""):
+            return
+        audit(channel.account, acting_user, "channel.working", channel)
+        publish_on_commit(events.inbox_changed(channel.account_id, channel.inbox_id))
 
 
 def delete_channel(channel: Channel, *, acting_user: User) -> None:
@@ -390,20 +413,24 @@ def _require_inbox_access(user: User, conversation: Conversation) -> None:
     access_conversation(user, conversation.pk)
 
 
-def _outbound_id(kind: str, address: str) -> str:
-    """Outbound email gets its Message-ID when it is stored, so replies thread even before it is sent."""
-    if kind != ChannelKind.EMAIL or not address:
-        return ""
-    from samtale.mail.outbound import new_message_id
-
-    return new_message_id(address)
-
-
-def _queue_delivery(message: Message) -> None:
-    if message.channel_kind == ChannelKind.EMAIL:
-        from samtale.mail.outbound import queue
-
-        queue(message)
+def _sender(inbox: Inbox, kind: str, preferred: Channel | None = None) -> tuple[Channel, ChannelAdapter]:
+    """The channel (and its adapter) a message of `kind` is sent through: the conversation's own
+    channel when it is of that kind, else the inbox's first channel of it that can send. Refused
+    with the reason when none can: a message is never stored "queued" if nothing will send it."""
+    adapter = adapters.adapter_for(kind)
+    if adapter is None:
+        raise ValidationError(_("Messages cannot be sent on this channel yet."))
+    # read afresh: whether a channel can send (confirmed, broken) changes behind any object in hand
+    candidates = sorted(
+        inbox.channels.filter(kind=kind), key=lambda c: (preferred is None or c.pk != preferred.pk, c.pk)
+    )
+    reasons = []
+    for channel in candidates:
+        reason = adapter.cannot_send(channel)
+        if not reason:
+            return channel, adapter
+        reasons.append(reason)
+    raise ValidationError(reasons[0] if reasons else _("This inbox has no channel to send that with."))
 
 
 def reply_to_conversation(
@@ -417,9 +444,10 @@ def reply_to_conversation(
     kind = channel_kind or conversation.channel_kind
     if kind not in ChannelKind.values:
         raise ValidationError(_("Unknown channel."))
-    recipients = [conversation.contact.email] if conversation.contact and conversation.contact.email else []
-    if kind == ChannelKind.EMAIL and not recipients:
-        raise ValidationError(_("The contact has no email address."))
+    channel, adapter = _sender(conversation.inbox, kind, conversation.channel)
+    recipients = adapter.recipients(conversation)
+    if not recipients:
+        raise ValidationError(_("The contact has no address to send this to."))
     at = now()
     with transaction.atomic(), counted([conversation]):
         message = Message.objects.create(
@@ -429,15 +457,16 @@ def reply_to_conversation(
             channel_kind=kind,
             author=acting_user,
             sender_name=acting_user.name,
-            sender_address=conversation.channel.address,
+            sender_address=channel.address,
+            via_channel=channel,
             recipients=recipients,
             text=plain,
             html=clean,
             delivery_status=DeliveryStatus.QUEUED,
-            external_id=_outbound_id(kind, conversation.channel.address),
+            external_id=adapter.outbound_id(channel),
             created_at=at,
         )
-        _queue_delivery(message)
+        adapter.queue(message)
         _touch(conversation, message)
         conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
         search.append_to_document(conversation, plain)
@@ -453,8 +482,11 @@ def compose_conversation(
     from samtale.inbox.access import access_inbox
 
     access_inbox(acting_user, channel.inbox_id)
-    if channel.kind != ChannelKind.EMAIL:
+    adapter = adapters.adapter_for(channel.kind)
+    if adapter is None or not adapter.capabilities.compose:
         raise ValidationError(_("New conversations can only be started by email."))
+    if reason := adapter.cannot_send(channel):
+        raise ValidationError(reason)
     from django.core.validators import validate_email
 
     validate_email(to)
@@ -484,13 +516,14 @@ def compose_conversation(
             sender_name=acting_user.name,
             sender_address=channel.address,
             recipients=[contact.email],
+            via_channel=channel,
             text=plain,
             html=clean,
             delivery_status=DeliveryStatus.QUEUED,
-            external_id=_outbound_id(channel.kind, channel.address),
+            external_id=adapter.outbound_id(channel),
             created_at=at,
         )
-        _queue_delivery(message)
+        adapter.queue(message)
         with counted([conversation], created=True):
             _touch(conversation, message)
             conversation.save()
@@ -514,8 +547,11 @@ def forward_message(message: Message, *, acting_user: User, to: str, note: str =
     if message.hidden_at is not None:
         raise ValidationError(_("A hidden message cannot be forwarded."))
     channel = conversation.channel
-    if channel.kind != ChannelKind.EMAIL:
+    adapter = adapters.adapter_for(channel.kind)
+    if adapter is None or not adapter.capabilities.forward:
         raise ValidationError(_("Only email messages can be forwarded."))
+    if reason := adapter.cannot_send(channel):
+        raise ValidationError(reason)
     header = _("---------- Forwarded message ----------")
     sender = f"{message.sender_name} <{message.sender_address}>".strip()
     plain = f"{note.strip()}\n\n{header}\n{sender}\n{message.created_at:%Y-%m-%d %H:%M}\n\n{message.text}".strip()
@@ -528,9 +564,9 @@ def forward_message(message: Message, *, acting_user: User, to: str, note: str =
     with transaction.atomic(), counted([conversation]):
         forward = Message.objects.create(
             account=conversation.account, conversation=conversation, direction=Direction.OUTBOUND,
-            channel_kind=ChannelKind.EMAIL, author=acting_user, sender_name=acting_user.name,
-            sender_address=channel.address, recipients=[to.strip().lower()], text=plain, html=html,
-            delivery_status=DeliveryStatus.QUEUED, external_id=_outbound_id(ChannelKind.EMAIL, channel.address),
+            channel_kind=channel.kind, author=acting_user, sender_name=acting_user.name,
+            sender_address=channel.address, via_channel=channel, recipients=[to.strip().lower()], text=plain, html=html,
+            delivery_status=DeliveryStatus.QUEUED, external_id=adapter.outbound_id(channel),
             forwarded=True, created_at=at,
         )  # fmt: skip
         for attachment in message.attachments.all():
@@ -542,12 +578,24 @@ def forward_message(message: Message, *, acting_user: User, to: str, note: str =
                 )  # fmt: skip
                 copy.file.save(attachment.filename[:100], ContentFile(handle.read()), save=False)
                 copy.save()
-        _queue_delivery(forward)
+        adapter.queue(forward)
         _touch(conversation, forward)
         conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
         audit(conversation.account, acting_user, "message.forwarded", forward, of=message.pk, to=to)
         publish_on_commit(events.conversation_changed(conversation, "message"))
     return forward
+
+
+def record_delivery(message: Message, *, status: str, detail: str = "") -> None:
+    """What the channel answered about an outbound message: sent; failed, with the reason; or still
+    queued, with why the last attempt did not go through. Audited, one event, one place."""
+    if status not in DeliveryStatus.values:
+        raise ValueError(f"unknown delivery status {status!r}")
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(delivery_status=status, delivery_error=detail[:4000])
+        message.delivery_status, message.delivery_error = status, detail[:4000]
+        audit(message.account, None, f"message.delivery_{status}", message, detail=detail[:500])
+        publish_on_commit(events.conversation_changed(message.conversation, "delivery"))
 
 
 # ---------------------------------------------------------------- comments and mentions

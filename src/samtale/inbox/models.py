@@ -199,6 +199,10 @@ class Message(models.Model):
         default=False, db_default=False, help_text="An automatic reply (out of office, autoresponder)"
     )
     forwarded = models.BooleanField(default=False, db_default=False, help_text="Forwarded to an outside address")
+    via_channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Outbound: the channel it is sent through (a chat answered by email: the inbox's email channel)",
+    )  # fmt: skip
     sender_not_verified = models.BooleanField(
         default=False, db_default=False, help_text="Claims a teammate's address but could not be authenticated"
     )

@@ -375,3 +375,21 @@ def messages_with_external_id(account_id: int, external_id: str) -> QuerySet[Mes
     return (
         Message.objects.filter(account_id=account_id, external_id=external_id[:998]).exclude(external_id="").order_by()
     )
+
+
+def reply_kinds(conversation: Conversation) -> list[str]:
+    """The kinds a reply to this conversation can be sent as ("Send as"): its own channel's kind and
+    any other that reaches the contact, each only when a channel of the inbox can deliver it."""
+    from samtale.inbox import adapters
+
+    kinds = []
+    for kind in dict.fromkeys([conversation.channel_kind, *adapters.sending_kinds()]):
+        adapter = adapters.adapter_for(kind)
+        if adapter is None or not adapter.recipients(conversation):
+            continue
+        own = conversation.channel
+        if (own.kind == kind and not adapter.cannot_send(own)) or any(
+            not adapter.cannot_send(c) for c in conversation.inbox.channels.filter(kind=kind).order_by("id")
+        ):  # the usual case: no query
+            kinds.append(kind)
+    return kinds

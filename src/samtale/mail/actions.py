@@ -15,6 +15,7 @@ from samtale.core import egress
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
+from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind
 from samtale.mail import events
 from samtale.mail.models import MailServer, RawEmail, Security
@@ -79,6 +80,7 @@ def configure_mail_server(channel: Channel, *, acting_user: User, **values: Any)
         server.save()
         audit(channel.inbox.account, acting_user, "channel.mail_server", channel,
               smtp=bool(server.smtp_host), imap=bool(server.imap_host), passwords_dropped=dropped)  # fmt: skip
+        inbox_actions.mark_channel_working(channel, acting_user=acting_user)  # new settings: try again
     return server
 
 
@@ -122,16 +124,18 @@ def verify_address(channel: Channel, *, how: str, acting_user: User | None = Non
     was held for the address meanwhile. Another account holding the address loses it."""
     if channel.kind != ChannelKind.EMAIL:
         raise ValidationError(_("Only email addresses are confirmed this way."))
+    given = channel
     with transaction.atomic():
         channel = Channel.objects.select_for_update().get(pk=channel.pk)
         if channel.verified_at is not None:
+            given.verified_at = channel.verified_at
             return channel
         for other in Channel.objects.select_for_update().filter(kind=ChannelKind.EMAIL, address=channel.address).exclude(pk=channel.pk).exclude(verified_at=None):  # fmt: skip
             other.verified_at = None
             other.save(update_fields=["verified_at"])
             audit(other.account, None, "channel.address_taken_back", other, address=other.address)
             publish_on_commit(events.intake_changed(other.account_id))
-        channel.verified_at = now()
+        channel.verified_at = given.verified_at = now()
         channel.save(update_fields=["verified_at"])
         held = RawEmail.objects.filter(
             state=RawEmail.State.HELD, channel__kind=ChannelKind.EMAIL, channel__address=channel.address

@@ -9,9 +9,12 @@ class MailConfig(AppConfig):
     def ready(self) -> None:
         from samtale.core import metrics
         from samtale.inbox.actions import on_channel_created
+        from samtale.inbox.adapters import register
         from samtale.mail import queries
         from samtale.mail.actions import confirm_new_address
+        from samtale.mail.adapter import EmailAdapter
 
+        register(EmailAdapter())
         on_channel_created(confirm_new_address)
         metrics.expect_loop("mail-ingest")
         metrics.add_gauges(queries.gauges)

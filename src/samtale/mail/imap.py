@@ -16,9 +16,12 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 from samtale.core.clock import now
+from samtale.core.egress import EgressError
 from samtale.core.loops import Loop
+from samtale.inbox import actions as inbox_actions
 from samtale.mail.connections import VettedIMAPClient, imap_problem
 from samtale.mail.models import MailServer, RawEmail
 from samtale.mail.store import store_raw
@@ -65,6 +68,7 @@ def poll(server: MailServer, client: IMAPClient | None = None) -> int:
                 server.imap_uidvalidity, server.imap_last_uid = validity, uid
                 stored += 1
         MailServer.objects.filter(pk=server.pk).update(imap_polled_at=now(), imap_error="", imap_uidvalidity=validity)
+        inbox_actions.mark_channel_working(server.channel)
         return stored
     finally:
         if own:
@@ -72,6 +76,13 @@ def poll(server: MailServer, client: IMAPClient | None = None) -> int:
                 client.logout()
             except Exception:  # the connection may already be gone
                 log.debug("IMAP logout failed", exc_info=True)
+
+
+def _broken_if_refused(server: MailServer, exc: BaseException, problem: str) -> None:
+    """A refused login (or an address the egress policy forbids) is the channel's problem until
+    someone fixes its settings: marked broken. A network hiccup is not."""
+    if isinstance(exc, (LoginError, EgressError)):
+        inbox_actions.mark_channel_broken(server.channel, reason=f"IMAP: {problem}")
 
 
 def configured() -> list[MailServer]:
@@ -86,6 +97,7 @@ def poll_all() -> int:
         except Exception as exc:
             log.warning("IMAP poll of channel %s failed: %s", server.channel_id, exc)
             problem = imap_problem(exc, server.imap_host, server.imap_port)
+            _broken_if_refused(server, exc, problem)
             MailServer.objects.filter(pk=server.pk).update(imap_error=problem[:2000], imap_polled_at=now())
     return total
 
@@ -153,6 +165,7 @@ class Watchers:
                 with contextlib.suppress(Exception):
                     row = MailServer.objects.filter(pk=server_id).values_list("imap_host", "imap_port").first()
                     problem = imap_problem(exc, *(row or ("", 0)))
+                    _broken_if_refused(MailServer.objects.select_related("channel").get(pk=server_id), exc, problem)
                     MailServer.objects.filter(pk=server_id).update(imap_error=problem[:2000], imap_polled_at=now())
             finally:
                 close_old_connections()

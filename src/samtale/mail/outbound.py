@@ -16,8 +16,7 @@ from django.db import transaction
 
 from samtale.core import egress
 from samtale.core.clock import now
-from samtale.core.events import publish_on_commit
-from samtale.inbox import events
+from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, DeliveryStatus, Direction, Message
 from samtale.mail.addresses import bounce_address, reply_address
 
@@ -68,9 +67,14 @@ def _threading_headers(message: Message) -> dict[str, str]:
     return {"In-Reply-To": f"<{parent.external_id}>", "References": " ".join(f"<{r}>" for r in chain)}
 
 
+def sending_channel(message: Message) -> Channel:
+    """The channel a message goes out through (a chat answered by email: the inbox's email channel)."""
+    return message.via_channel or message.conversation.channel
+
+
 def build(message: Message) -> EmailMultiAlternatives:
     conversation = message.conversation
-    channel: Channel = conversation.channel
+    channel = sending_channel(message)
     display = f"{message.sender_name} ({conversation.inbox.name})" if message.sender_name else conversation.inbox.name
     headers = {
         "Message-ID": f"<{message.external_id}>",
@@ -150,7 +154,7 @@ def deliver(message_id: int) -> str:
     with transaction.atomic():
         message = (
             Message.objects.select_for_update()
-            .select_related("conversation__channel", "conversation__inbox")
+            .select_related("conversation__channel", "conversation__inbox", "via_channel__mail_server")
             .filter(pk=message_id, direction=Direction.OUTBOUND)
             .first()
         )
@@ -158,13 +162,16 @@ def deliver(message_id: int) -> str:
             return message.delivery_status if message else "missing"
         message.delivery_attempts += 1
         message.save(update_fields=["delivery_attempts"])
+    channel = sending_channel(message)
     try:
         mail = build(message)
-        connection = connection_for(message.conversation.channel)
+        connection = connection_for(channel)
         mail.connection = connection  # type: ignore[assignment]
         mail.send(fail_silently=False)
     except Exception as exc:
         permanent, reply = _reply_of(exc)
+        if _channel_at_fault(channel, exc):
+            inbox_actions.mark_channel_broken(channel, reason=reply)
         delays = retry_delays()
         if permanent or message.delivery_attempts > len(delays):
             mark_failed(message, reply)
@@ -174,27 +181,27 @@ def deliver(message_id: int) -> str:
         deliver_email.using(run_after=now() + timedelta(seconds=delay)).enqueue(message.pk)
         return DeliveryStatus.QUEUED
     mark_sent(message)
+    if channel.mail_server_or_none is not None and channel.mail_server_or_none.smtp_host:
+        inbox_actions.mark_channel_working(channel)
     return DeliveryStatus.SENT
 
 
+def _channel_at_fault(channel: Channel, exc: BaseException) -> bool:
+    """A failure of the channel itself, not of one message: its own server refused the login, or
+    cannot be reached under the egress policy. (The installation's relay is the operator's.)"""
+    server = channel.mail_server_or_none
+    if server is None or not server.smtp_host:
+        return False
+    return isinstance(exc, (smtplib.SMTPAuthenticationError, egress.EgressError))
+
+
 def _note(message: Message, text: str) -> None:
-    with transaction.atomic():
-        Message.objects.filter(pk=message.pk).update(delivery_error=text[:4000])
-        publish_on_commit(events.conversation_changed(message.conversation, "delivery"))
+    inbox_actions.record_delivery(message, status=DeliveryStatus.QUEUED, detail=text)
 
 
 def mark_sent(message: Message) -> None:
-    with transaction.atomic():
-        Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.SENT, delivery_error="")
-        publish_on_commit(events.conversation_changed(message.conversation, "delivery"))
+    inbox_actions.record_delivery(message, status=DeliveryStatus.SENT)
 
 
 def mark_failed(message: Message, reason: str) -> None:
-    from samtale.core.audit import audit
-
-    with transaction.atomic():
-        Message.objects.filter(pk=message.pk).update(
-            delivery_status=DeliveryStatus.FAILED, delivery_error=reason[:4000]
-        )
-        audit(message.conversation.account, None, "message.delivery_failed", message, reason=reason[:500])
-        publish_on_commit(events.conversation_changed(message.conversation, "delivery"))
+    inbox_actions.record_delivery(message, status=DeliveryStatus.FAILED, detail=reason)

@@ -91,6 +91,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "is_super_admin": membership.is_super_admin,
         "me": user,
         "ChannelKind": ChannelKind,
+        "send_as": [(kind, ChannelKind(kind).label) for kind in queries.reply_kinds(conversation)],
     }
 
 
