@@ -1,0 +1,46 @@
+"""Helpers shared by the inbox's actions."""
+
+from __future__ import annotations
+
+import logging
+
+from samtale.accounts.models import User
+from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
+from samtale.crm.models import Contact
+from samtale.inbox import events
+from samtale.inbox.models import (
+    Comment,
+    Conversation,
+    Notification,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _require_inbox_access(user: User, conversation: Conversation) -> None:
+    from samtale.inbox.access import access_conversation
+
+    access_conversation(user, conversation.pk)
+
+
+def _contact_text(contact: Contact | None) -> str:
+    if contact is None:
+        return ""
+    return " ".join([contact.name, contact.email, contact.phone])
+
+
+def _notify(
+    user: User, kind: str, conversation: Conversation, *, actor: User | None, comment: Comment | None = None
+) -> Notification:
+    notification = Notification.objects.create(
+        account=conversation.account,
+        user=user,
+        kind=kind,
+        actor=actor,
+        conversation=conversation,
+        comment=comment,
+        created_at=now(),
+    )
+    publish_on_commit(events.notification_created(notification))
+    return notification

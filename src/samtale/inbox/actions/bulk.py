@@ -1,0 +1,80 @@
+"""Acting on several conversations at once (C10) and purging Trash."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import transaction
+
+from samtale.accounts.models import User
+from samtale.core.audit import audit
+from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
+from samtale.inbox import events
+from samtale.inbox.actions.conversations import _bot_still_talking
+from samtale.inbox.counters import counted
+from samtale.inbox.models import (
+    Conversation,
+    Inbox,
+    Status,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _bulk(inbox: Inbox, acting_user: User, ids: Iterable[int]) -> list[Conversation]:
+    from samtale.inbox.access import access_inbox
+
+    access_inbox(acting_user, inbox.pk)
+    wanted = {int(i) for i in ids}
+    found = list(Conversation.objects.filter(inbox=inbox, pk__in=wanted))
+    if len(found) != len(wanted):
+        from django.http import Http404
+
+        raise Http404("No such conversation")
+    return found
+
+
+def bulk_close(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+    conversations = _bulk(inbox, acting_user, ids)
+    at = now()
+    with transaction.atomic(), counted(conversations) as rows:
+        closing = [c for c in rows if c.status == Status.OPEN and not _bot_still_talking(c)]
+        for c in closing:
+            c.status, c.closed_at = Status.CLOSED, at
+        pks = [c.pk for c in closing]
+        Conversation.objects.filter(pk__in=pks).update(status=Status.CLOSED, closed_at=at)
+        audit(inbox.account, acting_user, "conversation.bulk_closed", inbox, ids=pks)
+        publish_on_commit(events.conversations_changed(inbox.pk, pks, "status"))
+    return len(pks)
+
+
+def bulk_trash(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+    conversations = _bulk(inbox, acting_user, ids)
+    at = now()
+    with transaction.atomic(), counted(conversations) as rows:
+        trashing = [c for c in rows if c.trashed_at is None]
+        for c in trashing:
+            c.trashed_at = at
+        pks = [c.pk for c in trashing]
+        Conversation.objects.filter(pk__in=pks).update(trashed_at=at)
+        audit(inbox.account, acting_user, "conversation.bulk_trashed", inbox, ids=pks)
+        publish_on_commit(events.conversations_changed(inbox.pk, pks, "trash"))
+    return len(pks)
+
+
+def purge_trash(*, older_than: timedelta) -> int:
+    """Delete forever what has sat in Trash too long (run by the worker)."""
+    cutoff = now() - older_than
+    total = 0
+    for inbox_id in Conversation.objects.filter(trashed_at__lt=cutoff).values_list("inbox_id", flat=True).distinct():
+        with transaction.atomic():
+            doomed = list(Conversation.objects.filter(inbox_id=inbox_id, trashed_at__lt=cutoff)[:5000])
+            pks = [c.pk for c in doomed]
+            with counted(doomed, deleted=True):
+                Conversation.objects.filter(pk__in=pks).delete()
+            total += len(pks)
+            publish_on_commit(events.conversations_changed(inbox_id, pks, "deleted"))
+    return total

@@ -1,0 +1,238 @@
+"""Arriving messages: the one receive action every channel hands its `InboundMessage` to."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from samtale.accounts.models import User
+from samtale.core.audit import audit
+from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
+from samtale.core.html import sanitize, text_to_html, to_text
+from samtale.crm.actions import get_or_create_contact_by_email
+from samtale.crm.models import Contact
+from samtale.inbox import assignment, events, search
+from samtale.inbox.actions._common import _contact_text
+from samtale.inbox.counters import counted
+from samtale.inbox.models import (
+    BlockedSender,
+    Channel,
+    ChannelKind,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Status,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InboundMessage:
+    """What every channel adapter normalizes an arriving message into."""
+
+    sender_address: str = ""
+    sender_name: str = ""
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    external_id: str = ""
+    received_at: datetime | None = None
+    conversation: Conversation | None = None  # set when the adapter already threaded it
+    bot: str = ""
+    contact: Contact | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    quoted_html: str = ""  # trimmed history/signature, shown on demand
+    auto_reply: bool = False  # never routes, never reopens, is not the contact's answer
+    attachments: list[Any] = field(
+        default_factory=list
+    )  # objects with filename, content_type, payload, content_id, inline
+    recipients: list[str] = field(default_factory=list)
+    author: User | None = None  # set: a teammate's own copy of mail they sent (stored as outbound, sent)
+    prepared: bool = False  # html sanitized and text derived (`prepare_inbound`)
+    sender_not_verified: bool = False  # claims a teammate's address without proof (mail.trust)
+
+
+def prepare_inbound(inbound: InboundMessage) -> InboundMessage:
+    """Sanitize the HTML and derive the plain text: CPU work on untrusted input, done before the
+    write transaction of `receive_inbound` (an adapter may call it earlier still, outside its own)."""
+    if inbound.prepared:
+        return inbound
+    html = sanitize(inbound.html) if inbound.html else text_to_html(inbound.text)
+    return replace(
+        inbound,
+        html=html,
+        text=inbound.text or to_text(html),
+        quoted_html=sanitize(inbound.quoted_html) if inbound.quoted_html else "",
+        prepared=True,
+    )
+
+
+def _role_address(address: str) -> bool:
+    from django.conf import settings
+
+    local = address.partition("@")[0].lower()
+    return local in settings.SAMTALE_ROLE_ADDRESSES
+
+
+def _is_blocked(account_id: int, kind: str, value: str) -> bool:
+    return bool(value) and BlockedSender.objects.filter(account_id=account_id, kind=kind, value=value.lower()).exists()
+
+
+def _sender_key(conversation: Conversation) -> str:
+    contact = conversation.contact
+    if contact is None:
+        return ""
+    return (contact.email or contact.phone or str(contact.pk)).lower()
+
+
+def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
+    """Store an arriving message: find or open its conversation, classify it, publish."""
+    inbound = prepare_inbound(inbound)
+    account = channel.account
+    at = inbound.received_at or now()
+    outbound = inbound.author is not None
+    with transaction.atomic():
+        if inbound.external_id:
+            from samtale.inbox.queries import messages_with_external_id
+
+            # The same id from someone else, or with another body, is another message (broken
+            # mailers reuse ids): only a true repeat is dropped.
+            # Compared here, not joined in SQL: with the inbox in the query SQLite's planner walks
+            # the inbox's conversations instead of the Message-ID index.
+            text = inbound.text or to_text(inbound.html)
+            for found in (
+                messages_with_external_id(account.pk, inbound.external_id)
+                .filter(sender_address=inbound.sender_address[:254])
+                .select_related("conversation")[:20]
+            ):
+                if found.conversation.inbox_id == channel.inbox_id and found.text == inbound.text:
+                    return found
+        contact = inbound.contact
+        contact_address = (inbound.recipients[:1] or [""])[0] if outbound else inbound.sender_address
+        if contact is None and contact_address and "@" in contact_address:
+            name = "" if outbound else inbound.sender_name
+            contact = get_or_create_contact_by_email(account, contact_address, name)
+        conversation = inbound.conversation
+        created = conversation is None
+        if conversation is None:
+            conversation = Conversation(
+                account=account,
+                inbox=channel.inbox,
+                channel=channel,
+                channel_kind=channel.kind,
+                contact=contact,
+                subject=inbound.subject[:500],
+                bot=inbound.bot,
+                owner=inbound.author,
+                awaiting_first_reply=outbound,
+                created_at=at,
+                last_activity_at=at,
+            )
+            if not outbound and _is_blocked(account.pk, channel.kind, inbound.sender_address):
+                conversation.filtered_at = at
+            elif not outbound and channel.kind == ChannelKind.EMAIL and _role_address(inbound.sender_address):
+                conversation.spam_at = at
+            conversation.save()
+        with counted([conversation], created=created):
+            text = inbound.text
+            message = Message.objects.create(
+                account=account,
+                conversation=conversation,
+                direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+                channel_kind=channel.kind,
+                author=inbound.author,
+                sender_name=inbound.sender_name[:200],
+                sender_address=inbound.sender_address[:254],
+                recipients=inbound.recipients,
+                text=text,
+                html=inbound.html,
+                quoted_html=inbound.quoted_html,
+                auto_reply=inbound.auto_reply,
+                sender_not_verified=inbound.sender_not_verified,
+                delivery_status=DeliveryStatus.SENT if outbound else DeliveryStatus.NONE,
+                external_id=inbound.external_id[:998],
+                created_at=at,
+            )
+            _store_attachments(message, inbound.attachments)
+            answered = not outbound and not inbound.auto_reply
+            if answered:
+                conversation.awaiting_first_reply = False
+            if answered and not created and conversation.status == Status.CLOSED and conversation.trashed_at is None:
+                conversation.status = Status.OPEN
+                conversation.closed_at = None
+            _touch(conversation, message)
+            conversation.save()
+        # an agent's own copy or an auto-reply: nobody needs to be assigned for it
+        if answered and created:
+            _route_new(conversation)
+        elif answered and inbound.extra.get("route", True):
+            _reroute(conversation)  # acts only when unassigned, or when the owner is away
+        if created:
+            search.set_document(conversation, [conversation.subject, _contact_text(contact), text])
+        else:
+            search.append_to_document(conversation, text)
+        audit(account, None, "message.received", message, conversation_id=conversation.pk)
+        publish_on_commit(events.conversation_changed(conversation, "message"))
+    return message
+
+
+def _store_attachments(message: Message, parts: Iterable[Any]) -> None:
+    """Parts carry their bytes (`payload`), or, when large, the `path` of a file holding them,
+    which is copied into storage in chunks."""
+    from django.core.files import File
+    from django.core.files.base import ContentFile
+
+    from samtale.inbox.models import Attachment
+
+    for part in parts:
+        path = getattr(part, "path", None)
+        attachment = Attachment(
+            account_id=message.account_id,
+            message=message,
+            filename=part.filename[:255],
+            content_type=part.content_type[:255],
+            size=os.path.getsize(path) if path else len(part.payload),
+            content_id=part.content_id[:255],
+            inline=part.inline,
+        )
+        if path:
+            with open(path, "rb") as handle:
+                attachment.file.save(part.filename[:100] or "attachment", File(handle), save=False)
+        else:
+            attachment.file.save(part.filename[:100] or "attachment", ContentFile(part.payload), save=False)
+        attachment.save()
+
+
+def _route_new(conversation: Conversation) -> None:
+    _route_safely(assignment.router.route, conversation)
+
+
+def _reroute(conversation: Conversation) -> None:
+    _route_safely(assignment.router.reroute_if_owner_away, conversation)
+
+
+def _route_safely(decide: Any, conversation: Conversation) -> None:
+    """Routing is a decision about a stored message, never a condition for storing it: if it
+    fails (a broken rule, a user's data it cannot read), the conversation stays unassigned, is
+    offered again by the backlog job, and the message is kept."""
+    try:
+        with transaction.atomic():
+            decide(conversation)
+    except Exception:
+        log.exception("routing conversation %s failed; it stays unassigned", conversation.pk)
+        conversation.refresh_from_db()
+
+
+def _touch(conversation: Conversation, message: Message) -> None:
+    conversation.last_activity_at = max(conversation.last_activity_at, message.created_at)
+    conversation.preview = (message.text or "").replace("\n", " ")[:200]
+    conversation.message_count = (conversation.message_count or 0) + 1
