@@ -121,7 +121,7 @@ def test_bots_spam_and_people_without_access_are_left_out(world: World) -> None:
     bot = world.inbound("bot", channel=world.chat, bot="Welcome bot")
     assert bot.owner_id is None
     configure_routing(world.email, acting_user=world.admin, users=[world.agent])
-    spam = world.inbound("offer", sender="marketing@vendor.example")
+    spam = world.inbound("offer", sender="marketing@vendor.example", spam=True)
     assert spam.owner_id is None
     stranger = account_actions.create_user(world.account, acting_user=world.admin, email="x@acme.test", name="No Inbox")
     configure_routing(world.email, acting_user=world.admin, users=[stranger])

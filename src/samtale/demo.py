@@ -251,7 +251,7 @@ def _one(
         with clock.at(at):
             message = actions.receive_inbound(
                 channels[ChannelKind.EMAIL],
-                actions.InboundMessage(sender_address=sender, sender_name=local.title(), subject=subject,
+                actions.InboundMessage(sender_address=sender, sender_name=local.title(), subject=subject, spam=True,
                                        text=f"{subject}.\n\nClick here to learn more. Unsubscribe at any time."),
             )  # fmt: skip
         return message.conversation

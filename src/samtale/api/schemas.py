@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated
+from datetime import datetime
 
-from ninja import Field, Path, Schema
+from ninja import Field, Schema
 
-from samtale.core.bounds import MAX_ID
+from samtale.core.schema_types import Day, Id, PathId
 
-# Bounded input: an id that is not one is a 422 here, never a database overflow.
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2199, 12, 31))]
-Port = Annotated[int, Field(ge=1, le=65535)]
+__all__ = ["Day", "Id", "PathId"]
 
 
 class Error(Schema):
@@ -273,34 +268,3 @@ class CalendarImportOut(Schema):
 class ForwardIn(Schema):
     to: str
     note: str = ""
-
-
-class MailServerIn(Schema):
-    smtp_host: str = Field("", max_length=255)
-    smtp_port: Port = 587
-    smtp_security: str = Field("starttls", description="none, starttls or tls")
-    smtp_username: str = ""
-    smtp_password: str = Field("", description="empty keeps the stored password")
-    imap_host: str = Field("", max_length=255)
-    imap_port: Port = 993
-    imap_security: str = Field("tls", description="none, starttls or tls")
-    imap_username: str = ""
-    imap_password: str = Field("", description="empty keeps the stored password")
-    imap_folder: str = "INBOX"
-
-
-class MailServerOut(Schema):
-    channel_id: int
-    smtp_host: str
-    smtp_port: int
-    smtp_security: str
-    smtp_username: str
-    smtp_password_set: bool
-    imap_host: str
-    imap_port: int
-    imap_security: str
-    imap_username: str
-    imap_password_set: bool
-    imap_folder: str
-    imap_polled_at: datetime | None
-    imap_error: str

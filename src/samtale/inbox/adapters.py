@@ -31,6 +31,12 @@ class Capabilities:
 class ChannelAdapter(Protocol):
     kind: str
     capabilities: Capabilities
+    templates: dict[str, str]  # its pieces of shared screens: "status" (a channel's row), "settings"
+
+    confirms_address: bool  # a new channel's address must be proven before it receives or sends
+
+    def clean_address(self, address: str) -> str:
+        """The channel's address as stored, or a ValidationError (e.g. not an email address)."""
 
     def cannot_send(self, channel: Channel) -> str:
         """Why the channel cannot send now ("" when it can): not confirmed, broken, …"""

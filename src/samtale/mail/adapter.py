@@ -11,6 +11,16 @@ from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
 class EmailAdapter:
     kind: str = ChannelKind.EMAIL.value
     capabilities = Capabilities(rich_text=True, attachments=True, subject=True, compose=True, forward=True)
+    templates = {"status": "mail/channel_status.html", "settings": "mail/channel_settings.html"}
+
+    confirms_address = True
+
+    def clean_address(self, address: str) -> str:
+        from django.core.validators import validate_email
+
+        address = address.strip().lower()
+        validate_email(address)
+        return address
 
     def cannot_send(self, channel: Channel) -> str:
         if not channel.address:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
 from samtale.accounts.models import User
@@ -72,7 +73,14 @@ def prepare(raw: RawEmail, parsed: ParsedEmail) -> inbox_actions.InboundMessage:
         )
     )
     _attribute_to_teammate(raw, parsed, inbound)
+    inbound.spam = _role_address(inbound.sender_address)
     return inbound
+
+
+def _role_address(address: str) -> bool:
+    """Mail from marketing@, noreply@ … (SAMTALE_ROLE_ADDRESSES) is Spam (C1)."""
+    local = address.partition("@")[0].lower()
+    return local in settings.SAMTALE_ROLE_ADDRESSES
 
 
 def _attribute_to_teammate(raw: RawEmail, parsed: ParsedEmail, inbound: inbox_actions.InboundMessage) -> None:

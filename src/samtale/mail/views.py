@@ -7,11 +7,12 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 
 from samtale.accounts.access import require_permission
-from samtale.accounts.http import acting, action_view, member_required
+from samtale.accounts.http import acting, action_view, form_error, member_required
 from samtale.inbox.access import access_channel, access_message
 from samtale.inbox.models import Channel, ChannelKind
 from samtale.mail import actions, queries, verification
 from samtale.mail.access import access_parked_email
+from samtale.mail.forms import MailServerForm
 from samtale.mail.models import RawEmail
 
 
@@ -53,6 +54,18 @@ def message_source(request: HttpRequest, message_id: int) -> HttpResponseBase:
 def parked_source(request: HttpRequest, raw_id: int) -> HttpResponseBase:
     raw = access_parked_email(acting(request), raw_id)
     return _source(raw, download_as=f"parked-{raw.pk}.eml")
+
+
+@action_view
+def channel_mail_server(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """Settings → Inboxes and channels → Mail servers of one email channel."""
+    user = acting(request)
+    channel = access_channel(user, channel_id)
+    form = MailServerForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    actions.configure_mail_server(channel, acting_user=user, **form.cleaned_data)
+    return redirect("settings_inboxes")
 
 
 @action_view

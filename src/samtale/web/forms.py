@@ -123,18 +123,3 @@ class LanguageForm(forms.Form):
 class ForwardForm(forms.Form):
     to = forms.EmailField()
     note = forms.CharField(required=False, max_length=10000)
-
-
-class MailServerForm(forms.Form):
-    SECURITY = [("none", "None"), ("starttls", "STARTTLS"), ("tls", "SSL/TLS")]
-    smtp_host = forms.CharField(required=False, max_length=255)
-    smtp_port = forms.IntegerField(min_value=1, max_value=65535, initial=587)
-    smtp_security = forms.ChoiceField(choices=SECURITY)
-    smtp_username = forms.CharField(required=False, max_length=255)
-    smtp_password = forms.CharField(required=False, max_length=255, widget=forms.PasswordInput)
-    imap_host = forms.CharField(required=False, max_length=255)
-    imap_port = forms.IntegerField(min_value=1, max_value=65535, initial=993)
-    imap_security = forms.ChoiceField(choices=SECURITY)
-    imap_username = forms.CharField(required=False, max_length=255)
-    imap_password = forms.CharField(required=False, max_length=255, widget=forms.PasswordInput)
-    imap_folder = forms.CharField(max_length=255, initial="INBOX")

@@ -17,8 +17,8 @@ from samtale.core.bounds import parse_id
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.access import access_channel, access_inbox_settings
 from samtale.inbox.models import Channel, ChannelKind, Inbox
+from samtale.mail.forms import MailServerForm
 from samtale.web import forms
-from samtale.web.forms import MailServerForm
 
 
 @member_required
@@ -204,7 +204,7 @@ def inboxes_page(request: HttpRequest) -> HttpResponse:
             "can_edit": membership.has_permission("inbox_settings"),
             "kinds": ChannelKind.choices,
             "teams": Team.objects.filter(account_id=membership.account_id).order_by("name"),
-            "security": MailServerForm.SECURITY,
+            "security": MailServerForm.SECURITY,  # for the email channel's settings piece
             "smtp_port": settings.SAMTALE_SMTP_PORT,
             "section": "inboxes",
         },
@@ -274,19 +274,6 @@ def channel_routing(request: HttpRequest, channel_id: int) -> HttpResponse:
         method=request.POST.get("method", "round_robin"), capacity=int(capacity) if capacity else None,
         reroute_when_owner_away=bool(request.POST.get("reroute")),
     )  # fmt: skip
-    return _back(request, "settings_inboxes")
-
-
-@action_view
-def channel_mail_server(request: HttpRequest, channel_id: int) -> HttpResponse:
-    from samtale.mail.actions import configure_mail_server
-
-    user = acting(request)
-    channel = access_channel(user, channel_id)
-    form = forms.MailServerForm(request.POST)
-    if not form.is_valid():
-        return form_error(form)
-    configure_mail_server(channel, acting_user=user, **form.cleaned_data)
     return _back(request, "settings_inboxes")
 
 

@@ -66,7 +66,9 @@ urlpatterns = [
     path("settings/inboxes/<id:inbox_id>/channels/new/", s.channel_create, name="settings_channel_create"),
     path("settings/channels/<id:channel_id>/delete/", s.channel_delete, name="settings_channel_delete"),
     path("settings/channels/<id:channel_id>/routing/", s.channel_routing, name="settings_channel_routing"),
-    path("settings/channels/<id:channel_id>/mail-server/", s.channel_mail_server, name="settings_channel_mail"),
+    path(
+        "settings/channels/<id:channel_id>/mail-server/", mail_views.channel_mail_server, name="settings_channel_mail"
+    ),
     path(
         "settings/channels/<id:channel_id>/verification/",
         mail_views.resend_verification,

@@ -24,7 +24,6 @@ from samtale.inbox.counters import counted
 from samtale.inbox.models import (
     BlockedSender,
     Channel,
-    ChannelKind,
     Conversation,
     DeliveryStatus,
     Direction,
@@ -58,6 +57,7 @@ class InboundMessage:
     recipients: list[str] = field(default_factory=list)
     author: User | None = None  # set: a teammate's own copy of mail they sent (stored as outbound, sent)
     prepared: bool = False  # html sanitized and text derived (`prepare_inbound`)
+    spam: bool = False  # the channel classified it as spam (a new conversation lands in Spam)
     sender_not_verified: bool = False  # claims a teammate's address without proof (mail.trust)
 
 
@@ -74,13 +74,6 @@ def prepare_inbound(inbound: InboundMessage) -> InboundMessage:
         quoted_html=sanitize(inbound.quoted_html) if inbound.quoted_html else "",
         prepared=True,
     )
-
-
-def _role_address(address: str) -> bool:
-    from django.conf import settings
-
-    local = address.partition("@")[0].lower()
-    return local in settings.SAMTALE_ROLE_ADDRESSES
 
 
 def _is_blocked(account_id: int, kind: str, value: str) -> bool:
@@ -139,7 +132,7 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
             )
             if not outbound and _is_blocked(account.pk, channel.kind, inbound.sender_address):
                 conversation.filtered_at = at
-            elif not outbound and channel.kind == ChannelKind.EMAIL and _role_address(inbound.sender_address):
+            elif not outbound and inbound.spam:
                 conversation.spam_at = at
             conversation.save()
         with counted([conversation], created=created):

@@ -15,7 +15,7 @@ from samtale.accounts.models import Account, User
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import access_changed, publish_on_commit
-from samtale.inbox import events
+from samtale.inbox import adapters, events
 from samtale.inbox.models import (
     Channel,
     ChannelKind,
@@ -90,11 +90,8 @@ def create_channel(
         require_permission(acting_user, "inbox_settings")
     if kind not in ChannelKind.values:
         raise ValidationError(_("Unknown channel kind."))
-    address = address.strip().lower() if kind == ChannelKind.EMAIL else address.strip()
-    if kind == ChannelKind.EMAIL:
-        from django.core.validators import validate_email
-
-        validate_email(address)
+    adapter = adapters.adapter_for(kind)
+    address = adapter.clean_address(address) if adapter is not None else address.strip()
     # Only this account's own channels are looked at: whether another account uses the address
     # is nobody's business here (an email address is verified before it receives anything).
     if address and Channel.objects.filter(account=inbox.account, kind=kind, address=address).exists():
@@ -107,7 +104,7 @@ def create_channel(
             name=name.strip() or address or kind,
             address=address,
             config=config or {},
-            verified_at=None if kind == ChannelKind.EMAIL else now(),
+            verified_at=None if adapter is not None and adapter.confirms_address else now(),
         )
         audit(inbox.account, acting_user, "channel.created", channel, kind=kind, address=address)
         publish_on_commit(events.inbox_changed(inbox.account_id, inbox.pk))

@@ -1,0 +1,25 @@
+"""A channel package's own pieces of the shared screens (its settings, its status), named by its
+adapter (`inbox.adapters`): the screens include them without knowing the kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from samtale.inbox import adapters
+
+register = template.Library()
+
+
+@register.filter
+def channel_template(channel: Any, part: str) -> str:
+    adapter = adapters.adapter_for(channel.kind)
+    return adapter.templates.get(part, "") if adapter is not None else ""
+
+
+@register.filter
+def kind_can(kind: str, capability: str) -> bool:
+    """Whether channels of `kind` can `capability` ("compose", "forward", …: `adapters.Capabilities`)."""
+    adapter = adapters.adapter_for(str(kind))
+    return bool(adapter is not None and getattr(adapter.capabilities, capability, False))
