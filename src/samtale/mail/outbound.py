@@ -153,7 +153,7 @@ def deliver(message_id: int) -> str:
 
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .select_related("conversation__channel", "conversation__inbox", "via_channel__mail_server")
             .filter(pk=message_id, direction=Direction.OUTBOUND)
             .first()
