@@ -109,7 +109,7 @@ def seed_mail() -> None:
     raw message row beside it (the ingest queue's table at its real size; the bytes left out)."""
     from django.db import connection, transaction
 
-    from samtale.mail.models import RawEmail
+    from samtale.channels.email.models import RawEmail
 
     if RawEmail.objects.filter(state="done", message__isnull=False, data=b"").exists():
         return
@@ -163,7 +163,7 @@ def prepare(backend: str, stored: int) -> dict[str, str]:
 
 def count_messages(env: dict[str, str]) -> tuple[int, int]:
     code = (
-        "import django; django.setup(); from samtale.inbox.models import Message; from samtale.mail.models import RawEmail;"
+        "import django; django.setup(); from samtale.inbox.models import Message; from samtale.channels.email.models import RawEmail;"
         "print(Message.objects.count(), RawEmail.objects.filter(state='pending').count())"
     )
     out = subprocess.run([str(BIN / "python"), "-c", code], cwd=ROOT, env=env, capture_output=True, check=True)

@@ -69,7 +69,7 @@ def seed(size: int) -> dict[str, int]:
         )
         for k in kinds
     }
-    from samtale.mail.actions import verify_address
+    from samtale.channels.email.actions import verify_address
 
     verify_address(channels["email"], how="bench setup")
     ch = [channels[k].pk for k in kinds]

@@ -69,7 +69,7 @@ def seed(size: int) -> dict[str, int]:
     ]
     inbox = actions.create_inbox(account, acting_user=admin, name="Routing bench", members=users)
     email = actions.create_channel(inbox, acting_user=admin, kind="email", name="mail", address="route@routing.example")
-    from samtale.mail.actions import verify_address
+    from samtale.channels.email.actions import verify_address
 
     verify_address(email, how="bench setup")
     zones = ["Europe/Oslo", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "UTC"]

@@ -106,7 +106,7 @@ def make_world() -> World:
     other_email = actions.create_channel(
         other_inbox, acting_user=outsider, kind="email", name="Evil mail", address="mail@evil.test"
     )
-    from samtale.mail.actions import verify_address
+    from samtale.channels.email.actions import verify_address
 
     for channel in (email, other_email):  # the accounts own these addresses (tests of proving it: mail/)
         verify_address(channel, how="test setup")
@@ -138,7 +138,7 @@ def world_tx(transactional_db: Any) -> World:
 @pytest.fixture
 def listener(transactional_db: Any) -> Iterator[Any]:
     """The real SMTP listener on a loopback port (mail sent to it is stored; `process_pending`)."""
-    from samtale.mail.smtpd import Listener
+    from samtale.channels.email.smtpd import Listener
 
     server = Listener("127.0.0.1", 0).start()
     yield server

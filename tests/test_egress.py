@@ -14,10 +14,10 @@ from django.test import Client, override_settings
 
 from samtale.availability import actions as availability_actions
 from samtale.availability.calendar import CalendarError, fetch
+from samtale.channels.email.actions import configure_mail_server
+from samtale.channels.email.imap import poll_all
+from samtale.channels.email.models import MailServer
 from samtale.core import egress
-from samtale.mail.actions import configure_mail_server
-from samtale.mail.imap import poll_all
-from samtale.mail.models import MailServer
 from tests.conftest import World
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern
+from django.urls import URLPattern, URLResolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,8 +36,15 @@ value = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40))
 form = st.dictionaries(st.sampled_from(FIELDS), st.one_of(value, st.lists(value, max_size=3)), max_size=8)
 
 
-def _patterns() -> list[str]:
-    return [str(p.pattern) for p in web_urls.urlpatterns if isinstance(p, URLPattern) and "login" not in str(p.pattern)]
+def _patterns(patterns: Any = None, prefix: str = "") -> list[str]:
+    """Every screen's URL pattern, those of channel packages (included) too; sign-in left out."""
+    out = []
+    for p in web_urls.urlpatterns if patterns is None else patterns:
+        if isinstance(p, URLResolver):
+            out += _patterns(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern) and "login" not in str(p.pattern):
+            out.append(prefix + str(p.pattern))
+    return out
 
 
 def _fill(pattern: str, values: dict[str, str]) -> str:

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from samtale.channels.email.parse import message_ids, normalize_subject, parse
+from samtale.channels.email.quotes import split_html, split_text
 from samtale.core.html import sanitize, text_to_html, to_text
 from samtale.inbox.search import normalize
-from samtale.mail.parse import message_ids, normalize_subject, parse
-from samtale.mail.quotes import split_html, split_text
 
 SMALL, LARGE = 100_000, 1_000_000
 LIMIT_RATIO = 30.0

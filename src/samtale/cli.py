@@ -41,9 +41,9 @@ def serve(argv: list[str]) -> int:
     import uvicorn
     from django.conf import settings
 
+    from samtale.channels.email.imap import Watchers
+    from samtale.channels.email.ingest import IngestLoop, IngestProcess
     from samtale.core.tasks import WorkerThreads
-    from samtale.mail.imap import Watchers
-    from samtale.mail.ingest import IngestLoop, IngestProcess
 
     workers = None
     mail = None if args.no_smtp else _start_mail()
@@ -78,7 +78,7 @@ def serve(argv: list[str]) -> int:
 def _start_mail() -> Any:
     from django.conf import settings
 
-    from samtale.mail.smtpd import Listener
+    from samtale.channels.email.smtpd import Listener
 
     listener = Listener(settings.SAMTALE_SMTP_HOST, settings.SAMTALE_SMTP_PORT, settings.SAMTALE_LMTP_PORT).start()
     print(f"SMTP listening on {settings.SAMTALE_SMTP_HOST}:{listener.port}", flush=True)
@@ -102,7 +102,7 @@ def smtpd(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("SAMTALE_SQLITE_MMAP_BYTES", "0")  # SQLite: the listener only inserts
     _setup()
-    from samtale.mail.ingest import IngestProcess
+    from samtale.channels.email.ingest import IngestProcess
 
     stop = _stop_on_signal()
     from samtale.core.metrics import serve_own_metrics
@@ -126,11 +126,11 @@ def ingest_command(argv: list[str]) -> int:
     parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N")
     args = parser.parse_args(argv)
     _setup()
-    from samtale.mail.ingest import run_child
+    from samtale.channels.email.ingest import run_child
 
     if args.child:
         return run_child(args.nice)
-    from samtale.mail.ingest import IngestLoop
+    from samtale.channels.email.ingest import IngestLoop
 
     if args.nice:
         os.nice(args.nice)
@@ -151,9 +151,9 @@ def worker(argv: list[str]) -> int:
     parser.add_argument("--no-imap", action="store_true", help="do not watch IMAP mailboxes from this worker")
     args = parser.parse_args(argv)
     _setup()
+    from samtale.channels.email.imap import Watchers
+    from samtale.channels.email.ingest import IngestLoop
     from samtale.core.tasks import WorkerThreads
-    from samtale.mail.imap import Watchers
-    from samtale.mail.ingest import IngestLoop
 
     stop = _stop_on_signal()
     from samtale.core.metrics import serve_own_metrics

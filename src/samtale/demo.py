@@ -11,12 +11,12 @@ from django.utils import timezone
 
 from samtale.accounts import actions as account_actions
 from samtale.accounts.models import Account, Role, Seat, User
+from samtale.channels.email.actions import verify_address
 from samtale.core import clock
 from samtale.crm.actions import create_contact
 from samtale.crm.models import Contact
 from samtale.inbox import actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Inbox
-from samtale.mail.actions import verify_address
 
 DEMO_DOMAIN = "demo.samtale.example"
 ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"

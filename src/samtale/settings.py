@@ -96,7 +96,7 @@ INSTALLED_APPS = [
     "samtale.inbox",
     "samtale.availability",
     "samtale.routing",
-    "samtale.mail",
+    "samtale.channels.email",  # app label "mail": its tables keep their names
     "samtale.web",
     "samtale.api",
 ]

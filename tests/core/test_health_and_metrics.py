@@ -8,11 +8,11 @@ from typing import Any
 
 from django.test import Client, override_settings
 
+from samtale.channels.email.models import RawEmail
 from samtale.core.clock import now
 from samtale.core.loops import Beat, record_heartbeat
-from samtale.mail.models import RawEmail
+from tests.channels.email.conftest import mail, send
 from tests.conftest import World
-from tests.mail.conftest import mail, send
 
 
 def beat_all() -> None:

@@ -101,8 +101,8 @@ def test_the_scheduler_retries_an_enqueue_that_failed(transactional_db: Any, mon
 
 
 def test_the_scheduler_collects_each_apps_periodic_jobs() -> None:
+    from samtale.channels.email.tasks import purge_held_mail
     from samtale.core.tasks import periodic_jobs
-    from samtale.mail.tasks import purge_held_mail
 
     names = {job.name for job, _every in periodic_jobs()}
     assert purge_held_mail.name in names and "purge_trash" in names
@@ -111,10 +111,10 @@ def test_the_scheduler_collects_each_apps_periodic_jobs() -> None:
 def test_mail_held_for_an_unconfirmed_address_is_purged_after_the_retention(world: Any) -> None:
     from datetime import timedelta
 
+    from samtale.channels.email.models import RawEmail
+    from samtale.channels.email.tasks import purge_held_mail
     from samtale.core.clock import now
     from samtale.inbox import actions
-    from samtale.mail.models import RawEmail
-    from samtale.mail.tasks import purge_held_mail
 
     channel = actions.create_channel(
         world.support, acting_user=world.admin, kind="email", name="x", address="x@nobody.example"
@@ -132,11 +132,11 @@ def test_tasks_queued_under_their_old_path_run_under_the_new_one(db: Any) -> Non
     from django.apps import apps as django_apps
     from django_tasks_db.models import DBTaskResult
 
-    from samtale.mail.tasks import deliver_email
+    from samtale.channels.email.tasks import deliver_email
 
     moved = importlib.import_module("samtale.core.migrations.0003_tasks_moved_to_their_apps")
     result = deliver_email.enqueue(123)
     DBTaskResult.objects.filter(pk=result.id).update(task_path="samtale.core.tasks.deliver_email")
     moved.forwards(django_apps, None)
     row = DBTaskResult.objects.get(pk=result.id)
-    assert row.task_path == "samtale.mail.tasks.deliver_email" and row.task.name == "deliver_email"
+    assert row.task_path == "samtale.channels.email.tasks.deliver_email" and row.task.name == "deliver_email"

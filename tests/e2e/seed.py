@@ -19,7 +19,7 @@ def main() -> None:
 
     world = make_world()
     second = actions.create_inbox(world.account, acting_user=world.admin, name="Sales", members=[world.agent])
-    from samtale.mail.actions import verify_address
+    from samtale.channels.email.actions import verify_address
 
     sales = actions.create_channel(
         second, acting_user=world.admin, kind="email", name="Sales mail", address="sales@acme.test"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.channels.email import corpus
 from tests.e2e.conftest import Server, login
-from tests.mail import corpus
 
 pytestmark = pytest.mark.e2e
 

@@ -56,7 +56,7 @@ def _send_all(port: int, numbers: list[int], acked: set[int], lock: threading.Lo
 
 def _stored_ids(env: dict[str, str]) -> list[str]:
     code = (
-        "import json; from samtale.inbox.models import Message; from samtale.mail.models import RawEmail; "
+        "import json; from samtale.inbox.models import Message; from samtale.channels.email.models import RawEmail; "
         "print(json.dumps({'ids': list(Message.objects.filter(external_id__startswith='crash-')"
         ".values_list('external_id', flat=True)), 'pending': RawEmail.objects.filter(state='pending').count()}))"
     )

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.test import Client
 
+from samtale.channels.email.smtpd import Listener
 from samtale.inbox import actions
 from samtale.inbox.models import Attachment, Conversation, Message
-from samtale.mail.smtpd import Listener
+from tests.channels.email.conftest import deliver, mail
 from tests.conftest import World
-from tests.mail.conftest import deliver, mail
 
 
 def _paths(world: World, conversation: Conversation, message: Message, attachment: Attachment) -> dict[str, str]:

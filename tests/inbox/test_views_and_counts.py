@@ -165,7 +165,7 @@ def test_removing_a_user_unassigns_their_conversations(world: World, spread: dic
 
 
 def test_a_channel_classified_as_spam_lands_in_spam(world: World) -> None:
-    """The channel decides (email: role addresses, tested over SMTP in tests/mail); the inbox files it."""
+    """The channel decides (email: role addresses, tested over SMTP in tests/channels/email); the inbox files it."""
     assert world.inbound("Offer", sender="marketing@vendor.example", spam=True).spam_at is not None
     assert world.inbound("Question", sender="ola.nordmann@vendor.example").spam_at is None
 

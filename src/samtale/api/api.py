@@ -39,7 +39,7 @@ def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpRes
 
 def _mount() -> None:
     from samtale.api import availability, conversations, inboxes, notifications, routing
-    from samtale.mail.api import router as mail
+    from samtale.channels.email.api import router as mail
 
     for router in (
         inboxes.router,

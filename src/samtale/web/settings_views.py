@@ -13,11 +13,11 @@ from samtale.accounts import actions as account_actions
 from samtale.accounts.access import access_team, access_user, membership_of
 from samtale.accounts.http import acting, action_view, form_error, is_htmx, member_required
 from samtale.accounts.models import PERMISSION_LABELS, ApiToken, Team, User
+from samtale.channels.email.forms import MailServerForm
 from samtale.core.bounds import parse_id
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.access import access_channel, access_inbox_settings
 from samtale.inbox.models import Channel, ChannelKind, Inbox
-from samtale.mail.forms import MailServerForm
 from samtale.web import forms
 
 
@@ -41,8 +41,8 @@ def password_page(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, user)  # this tab stays signed in; others are signed out
             done, form = True, forms.PasswordForm()
     status = 400 if request.method == "POST" and not done else 200
+    from samtale.channels.email.trust import secret_address
     from samtale.inbox.access import accessible_inboxes
-    from samtale.mail.trust import secret_address
 
     email_channels = Channel.objects.filter(inbox__in=accessible_inboxes(user), kind=ChannelKind.EMAIL)
     copies = [(channel, secret_address(channel.address, user)) for channel in email_channels.order_by("address")]

@@ -1,9 +1,9 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from samtale.availability import views as availability_views
+from samtale.channels import channel_apps, has_module
 from samtale.core.bounds import IdConverter
-from samtale.mail import views as mail_views
 from samtale.web import auth_views as login_views
 from samtale.web import settings_views as s
 from samtale.web import views as v
@@ -11,6 +11,8 @@ from samtale.web import views as v
 register_converter(IdConverter, "id")
 
 urlpatterns = [
+    # channel packages' own screens first: more specific than the generic routes below
+    *[path("", include(f"{config.name}.urls")) for config in channel_apps() if has_module(config, "urls")],
     path("login/", login_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", v.home, name="home"),
@@ -26,7 +28,6 @@ urlpatterns = [
     path("c/<id:conversation_id>/", v.thread_fragment, name="thread_fragment"),
     path("c/<id:conversation_id>/<str:action>/", v.conversation_action, name="conversation_action"),
     path("m/<id:message_id>/", v.message_permalink, name="message_permalink"),
-    path("m/<id:message_id>/source/", mail_views.message_source, name="message_source"),
     path("m/<id:message_id>/forward/", v.message_forward, name="message_forward"),
     path("m/<id:message_id>/<str:action>/", v.message_action, name="message_action"),
     path("attachments/<id:attachment_id>/", v.attachment, name="attachment"),
@@ -66,18 +67,6 @@ urlpatterns = [
     path("settings/inboxes/<id:inbox_id>/channels/new/", s.channel_create, name="settings_channel_create"),
     path("settings/channels/<id:channel_id>/delete/", s.channel_delete, name="settings_channel_delete"),
     path("settings/channels/<id:channel_id>/routing/", s.channel_routing, name="settings_channel_routing"),
-    path(
-        "settings/channels/<id:channel_id>/mail-server/", mail_views.channel_mail_server, name="settings_channel_mail"
-    ),
-    path(
-        "settings/channels/<id:channel_id>/verification/",
-        mail_views.resend_verification,
-        name="settings_channel_verification",
-    ),
-    path("verify-address/<id:channel_id>/<str:token>/", mail_views.confirm_address, name="verify_address"),
-    path("settings/mail-intake/", mail_views.intake_page, name="mail_intake"),
-    path("settings/mail-intake/<id:raw_id>/source/", mail_views.parked_source, name="mail_parked_source"),
-    path("settings/mail-intake/<id:raw_id>/retry/", mail_views.parked_retry, name="mail_parked_retry"),
     path("settings/password/", s.password_page, name="settings_password"),
     path("settings/tokens/", s.tokens_page, name="settings_tokens"),
     path("settings/tokens/new/", s.token_create, name="settings_token_create"),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from samtale.accounts.access import access_user, membership_of
 from samtale.accounts.http import acting, action_view, form_error, is_htmx, member_required
 from samtale.accounts.models import User
+from samtale.channels.email.queries import IntakeHealth, intake_health
 from samtale.core.bounds import parse_id
 from samtale.inbox import actions, queries
 from samtale.inbox.access import (
@@ -25,7 +26,6 @@ from samtale.inbox.access import (
     accessible_inboxes,
 )
 from samtale.inbox.models import ChannelKind, Conversation, Inbox, Status
-from samtale.mail.queries import IntakeHealth, intake_health
 from samtale.web import forms
 
 

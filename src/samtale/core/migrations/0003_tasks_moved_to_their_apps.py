@@ -9,8 +9,8 @@ MOVED = {
     "samtale.core.tasks.route_waiting": "samtale.routing.tasks.route_waiting",
     "samtale.core.tasks.sync_calendar": "samtale.availability.tasks.sync_calendar",
     "samtale.core.tasks.sync_calendars": "samtale.availability.tasks.sync_calendars",
-    "samtale.core.tasks.deliver_email": "samtale.mail.tasks.deliver_email",
-    "samtale.core.tasks.send_transcript": "samtale.mail.tasks.send_transcript",
+    "samtale.core.tasks.deliver_email": "samtale.channels.email.tasks.deliver_email",
+    "samtale.core.tasks.send_transcript": "samtale.channels.email.tasks.send_transcript",
 }
 
 

@@ -1,0 +1,47 @@
+"""The email channel's adapter (`inbox.adapters`): what the inbox core asks of email."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from samtale.inbox.adapters import Capabilities
+from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
+
+
+class EmailAdapter:
+    kind: str = ChannelKind.EMAIL.value
+    capabilities = Capabilities(rich_text=True, attachments=True, subject=True, compose=True, forward=True)
+    templates = {"status": "mail/channel_status.html", "settings": "mail/channel_settings.html"}
+
+    confirms_address = True
+
+    def clean_address(self, address: str) -> str:
+        from django.core.validators import validate_email
+
+        address = address.strip().lower()
+        validate_email(address)
+        return address
+
+    def cannot_send(self, channel: Channel) -> str:
+        if not channel.address:
+            return _("This channel has no address to send from.")
+        if channel.verified_at is None:  # nobody sends as an address they have not proven
+            return _("%(address)s is not confirmed yet: mail cannot be sent from it.") % {"address": channel.address}
+        if channel.broken_reason:
+            return _("This channel cannot send: %(reason)s") % {"reason": channel.broken_reason}
+        return ""
+
+    def recipients(self, conversation: Conversation) -> list[str]:
+        contact = conversation.contact
+        return [contact.email] if contact is not None and contact.email else []
+
+    def outbound_id(self, channel: Channel) -> str:
+        """Outbound email gets its Message-ID when it is stored, so replies thread before it is sent."""
+        from samtale.channels.email.outbound import new_message_id
+
+        return new_message_id(channel.address)
+
+    def queue(self, message: Message) -> None:
+        from samtale.channels.email.outbound import queue
+
+        queue(message)

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    name = "samtale.channels.email"
+    label = "mail"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from samtale.channels.email import queries
+        from samtale.channels.email.actions import confirm_new_address
+        from samtale.channels.email.adapter import EmailAdapter
+        from samtale.core import metrics
+        from samtale.inbox.actions import on_channel_created
+        from samtale.inbox.adapters import register
+
+        register(EmailAdapter())
+        on_channel_created(confirm_new_address)
+        metrics.expect_loop("mail-ingest")
+        metrics.add_gauges(queries.gauges)
+        metrics.add_readiness_check(queries.readiness)

@@ -1,0 +1,388 @@
+"""The mail ingest queue: stored raw messages (`mail.store`) become conversations (`mail.inbound`).
+
+One bad message can never hold up the others:
+- A message is **claimed** before it is worked on, and the claim counts an attempt, committed
+  before any parsing starts. PostgreSQL: a session advisory lock on the row's id (released by the
+  server if the process dies); SQLite (one machine): the claimer's pid and start time on the row,
+  so a claim of a process that is gone is taken over at once.
+- Every step — parse, sanitize, thread, route, save — runs inside the fallback: if anything fails,
+  the message is stored as an "unreadable message" conversation with its source attached.
+- A message that still cannot be stored, or whose attempts ran out (it crashed or hung the process
+  that worked on it `MAX_ATTEMPTS` times), is **parked**: it leaves the queue, admins see it
+  (Settings → Mail intake, a notice in the inbox, `/readyz`, `/metrics`) and can retry it.
+- Parsing and sanitizing happen before the write transaction opens, never inside it.
+
+A raw message is marked done in the same transaction that stores its message, so a crash in
+between leaves it pending and it is processed again; Message-ID deduplication makes that safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from samtale.channels.email import store
+from samtale.channels.email.addresses import base_address
+from samtale.channels.email.inbound import parse_raw, prepare, process, source_part
+from samtale.channels.email.models import RawEmail
+from samtale.channels.email.parse import ParsedEmail
+from samtale.channels.email.queries import pending_ids
+from samtale.core.loops import Loop
+from samtale.inbox import actions as inbox_actions
+from samtale.inbox.models import Channel, ChannelKind, Message
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # a message that took down (or hung) its worker this often is parked, not retried
+_LOCK_SPACE = 0x5A4D << 40  # PostgreSQL advisory lock keys of raw emails: this plus the row id
+
+
+# ---------------------------------------------------------------- claims
+
+
+def _me() -> str:
+    """This thread of this process, as the SQLite claim names it: pid, the process's start time
+    (a recycled pid is another process) and the thread."""
+    return f"{os.getpid()}:{_start_time(os.getpid())}:{threading.get_native_id()}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rpartition(b")")[2].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def _claimer_gone(claim: str) -> bool:
+    pid, _sep, rest = claim.partition(":")
+    started, _sep, thread = rest.partition(":")
+    if not pid.isdigit():
+        return True
+    if int(pid) == os.getpid():
+        return int(thread or 0) not in {t.native_id for t in threading.enumerate()}
+    return _start_time(int(pid)) != started
+
+
+@dataclass
+class Claim:
+    raw: RawEmail
+    advisory: int | None = None  # PostgreSQL lock key held
+
+
+def _claim_next() -> Claim | None:
+    """Claim the oldest pending message nobody else is working on, counting an attempt."""
+    for pk in pending_ids(16):
+        claim = _claim_postgres(pk) if connection.vendor == "postgresql" else _claim_sqlite(pk)
+        if claim is not None:
+            return claim
+    return None
+
+
+def _claim_postgres(pk: int) -> Claim | None:
+    key = _LOCK_SPACE + pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        row = cursor.fetchone()
+    if not row or not row[0]:
+        return None
+    counted = RawEmail.objects.filter(pk=pk, state=RawEmail.State.PENDING).update(attempts=F("attempts") + 1)
+    if counted:
+        raw = _load(pk)
+        if raw is not None:
+            return Claim(raw, key)
+    _unlock(key)
+    return None
+
+
+def _claim_sqlite(pk: int) -> Claim | None:
+    me = _me()
+    with store.writing(), transaction.atomic():
+        current = RawEmail.objects.filter(pk=pk, state=RawEmail.State.PENDING).values_list("claimed_by", flat=True).first()  # fmt: skip
+        if current is None or (current and current != me and not _claimer_gone(current)):
+            return None
+        RawEmail.objects.filter(pk=pk).update(attempts=F("attempts") + 1, claimed_by=me)
+    raw = _load(pk)
+    return Claim(raw) if raw is not None else None
+
+
+def _load(pk: int) -> RawEmail | None:
+    return RawEmail.objects.select_related("channel__account", "channel__inbox").filter(pk=pk).first()
+
+
+def _unlock(key: int) -> None:
+    with contextlib.suppress(Exception), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _release(claim: Claim) -> None:
+    if claim.advisory is not None:
+        _unlock(claim.advisory)
+
+
+# ---------------------------------------------------------------- processing
+
+
+def process_pending(limit: int = 100) -> int:
+    """Process up to `limit` pending raw messages, oldest first. Returns how many were handled."""
+    done = 0
+    while done < limit:
+        claim = _claim_next()
+        if claim is None:
+            break
+        try:
+            handle(claim.raw)
+        finally:
+            _release(claim)
+        done += 1
+    return done
+
+
+def handle(raw: RawEmail) -> None:
+    """Everything that happens to one claimed message. Never raises for anything the message
+    contains: the worst outcome is a parked message."""
+    if raw.attempts > MAX_ATTEMPTS:
+        _park(raw, f"gave up after {MAX_ATTEMPTS} attempts that did not finish; last error: {raw.error or 'none'}")
+        return
+    if raw.channel.verified_at is None and not _to_confirmed_owner(raw):
+        _hold_or_verify(raw)
+        return
+    parsed: ParsedEmail | None = None
+    inbound: inbox_actions.InboundMessage | None = None
+    error = ""
+    try:
+        parsed = parse_raw(raw)
+        inbound = prepare(raw, parsed)
+    except Exception as exc:
+        log.exception("could not read raw email %s", raw.pk)
+        error = f"{type(exc).__name__}: {exc}"
+    fallback: inbox_actions.InboundMessage | None = None
+    try:
+        if error:  # the fallback's own CPU work, before the transaction too
+            fallback = _fallback_message(raw)
+        store.let_arrivals_in()
+        with store.writing(), transaction.atomic():
+            if not _still_mine(raw):
+                return
+            message = None
+            if parsed is not None and inbound is not None:
+                try:
+                    with transaction.atomic():
+                        message = process(raw, parsed, inbound)
+                except Exception as exc:
+                    log.exception("could not store raw email %s", raw.pk)
+                    error = f"{type(exc).__name__}: {exc}"
+                    fallback = _fallback_message(raw)
+            if fallback is not None:
+                raw.error = error[:2000]
+                with transaction.atomic():
+                    message = inbox_actions.receive_inbound(raw.channel, fallback)
+            _finish(raw, RawEmail.State.DONE, message)
+    except Exception as exc:  # even the fallback failed: park it where an admin sees it
+        log.exception("could not store raw email %s even as an unreadable message", raw.pk)
+        _park(raw, f"{error + '; ' if error else ''}{type(exc).__name__}: {exc}")
+    finally:
+        if parsed is not None:
+            parsed.discard()  # large parts are in storage now (or the transaction failed)
+
+
+def _to_confirmed_owner(raw: RawEmail) -> bool:
+    """The address was confirmed by another channel since the listener chose this one (it
+    remembers channels for a few seconds): the message is that channel's."""
+    owner = (
+        Channel.objects.select_related("account", "inbox")
+        .filter(kind=ChannelKind.EMAIL, address=raw.channel.address)
+        .exclude(verified_at=None)
+        .first()
+    )
+    if owner is None:
+        return False
+    with store.writing():
+        RawEmail.objects.filter(pk=raw.pk).update(channel=owner, account_id=owner.account_id)
+    raw.channel, raw.account_id = owner, owner.account_id
+    return True
+
+
+def _hold_or_verify(raw: RawEmail) -> None:
+    """Mail to an address not yet confirmed: the confirmation coming back confirms it; anything
+    else is held for whoever confirms the address (mail.verification)."""
+    from samtale.channels.email import actions, verification
+
+    if verification.proof_in(raw):
+        actions.verify_address(raw.channel, how="its confirmation came back through the listener")
+        state = RawEmail.State.DONE
+    else:
+        state = RawEmail.State.HELD
+    with store.writing(), transaction.atomic():
+        if _still_mine(raw):
+            _finish(raw, state, None)
+
+
+def _still_mine(raw: RawEmail) -> bool:
+    """Inside the write transaction: the message is still pending (nobody finished it meanwhile)."""
+    return RawEmail.objects.filter(pk=raw.pk, state=RawEmail.State.PENDING).exists()
+
+
+def _finish(raw: RawEmail, state: str, message: Message | None) -> None:
+    raw.state = state
+    raw.message = message
+    raw.claimed_by = ""
+    raw.save(update_fields=["state", "message", "error", "claimed_by"])
+
+
+def _fallback_message(raw: RawEmail) -> inbox_actions.InboundMessage:
+    """The message could not be read: it still becomes a conversation, with its source attached."""
+    return inbox_actions.prepare_inbound(
+        inbox_actions.InboundMessage(
+            sender_address=base_address(raw.envelope_from) if "@" in raw.envelope_from else "",
+            subject="(unreadable message)",
+            text="This message could not be read. Its original source is attached.",
+            external_id=f"raw-{raw.pk}@samtale.invalid",
+            received_at=raw.received_at,
+            attachments=[source_part(raw)],
+        )
+    )
+
+
+def _park(raw: RawEmail, error: str) -> None:
+    from samtale.channels.email import actions
+
+    raw.error = error[:2000]
+    try:
+        with store.writing(), transaction.atomic():
+            actions.park_raw_email(raw, reason=raw.error)
+    except Exception:  # the row stays pending; its attempts keep counting, the next claim parks it
+        log.exception("could not park raw email %s", raw.pk)
+
+
+# ---------------------------------------------------------------- loops
+
+
+class IngestLoop:
+    """Processes stored mail as it arrives (woken by `store_raw`), and sweeps every few seconds
+    for anything left pending (e.g. after a crash). Supervised: an error backs off and retries."""
+
+    def __init__(self, sweep: float = 2.0) -> None:
+        self.loop = Loop("mail-ingest", self._step, every=sweep)
+        store.on_stored(self.loop.wake)
+
+    def _step(self) -> float | None:
+        while not self.loop.stopping and process_pending(10):
+            pass
+        return None
+
+    def start(self) -> None:
+        self.loop.start()
+
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop after the message being processed (waiting up to `wait` seconds for that)."""
+        store.off_stored(self.loop.wake)
+        self.loop.stop(wait)
+
+    def wake(self) -> None:
+        self.loop.wake()
+
+
+class IngestProcess:
+    """The ingest loop in a child process (`samtale ingest --child`) at a lower CPU priority, for
+    the listener's process: parsing mail (tens of milliseconds of Python per message) then never
+    holds the listener's GIL, and the OS gives the listener the CPU first, so a burst is
+    acknowledged at the listener's full speed and parsed right behind it.
+
+    The listener wakes the child through a pipe after each commit. The child exits when that pipe
+    closes, which also happens when this process dies (even by kill -9), and is started again if
+    it dies on its own. Whatever it leaves pending is picked up by the next sweep."""
+
+    NICENESS = 10
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+        self.watcher = threading.Thread(target=self._watch, name="samtale-mail-ingest-watch", daemon=True)
+        self.lock = threading.Lock()
+
+    def _spawn(self) -> None:
+        command = [sys.executable, "-m", "samtale.cli", "ingest", "--child", "--nice", str(self.NICENESS)]
+        # SQLite: no memory-mapped reads here. Parsing writes, and reads only a few indexed rows;
+        # mapped pages of the database file (which grows by every message) would count in this
+        # process's RSS for nothing.
+        env = {"SAMTALE_SQLITE_MMAP_BYTES": "0", **os.environ}
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env)
+        assert proc.stdin is not None
+        os.set_blocking(proc.stdin.fileno(), False)
+        with self.lock:
+            self.proc = proc
+
+    def start(self) -> None:
+        self._spawn()
+        store.on_stored(self.wake)
+        self.watcher.start()
+
+    def wake(self) -> None:
+        with self.lock:
+            pipe = self.proc.stdin if self.proc is not None else None
+            if pipe is None or pipe.closed:
+                return
+            # full pipe: the child has wakes unread; broken: it is being restarted. Either way it looks.
+            with contextlib.suppress(OSError):
+                os.write(pipe.fileno(), b"w")
+
+    def _watch(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            assert self.proc is not None
+            code = self.proc.wait()
+            if self.stopping.is_set():
+                break
+            failures += 1
+            delay = min(60.0, 2.0 ** min(failures - 1, 6))
+            log.error("mail ingest process exited (%s); starting it again in %.0f s", code, delay)
+            if self.stopping.wait(delay):
+                break
+            self._spawn()
+
+    def stop(self, wait: float = 30.0) -> None:
+        self.stopping.set()
+        store.off_stored(self.wake)
+        with self.lock:
+            proc = self.proc
+            if proc is None:
+                return
+            if proc.stdin is not None:
+                proc.stdin.close()  # the child finishes the message it is on and exits
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_child(niceness: int) -> int:
+    """`samtale ingest --child`: the ingest loop until stdin closes; each byte read is a wake-up."""
+    if niceness:
+        os.nice(niceness)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which closes our pipe
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    loop = IngestLoop()
+    loop.start()
+    try:
+        while os.read(0, 4096):
+            store.mark_arrival()  # the parent is receiving: on SQLite, step aside (`let_arrivals_in`)
+            loop.wake()
+    finally:
+        loop.stop(wait=30.0)
+    return 0
