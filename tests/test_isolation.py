@@ -41,6 +41,11 @@ def acme_ids(world: World) -> dict[str, int]:
     )
     team = account_actions.create_team(world.account, acting_user=world.admin, name="Team A")
     token, _ = account_actions.create_api_token(world.agent, acting_user=world.agent, name="t")
+    from samtale.channels.chat.actions import save_chatflow
+    from samtale.channels.chat.models import ChatWidget
+
+    flow = save_chatflow(ChatWidget.objects.get(channel=world.chat), None, acting_user=world.admin, name="Bot",
+                         steps=[{"type": "message", "text": "Top secret"}])  # fmt: skip
     return {
         "inbox_id": world.support.pk,
         "conversation_id": c.pk,
@@ -51,6 +56,7 @@ def acme_ids(world: World) -> dict[str, int]:
         "channel_id": world.email.pk,
         "token_id": token.pk,
         "custom": view.pk,
+        "flow_id": flow.pk,
     }
 
 
@@ -96,7 +102,8 @@ def test_every_api_endpoint_with_ids_is_404_for_the_outsider(world: World, acme_
         url = re.sub(r"\{(\w+)\}", lambda m: str(acme_ids[m.group(1)]), path)
         for method in operations:
             body = {"text": "x", "owner_id": None, "ids": [acme_ids["conversation_id"]], "kind": "chat", "name": "x",
-                    "channel_id": acme_ids["channel_id"], "to": "a@b.example", "subject": "s", "q": "x", "action": "away", "ics": "x"}  # fmt: skip
+                    "channel_id": acme_ids["channel_id"], "to": "a@b.example", "subject": "s", "q": "x", "action": "away", "ics": "x",
+                    "steps": [{"type": "message", "text": "x"}]}  # fmt: skip
             response = client.generic(
                 method.upper(), url, data=__import__("json").dumps(body), content_type="application/json"
             )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samtale.settings")
@@ -13,14 +14,27 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from samtale.channels import channel_apps, has_module  # noqa: E402
 from samtale.web.consumers import AgentConsumer  # noqa: E402
 from samtale.web.static import StaticFiles  # noqa: E402
+
+# Channel packages bring their own sockets (`<package>.sockets.websocket_urlpatterns`): public ones
+# such as the chat widget's, which check the origin themselves against the channel's settings.
+channel_sockets = [
+    route
+    for config in channel_apps()
+    if has_module(config, "sockets")
+    for route in importlib.import_module(f"{config.name}.sockets").websocket_urlpatterns
+]
 
 application = ProtocolTypeRouter(
     {
         "http": StaticFiles(django_asgi),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([path("ws/agent/", AgentConsumer.as_asgi())]))
+        "websocket": URLRouter(
+            [
+                path("ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
+                *channel_sockets,
+            ]
         ),
     }
 )

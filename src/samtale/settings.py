@@ -34,6 +34,13 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _pool_options() -> dict[str, object]:
+    size = int(os.environ.get("SAMTALE_DB_POOL_SIZE", "0"))
+    if size <= 0:
+        return {}
+    return {"OPTIONS": {"pool": {"min_size": 1, "max_size": size, "max_idle": 60, "timeout": 30}}}
+
+
 def database_from_url(url: str) -> dict[str, object]:
     """Turn `sqlite:///path` or `postgres://user:pw@host:port/name` into a DATABASES entry."""
     parsed = urlparse(url)
@@ -66,8 +73,12 @@ def database_from_url(url: str) -> dict[str, object]:
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            # Under ASGI each request may run on another thread, and a persistent connection per
+            # thread adds up across processes ("too many clients"): connections close after each
+            # request (Django's advice for ASGI). A pool per process (SAMTALE_DB_POOL_SIZE > 0) or
+            # PgBouncer in front saves the connection setup at scale.
+            "CONN_MAX_AGE": 0,
+            **_pool_options(),
         }
     raise ValueError(f"Unsupported SAMTALE_DATABASE_URL scheme: {parsed.scheme!r}")
 
@@ -97,6 +108,7 @@ INSTALLED_APPS = [
     "samtale.availability",
     "samtale.routing",
     "samtale.channels.email",  # app label "mail": its tables keep their names
+    "samtale.channels.chat",
     "samtale.web",
     "samtale.api",
 ]
@@ -280,6 +292,12 @@ SAMTALE_LOGIN_RATE = os.environ.get("SAMTALE_LOGIN_RATE", "30/m")  # sign-in att
 SAMTALE_LOGIN_FREE_FAILURES = int(
     os.environ.get("SAMTALE_LOGIN_FREE_FAILURES", "5")
 )  # then back off (per address and email)
+# Website chat (E2): how often one client address may open widget connections, and how many
+# messages a visitor (and an address) may send; the largest file a visitor may send.
+SAMTALE_CHAT_CONNECT_RATE = os.environ.get("SAMTALE_CHAT_CONNECT_RATE", "60/m")
+SAMTALE_CHAT_SEND_RATE = os.environ.get("SAMTALE_CHAT_SEND_RATE", "30/m")
+SAMTALE_CHAT_SEND_IP_RATE = os.environ.get("SAMTALE_CHAT_SEND_IP_RATE", "120/m")
+SAMTALE_CHAT_MAX_FILE_BYTES = int(os.environ.get("SAMTALE_CHAT_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 
 LOGGING = {
     "version": 1,

@@ -40,7 +40,7 @@ def main() -> None:
     }.items():
         tokens[name] = account_actions.create_api_token(user, acting_user=user, name="e2e")[1]
     json.dump(
-        {"inbox": world.support.pk, "second_inbox": second.pk, "conversations": subjects, "tokens": tokens,
+        {"inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": world.chat.pk, "conversations": subjects, "tokens": tokens,
          "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
         sys.stdout,
     )  # fmt: skip

@@ -1,5 +1,5 @@
 """REST API v1: the same actions and queries as the UI, behind bearer tokens. The routes live in
-one module per area; a channel package (email) brings its own (`mail/api.py`)."""
+one module per area; each channel package brings its own (`channels/<kind>/api.py`)."""
 
 from __future__ import annotations
 
@@ -38,17 +38,17 @@ def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpRes
 
 
 def _mount() -> None:
-    from samtale.api import availability, conversations, inboxes, notifications, routing
-    from samtale.channels.email.api import router as mail
+    """The core's routers, then each installed channel package's (`<package>.api.router`)."""
+    import importlib
 
-    for router in (
-        inboxes.router,
-        conversations.router,
-        notifications.router,
-        availability.router,
-        routing.router,
-        mail,
-    ):
+    from samtale.api import availability, conversations, inboxes, notifications, routing
+    from samtale.channels import channel_apps, has_module
+
+    routers = [inboxes.router, conversations.router, notifications.router, availability.router, routing.router]
+    for config in channel_apps():
+        if has_module(config, "api"):
+            routers.append(importlib.import_module(f"{config.name}.api").router)
+    for router in routers:
         api.add_router("", router)
 
 

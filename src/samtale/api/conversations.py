@@ -118,6 +118,14 @@ def reply(request: HttpRequest, conversation_id: s.PathId, payload: s.ReplyIn) -
     return 201, _message_out(message)
 
 
+@router.post("/conversations/{conversation_id}/transcript", response={202: None}, tags=["conversations"])
+def transcript(request: HttpRequest, conversation_id: s.PathId, payload: s.TranscriptIn) -> tuple[int, None]:
+    """Mail the conversation's messages, in order, to an address (C8)."""
+    user = _user(request)
+    actions.send_transcript(access_conversation(user, conversation_id), acting_user=user, to=payload.to)
+    return 202, None
+
+
 @router.post("/conversations/{conversation_id}/comments", response={201: s.CommentOut}, tags=["conversations"])
 def comment(request: HttpRequest, conversation_id: s.PathId, payload: s.CommentIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)

@@ -265,6 +265,10 @@ class CalendarImportOut(Schema):
     note: str = Field("", description="what was left out (occurrences beyond the bounds)")
 
 
+class TranscriptIn(Schema):
+    to: str = Field(max_length=254)
+
+
 class ForwardIn(Schema):
     to: str
     note: str = ""

@@ -25,6 +25,7 @@ HTTP_REQUESTS = Counter("samtale_http_requests_total", "HTTP requests answered",
 HTTP_SECONDS = Histogram("samtale_http_request_seconds", "Time to answer an HTTP request", ["method"])
 SMTP_REPLIES = Counter("samtale_smtp_replies_total", "SMTP/LMTP replies sent by the listener", ["code"])
 WEBSOCKETS = Gauge("samtale_websocket_connections", "Open agent WebSockets in this process")
+CHAT_SOCKETS = Gauge("samtale_chat_connections", "Open chat widget WebSockets in this process")
 # What apps add (registered in their AppConfig.ready, so core names no app): loops that must run
 # somewhere, gauges read at scrape time, and readiness checks.
 _loops: list[str] = ["worker", "scheduler"]

@@ -38,3 +38,34 @@ def get_or_create_contact_by_email(
     if existing is not None:
         return existing
     return create_contact(account, acting_user=acting_user, name=name, email=email)
+
+
+CONTACT_FIELDS = ("name", "email", "phone")
+
+
+def set_contact_fields(contact: Contact, *, acting_user: User | None, **values: str) -> Contact:
+    """Set some of a contact's properties (a chatflow's saved answer, an email a visitor left).
+    Values are checked: an email must be one, a name or phone fits its column."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    changed: dict[str, str] = {}
+    for name, value in values.items():
+        if name not in CONTACT_FIELDS:
+            raise ValidationError(f"Unknown contact property {name!r}.")
+        value = " ".join(str(value).split())
+        if name == "email":
+            value = value.lower()
+            validate_email(value)
+        limit = getattr(Contact._meta.get_field(name), "max_length", None) or 200
+        value = value[:limit]
+        if getattr(contact, name) != value:
+            changed[name] = value
+    if not changed:
+        return contact
+    with transaction.atomic():
+        for name, value in changed.items():
+            setattr(contact, name, value)
+        contact.save(update_fields=list(changed))
+        audit(contact.account, acting_user, "contact.updated", contact, fields=sorted(changed))
+    return contact

@@ -9,10 +9,12 @@ it is refused with a clear message instead of waiting "queued" forever.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from samtale.accounts.models import User
     from samtale.inbox.models import Channel, Conversation, Message
 
 
@@ -28,27 +30,46 @@ class Capabilities:
     reply_window_hours: int | None = None  # e.g. Messenger's 24-hour rule; None: no window
 
 
-class ChannelAdapter(Protocol):
-    kind: str
-    capabilities: Capabilities
-    templates: dict[str, str]  # its pieces of shared screens: "status" (a channel's row), "settings"
+class ChannelAdapter:
+    """What the inbox core asks of a channel. A channel package subclasses it; the defaults are
+    what a channel without the feature does."""
 
-    confirms_address: bool  # a new channel's address must be proven before it receives or sends
+    kind: str = ""
+    capabilities: Capabilities = Capabilities()
+    templates: dict[str, str] = {}  # its pieces of shared screens: "status", "settings", "thread"
+
+    confirms_address: bool = False  # a new channel's address must be proven before it receives or sends
 
     def clean_address(self, address: str) -> str:
         """The channel's address as stored, or a ValidationError (e.g. not an email address)."""
+        return address.strip()
 
     def cannot_send(self, channel: Channel) -> str:
         """Why the channel cannot send now ("" when it can): not confirmed, broken, …"""
+        return channel.broken_reason
 
     def recipients(self, conversation: Conversation) -> list[str]:
         """Where a reply on this channel goes; [] when nowhere (the reply is refused)."""
+        return []
 
     def outbound_id(self, channel: Channel) -> str:
         """The id an outbound message gets when it is stored (email: its Message-ID)."""
+        return ""
 
     def queue(self, message: Message) -> None:
         """Deliver `message` after the storing transaction commits (the adapter's own task)."""
+        raise NotImplementedError
+
+    def hand_over(self, conversation: Conversation) -> str:
+        """Another kind a reply goes out as instead, now ("" : this one). A chat whose visitor has
+        left is answered by email."""
+        return ""
+
+    def typing(self, conversation: Conversation, user: User, on: bool) -> None:
+        """A teammate is typing a reply (shown to the contact where the channel can)."""
+
+    def seen(self, conversation: Conversation, user: User, up_to: int) -> None:
+        """A teammate has seen the conversation's messages up to the id `up_to`."""
 
 
 _registry: dict[str, ChannelAdapter] = {}
@@ -64,3 +85,17 @@ def adapter_for(kind: str) -> ChannelAdapter | None:
 
 def sending_kinds() -> list[str]:
     return sorted(_registry)
+
+
+# Ports to services a channel package provides to the others (channels never import each other).
+_transcript_sender: list[Callable[..., Any]] = []
+
+
+def provide_transcripts(send: Callable[..., Any]) -> None:
+    """`send(conversation, *, to, acting_user, language)`: mails a conversation's transcript (the
+    email package provides it; chat uses it when a chat ends, C15, and the More menu, C8)."""
+    _transcript_sender[:] = [send]
+
+
+def transcript_sender() -> Callable[..., Any] | None:
+    return _transcript_sender[0] if _transcript_sender else None

@@ -227,6 +227,10 @@ class Message(models.Model):
         return self.hidden_at is not None
 
 
+# Only plain raster images are ever shown inline (never HTML or SVG): in threads and in the chat widget.
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
     import uuid
 

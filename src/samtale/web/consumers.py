@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -32,10 +33,12 @@ def _groups_for_now(user: Any) -> list[str]:
 
 class AgentConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     groups_joined: list[str]
+    last_typing: dict[int, float]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         self.groups_joined = []
+        self.last_typing = {}
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
@@ -58,8 +61,35 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "ping":
             await self.send_json({"event": "pong"})
+        elif kind in ("typing", "seen"):
+            await self._in_conversation(kind, content)
+
+    async def _in_conversation(self, kind: str, content: dict[str, Any]) -> None:
+        """The agent is typing in, or has seen, a conversation: the channel tells the contact."""
+        from django.http import Http404
+
+        from samtale.inbox.actions import agent_seen, agent_typing
+
+        conversation_id, user = content.get("conversation"), self.scope.get("user")
+        if not isinstance(conversation_id, int) or user is None:
+            return
+        moment = time.monotonic()
+        on = bool(content.get("on"))
+        if kind == "typing" and on and moment - self.last_typing.get(conversation_id, 0.0) < 1.0:
+            return  # at most one "typing" a second per conversation
+        self.last_typing[conversation_id] = moment if on else 0.0
+        try:
+            if kind == "typing":
+                await database_sync_to_async(agent_typing)(user, conversation_id, on=on)
+            elif isinstance(content.get("up_to"), int):
+                await database_sync_to_async(agent_seen)(user, conversation_id, up_to=content["up_to"])
+        except (Http404, PermissionDenied):
+            await self.send_json({"event": "error", "message": "No such conversation."})
 
     async def samtale_event(self, message: dict[str, Any]) -> None:
         kind = message["payload"].get("event")

@@ -123,3 +123,7 @@ class LanguageForm(forms.Form):
 class ForwardForm(forms.Form):
     to = forms.EmailField()
     note = forms.CharField(required=False, max_length=10000)
+
+
+class TranscriptForm(forms.Form):
+    to = forms.EmailField(max_length=254)

@@ -92,6 +92,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "me": user,
         "ChannelKind": ChannelKind,
         "send_as": [(kind, ChannelKind(kind).label) for kind in queries.reply_kinds(conversation)],
+        "inline_image_types": SAFE_INLINE_TYPES,
     }
 
 
@@ -215,6 +216,14 @@ def conversation_action(request: HttpRequest, conversation_id: int, action: str)
         if not comment_form.is_valid():
             return form_error(comment_form)
         actions.add_comment(conversation, acting_user=user, text=comment_form.cleaned_data["text"])
+    elif action == "transcript":
+        transcript_form = forms.TranscriptForm(request.POST)
+        if not transcript_form.is_valid():
+            return form_error(transcript_form)
+        actions.send_transcript(conversation, acting_user=user, to=transcript_form.cleaned_data["to"])
+        response = _thread_body(request, conversation.pk)
+        response["HX-Trigger"] = json.dumps({"samtale:toast": _("The transcript is on its way.")})
+        return response
     elif action == "assign":
         assign_form = forms.AssignForm(request.POST)
         if not assign_form.is_valid():
@@ -251,7 +260,7 @@ def message_permalink(request: HttpRequest, message_id: int) -> HttpResponse:
     return HttpResponseRedirect(f"{url}?message={message.pk}#message-{message.pk}")
 
 
-SAFE_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+from samtale.inbox.models import INLINE_IMAGE_TYPES as SAFE_INLINE_TYPES  # noqa: E402
 
 
 @member_required

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from samtale.inbox.adapters import Capabilities
+from samtale.inbox.adapters import Capabilities, ChannelAdapter
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
 
 
-class EmailAdapter:
+class EmailAdapter(ChannelAdapter):
     kind: str = ChannelKind.EMAIL.value
     capabilities = Capabilities(rich_text=True, attachments=True, subject=True, compose=True, forward=True)
     templates = {"status": "mail/channel_status.html", "settings": "mail/channel_settings.html"}

@@ -10,11 +10,13 @@ class MailConfig(AppConfig):
         from samtale.channels.email import queries
         from samtale.channels.email.actions import confirm_new_address
         from samtale.channels.email.adapter import EmailAdapter
+        from samtale.channels.email.transcript import request_transcript
         from samtale.core import metrics
         from samtale.inbox.actions import on_channel_created
-        from samtale.inbox.adapters import register
+        from samtale.inbox.adapters import provide_transcripts, register
 
         register(EmailAdapter())
+        provide_transcripts(request_transcript)
         on_channel_created(confirm_new_address)
         metrics.expect_loop("mail-ingest")
         metrics.add_gauges(queries.gauges)

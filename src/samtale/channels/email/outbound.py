@@ -43,6 +43,10 @@ def retry_delays() -> list[int]:
 
 def _subject(message: Message) -> str:
     subject = message.conversation.subject or ""
+    if not subject:  # a conversation that began elsewhere (a chat answered by email) has none
+        from django.utils.translation import gettext as _
+
+        return _("Your conversation with %(inbox)s") % {"inbox": message.conversation.inbox.name}
     earlier = message.conversation.messages.filter(created_at__lt=message.created_at).exists()
     if message.forwarded:
         return subject if subject.lower().startswith("fwd:") else f"Fwd: {subject}"
@@ -56,7 +60,7 @@ def _threading_headers(message: Message) -> dict[str, str]:
     parent = (
         message.conversation.messages.filter(created_at__lte=message.created_at)
         .exclude(pk=message.pk)
-        .exclude(external_id="")
+        .filter(external_id__contains="@")  # a Message-ID (a chat message's id is not one)
         .order_by("-created_at", "-id")
         .first()
     )

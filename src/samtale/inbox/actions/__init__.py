@@ -8,10 +8,13 @@ from samtale.inbox.actions.conversations import (
     BOT_CLOSE_AFTER,
     assign_conversation,
     block_sender,
+    change_contact,
     close_conversation,
+    close_unattended_bot_conversation,
     delete_conversation_forever,
     hand_over_from_bot,
     mark_spam,
+    on_conversation_closed,
     reopen_conversation,
     restore_conversation,
     trash_conversation,
@@ -20,9 +23,16 @@ from samtale.inbox.actions.conversations import (
 )
 from samtale.inbox.actions.custom_views import create_custom_view, delete_custom_view
 from samtale.inbox.actions.hiding import hide_message, show_message
+from samtale.inbox.actions.live import agent_seen, agent_typing, send_transcript
 from samtale.inbox.actions.people import release_conversations_of
 from samtale.inbox.actions.receiving import InboundMessage, prepare_inbound, receive_inbound
-from samtale.inbox.actions.sending import compose_conversation, forward_message, record_delivery, reply_to_conversation
+from samtale.inbox.actions.sending import (
+    compose_conversation,
+    forward_message,
+    record_delivery,
+    reply_to_conversation,
+    send_automated,
+)
 from samtale.inbox.actions.setup import (
     add_inbox_member,
     create_channel,
@@ -40,11 +50,15 @@ __all__ = [
     "InboundMessage",
     "add_comment",
     "add_inbox_member",
+    "agent_seen",
+    "agent_typing",
     "assign_conversation",
     "block_sender",
     "bulk_close",
     "bulk_trash",
+    "change_contact",
     "close_conversation",
+    "close_unattended_bot_conversation",
     "compose_conversation",
     "create_channel",
     "create_custom_view",
@@ -61,6 +75,7 @@ __all__ = [
     "mark_notifications_read",
     "mark_spam",
     "on_channel_created",
+    "on_conversation_closed",
     "prepare_inbound",
     "purge_trash",
     "receive_inbound",
@@ -71,6 +86,8 @@ __all__ = [
     "reopen_conversation",
     "reply_to_conversation",
     "restore_conversation",
+    "send_automated",
+    "send_transcript",
     "show_message",
     "trash_conversation",
     "unblock_sender",

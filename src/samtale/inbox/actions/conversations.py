@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,6 +14,7 @@ from samtale.accounts.models import User
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
+from samtale.crm.models import Contact
 from samtale.inbox import assignment, events
 from samtale.inbox.actions._common import _notify, _require_inbox_access
 from samtale.inbox.actions.receiving import _reroute, _sender_key
@@ -108,7 +110,36 @@ def close_conversation(conversation: Conversation, *, acting_user: User) -> Conv
         conversation.save(update_fields=["status", "closed_at"])
         audit(conversation.account, acting_user, "conversation.closed", conversation)
         publish_on_commit(events.conversation_changed(conversation, "status"))
+        for hook in _closed_hooks:
+            hook(conversation)
     return conversation
+
+
+_closed_hooks: list[Any] = []
+
+
+def on_conversation_closed(hook: Any) -> None:
+    """A channel package's step when one of its conversations is closed (inside the closing
+    transaction), e.g. a chat ends and its transcript is mailed to the visitor (C15)."""
+    if hook not in _closed_hooks:
+        _closed_hooks.append(hook)
+
+
+def close_unattended_bot_conversation(conversation: Conversation) -> bool:
+    """The bot's conversation the visitor left 30 minutes ago closes itself (C9)."""
+    if conversation.status == Status.CLOSED or not conversation.bot or conversation.owner_id is not None:
+        return False
+    if _bot_still_talking(conversation):
+        return False
+    with transaction.atomic(), counted([conversation]):
+        conversation.status = Status.CLOSED
+        conversation.closed_at = now()
+        conversation.save(update_fields=["status", "closed_at"])
+        audit(conversation.account, None, "conversation.closed", conversation, by="bot inactivity")
+        publish_on_commit(events.conversation_changed(conversation, "status"))
+        for hook in _closed_hooks:
+            hook(conversation)
+    return True
 
 
 def reopen_conversation(conversation: Conversation, *, acting_user: User) -> Conversation:
@@ -230,3 +261,21 @@ def unblock_sender(conversation: Conversation, *, acting_user: User) -> int:
             changed = [c.pk for c in affected if c.inbox_id == inbox_id]
             publish_on_commit(events.conversations_changed(inbox_id, changed, "folder"))
     return len(ids)
+
+
+def change_contact(conversation: Conversation, *, contact: Contact, acting_user: User | None = None) -> Conversation:
+    """The conversation is with another contact (a chat visitor the site has now identified)."""
+    if acting_user is not None:
+        _require_inbox_access(acting_user, conversation)
+    if contact.account_id != conversation.account_id:
+        raise ValidationError(_("That contact is not in this account."))
+    if conversation.contact_id == contact.pk:
+        return conversation
+    with transaction.atomic():
+        previous = conversation.contact_id
+        conversation.contact = contact
+        conversation.save(update_fields=["contact"])
+        audit(conversation.account, acting_user, "conversation.contact_changed", conversation,
+              contact_id=contact.pk, previous_contact_id=previous)  # fmt: skip
+        publish_on_commit(events.conversation_changed(conversation, "contact"))
+    return conversation

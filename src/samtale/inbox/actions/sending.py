@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from html import escape
 
 from django.core.exceptions import ValidationError
@@ -77,6 +78,9 @@ def reply_to_conversation(
     kind = channel_kind or conversation.channel_kind
     if kind not in ChannelKind.values:
         raise ValidationError(_("Unknown channel."))
+    own = adapters.adapter_for(kind)
+    if own is not None and (instead := own.hand_over(conversation)):
+        kind = instead  # e.g. the chat's visitor has left: the reply goes to their email
     channel, adapter = _sender(conversation.inbox, kind, conversation.channel)
     recipients = adapter.recipients(conversation)
     if not recipients:
@@ -229,3 +233,30 @@ def record_delivery(message: Message, *, status: str, detail: str = "") -> None:
         message.delivery_status, message.delivery_error = status, detail[:4000]
         audit(message.account, None, f"message.delivery_{status}", message, detail=detail[:500])
         publish_on_commit(events.conversation_changed(message.conversation, "delivery"))
+
+
+def send_automated(conversation: Conversation, *, text: str, sender_name: str, at: datetime | None = None) -> Message:
+    """A message the system sends on the team's behalf in a conversation (a chatflow's step):
+    outbound, no author, delivered by the channel like a reply."""
+    adapter = adapters.adapter_for(conversation.channel_kind)
+    if adapter is None:
+        raise ValidationError(_("Messages cannot be sent on this channel yet."))
+    plain = text.strip()
+    if not plain:
+        raise ValidationError(_("The message is empty."))
+    channel = conversation.channel
+    with transaction.atomic(), counted([conversation]):
+        message = Message.objects.create(
+            account=conversation.account, conversation=conversation, direction=Direction.OUTBOUND,
+            channel_kind=conversation.channel_kind, author=None, sender_name=sender_name[:200],
+            sender_address=channel.address, via_channel=channel, recipients=adapter.recipients(conversation),
+            text=plain, html=text_to_html(plain), delivery_status=DeliveryStatus.QUEUED,
+            external_id=adapter.outbound_id(channel), created_at=at or now(),
+        )  # fmt: skip
+        adapter.queue(message)
+        _touch(conversation, message)
+        conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
+        search.append_to_document(conversation, plain)
+        audit(conversation.account, None, "message.automated", message, conversation_id=conversation.pk)
+        publish_on_commit(events.conversation_changed(conversation, "message"))
+    return message

@@ -1,0 +1,540 @@
+"""The chat channel's write path: its widget's settings, and what visitors do through the widget.
+
+A teammate's change checks their permission; a visitor's is authorized by their signed token alone
+and can only ever touch that visitor's own chats. Every visitor write is serialized per visitor (the
+visitor's row is locked), so a message re-sent after a reconnect, from two tabs at once, or to two
+server processes is stored exactly once, and a first message opens exactly one conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from samtale.accounts.access import require_permission
+from samtale.accounts.models import User
+from samtale.channels.chat import events, flows
+from samtale.channels.chat.identity import verified_identity, visitor_token
+from samtale.channels.chat.models import Chatflow, ChatSession, ChatWidget, Position, Visitor
+from samtale.channels.chat.queries import message_json, open_chat, visitor_of
+from samtale.core.audit import audit
+from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
+from samtale.crm.actions import create_contact, get_or_create_contact_by_email, set_contact_fields
+from samtale.crm.models import Contact
+from samtale.inbox import actions as inbox
+from samtale.inbox import adapters
+from samtale.inbox.events import inbox_changed
+from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 5000  # characters in one visitor message
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+SEEN_WRITE_EVERY = timedelta(seconds=45)  # a visitor's "still here" is written at most this often
+COLOR = re.compile(r"#[0-9a-fA-F]{6}\Z")
+
+
+# ---------------------------------------------------------------------------------- settings
+
+
+def set_up_new_channel(channel: Channel) -> None:
+    """Every chat channel has its widget (key and secret) from the start."""
+    if channel.kind == ChannelKind.CHAT:
+        ChatWidget.objects.get_or_create(channel=channel)
+
+
+def clean_origin(value: str) -> str:
+    """`https://www.example.com` (scheme, host and port; nothing else)."""
+    value = value.strip().rstrip("/")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValidationError(_("%(origin)s is not a site address.") % {"origin": value[:100]}) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        raise ValidationError(
+            _("%(origin)s is not a site address like https://www.example.com.") % {"origin": value[:100]}
+        )
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
+
+
+def configure_widget(
+    widget: ChatWidget,
+    *,
+    acting_user: User,
+    allowed_origins: Sequence[str] | None = None,
+    color: str | None = None,
+    position: str | None = None,
+    greeting_en: str | None = None,
+    greeting_nb: str | None = None,
+    away_en: str | None = None,
+    away_nb: str | None = None,
+    inactivity_minutes: int | None = None,
+) -> ChatWidget:
+    require_permission(acting_user, "inbox_settings")
+    if widget.channel.account_id != acting_user.membership.account_id:
+        raise ValidationError(_("No such channel."))
+    changes: dict[str, Any] = {}
+    if allowed_origins is not None:
+        origins = list(dict.fromkeys(clean_origin(o) for o in allowed_origins if o.strip()))
+        if len(origins) > 50:
+            raise ValidationError(_("At most 50 site addresses."))
+        changes["allowed_origins"] = origins
+    if color is not None:
+        if not COLOR.match(color.strip()):
+            raise ValidationError(_("The colour must look like #2456d6."))
+        changes["color"] = color.strip().lower()
+    if position is not None:
+        if position not in Position.values:
+            raise ValidationError(_("Unknown position."))
+        changes["position"] = position
+    for name, value, limit in (
+        ("greeting_en", greeting_en, 300), ("greeting_nb", greeting_nb, 300),
+        ("away_en", away_en, 500), ("away_nb", away_nb, 500),
+    ):  # fmt: skip
+        if value is not None:
+            value = value.strip()
+            if not value:
+                raise ValidationError(_("The greeting and away messages cannot be empty."))
+            if len(value) > limit:
+                raise ValidationError(_("At most %(n)s characters.") % {"n": limit})
+            changes[name] = value
+    if inactivity_minutes is not None:
+        if not 5 <= int(inactivity_minutes) <= 24 * 60:
+            raise ValidationError(_("A chat ends after between 5 minutes and 24 hours of inactivity."))
+        changes["inactivity_minutes"] = int(inactivity_minutes)
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(widget, name, value)
+        widget.save()
+        audit(widget.channel.account, acting_user, "chat.widget_configured", widget.channel, fields=sorted(changes))
+        publish_on_commit(inbox_changed(widget.channel.account_id, widget.channel.inbox_id))
+    return widget
+
+
+def rotate_secret(widget: ChatWidget, *, acting_user: User) -> ChatWidget:
+    """A new identity secret (the old one leaked): sites must sign with the new one from now on."""
+    from samtale.channels.chat.models import new_secret
+
+    require_permission(acting_user, "inbox_settings")
+    if widget.channel.account_id != acting_user.membership.account_id:
+        raise ValidationError(_("No such channel."))
+    with transaction.atomic():
+        widget.secret = new_secret()
+        widget.save(update_fields=["secret"])
+        audit(widget.channel.account, acting_user, "chat.secret_rotated", widget.channel)
+    return widget
+
+
+# ---------------------------------------------------------------------------------- visitors
+
+
+@dataclass
+class Welcome:
+    """What a widget learns when it connects."""
+
+    visitor: Visitor | None
+    token: str
+    chat: ChatSession | None
+    identity: str  # "", "verified", "refused"
+
+
+def _page(url: object) -> str:
+    value = str(url or "")[:2000]
+    return value if value.startswith(("http://", "https://")) else ""
+
+
+def _language(value: object) -> str:
+    code = str(value or "")[:8].lower().split("-")[0]
+    return code if code in ("en", "nb", "nn", "no") else ""
+
+
+def greet(
+    widget: ChatWidget, *, token: object, identity: object = None, url: object = "", title: object = "",
+    language: object = "",
+) -> Welcome:  # fmt: skip
+    """A widget connects: recognise the visitor (their token, and the site's signed identity),
+    note the page they are on."""
+    from samtale.channels.chat.identity import uid_from_token
+
+    visitor = visitor_of(widget, uid_from_token(widget.key, token))
+    identity_state = ""
+    if identity:
+        known = verified_identity(widget.secret, identity)
+        if known is None:
+            identity_state = "refused"
+            log.info("chat widget %s: an identity with a wrong signature was ignored", widget.key)
+        else:
+            identity_state = "verified"
+            visitor = _identified(widget, visitor, *known)
+    if visitor is not None:
+        _note_page(visitor, url=_page(url), title=str(title or "")[:300], language=_language(language), force=True)
+    chat = open_chat(visitor) if visitor is not None else None
+    return Welcome(visitor, visitor_token(widget.key, visitor.uid) if visitor else "", chat, identity_state)
+
+
+def _identified(widget: ChatWidget, visitor: Visitor | None, user_id: str, email: str, name: str) -> Visitor:
+    """The site vouches for who this is: continue as that person's visitor (their chats on any
+    device), bringing along what this browser said before signing in."""
+    key = user_id or f"email:{email.lower()}"
+    with transaction.atomic():
+        if visitor is not None and visitor.verified and visitor.verified_id != key:
+            visitor = None  # someone else signed in on this browser: nothing of theirs carries over
+        others = Visitor.objects.select_for_update().filter(widget=widget, verified_id=key)
+        if visitor is not None:
+            others = others.exclude(pk=visitor.pk)
+        known = others.order_by("id").first()
+        target = known or visitor or Visitor(widget=widget, account_id=widget.channel.account_id)
+        target.verified, target.verified_id = True, key
+        if email:
+            target.email = email.lower()
+        if name:
+            target.name = name
+        if email:
+            target.contact = get_or_create_contact_by_email(widget.channel.account, email, name)
+        elif target.contact is None:
+            target.contact = create_contact(
+                widget.channel.account, acting_user=None, name=name or _visitor_name(target)
+            )
+        target.save()
+        if visitor is not None and known is not None:  # the anonymous visitor's chats are theirs
+            for chat in ChatSession.objects.filter(visitor=visitor).select_related("conversation"):
+                chat.visitor = target
+                chat.save(update_fields=["visitor"])
+        for chat in ChatSession.objects.filter(visitor=target).select_related("conversation"):
+            if target.contact is not None and chat.conversation.contact_id != target.contact.pk:
+                inbox.change_contact(chat.conversation, contact=target.contact)
+    return target
+
+
+def _visitor_name(visitor: Visitor) -> str:
+    return f"{_('Visitor')} {visitor.uid.hex[:6]}"
+
+
+def _note_page(visitor: Visitor, *, url: str, title: str = "", language: str = "", force: bool = False) -> None:
+    """The visitor is here (on `url`): written at most every SEEN_WRITE_EVERY unless the page changed."""
+    at = now()
+    moved = bool(url) and url != visitor.current_url
+    if not (moved or force or at - visitor.last_seen_at >= SEEN_WRITE_EVERY):
+        return
+    visitor.last_seen_at = at
+    fields = ["last_seen_at"]
+    if moved:
+        visitor.current_url, visitor.page_title = url, title
+        fields += ["current_url", "page_title"]
+    if language and language != visitor.language:
+        visitor.language = language
+        fields.append("language")
+    Visitor.objects.filter(pk=visitor.pk).update(**{f: getattr(visitor, f) for f in fields})
+    chat = open_chat(visitor)
+    if chat is not None:
+        ChatSession.objects.filter(pk=chat.pk).update(last_visitor_at=at)
+        if moved or force:
+            publish_on_commit(events.to_agents(chat.conversation.inbox_id, chat.conversation_id, events.VISITOR))
+
+
+def still_here(widget: ChatWidget, uid: uuid.UUID, *, url: object = "") -> None:
+    visitor = visitor_of(widget, uid)
+    if visitor is not None:
+        _note_page(visitor, url=_page(url))
+
+
+def _contact_for(visitor: Visitor) -> Contact:
+    if visitor.contact is None:
+        visitor.contact = create_contact(
+            visitor.widget.channel.account, acting_user=None, name=visitor.name or _visitor_name(visitor),
+            email=visitor.email,
+        )  # fmt: skip
+        Visitor.objects.filter(pk=visitor.pk).update(contact=visitor.contact)
+    return visitor.contact
+
+
+@dataclass
+class Said:
+    visitor: Visitor
+    message: Message
+    chat: ChatSession
+    new: bool  # False: this client id was stored before (a re-send), nothing new was written
+    token: str = ""
+    replies: list[dict[str, Any]] = field(default_factory=list)  # a chatflow's answers
+
+
+def _locked_visitor(widget: ChatWidget, uid: uuid.UUID | None) -> Visitor:
+    if uid is not None:
+        found = Visitor.objects.select_for_update().filter(widget=widget, uid=uid).select_related("contact").first()
+        if found is not None:
+            found.widget = widget
+            return found
+    return Visitor.objects.create(widget=widget, account_id=widget.channel.account_id)
+
+
+def visitor_says(
+    widget: ChatWidget,
+    uid: uuid.UUID | None,
+    *,
+    client_id: object,
+    text: object,
+    url: object = "",
+    flow: object = None,
+    attachments: Sequence[Any] = (),
+) -> Said:
+    """A visitor's message: stored once per client id (a re-send returns the stored one), in the
+    visitor's open chat or a new one. `uid` None: a first-time visitor (created here)."""
+    if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
+        raise ValidationError(_("A message needs a client id (1–64 letters, digits, - or _)."))
+    if not isinstance(text, str):
+        raise ValidationError(_("The message must be text."))
+    text = text.replace("\x00", "").strip()
+    if len(text) > MAX_TEXT:
+        raise ValidationError(_("The message is too long (at most %(n)s characters).") % {"n": MAX_TEXT})
+    if not text and not attachments:
+        raise ValidationError(_("The message is empty."))
+    with transaction.atomic():
+        visitor = _locked_visitor(widget, uid)
+        external_id = f"chat:{visitor.uid.hex}:{client_id}"
+        stored = (
+            Message.objects.filter(account_id=widget.channel.account_id, external_id=external_id)
+            .select_related("conversation")
+            .first()
+        )
+        if stored is not None:
+            earlier = ChatSession.objects.get(conversation_id=stored.conversation_id)
+            return Said(visitor, stored, earlier, new=False, token=visitor_token(widget.key, visitor.uid))
+        chat: ChatSession | None = open_chat(visitor)
+        if chat is not None and chat.conversation.trashed_at is not None:
+            _end(chat, "closed")
+            chat = None
+        starting = flows.chosen(widget, flow) if chat is None else None
+        at = now()
+        conversation = chat.conversation if chat is not None else None
+        message = inbox.receive_inbound(
+            widget.channel,
+            inbox.InboundMessage(
+                sender_name=visitor.name or _contact_for(visitor).display_name,
+                text=text,
+                external_id=external_id,
+                received_at=at,
+                conversation=conversation,
+                contact=_contact_for(visitor),
+                bot=starting.name if starting is not None else "",
+                attachments=list(attachments),
+                # a chat's owner keeps it while away (B9): only an unassigned chat is routed again
+                extra={"route": conversation is None or conversation.owner_id is None},
+            ),
+        )
+        if chat is None:
+            chat = ChatSession.objects.create(
+                conversation=message.conversation, visitor=visitor, widget=widget, started_at=at, last_visitor_at=at
+            )
+        else:
+            ChatSession.objects.filter(pk=chat.pk).update(last_visitor_at=at)
+        chat.conversation = message.conversation
+        _note_page(visitor, url=_page(url), force=True)
+        publish_on_commit(  # first: the widgets show the visitor's message before the bot's answer
+            events.to_visitor(visitor.group, events.MESSAGE, message=message_json(message, widget, visitor))
+        )
+        chat.visitor = visitor
+        replies = flows.on_visitor_message(chat, visitor, message, starting)
+    return Said(visitor, message, chat, new=True, token=visitor_token(widget.key, visitor.uid), replies=replies)
+
+
+def visitor_leaves_email(widget: ChatWidget, uid: uuid.UUID | None, *, email: object, name: object = "") -> Visitor:
+    """The visitor gives an address to be answered at (the team is away, or they are leaving). Kept
+    on the visitor and their own contact; it never merges them with another contact (not verified)."""
+    email = str(email or "").strip().lower()[:254]
+    validate_email(email)
+    name = " ".join(str(name or "").split())[:200]
+    with transaction.atomic():
+        visitor = _locked_visitor(widget, uid)
+        visitor.email = email
+        if name:
+            visitor.name = name
+        visitor.save(update_fields=["email", "name"])
+        if visitor.contact is not None and not visitor.verified:
+            set_contact_fields(visitor.contact, acting_user=None, email=email, **({"name": name} if name else {}))
+        chat = open_chat(visitor)
+        if chat is not None:
+            publish_on_commit(events.to_agents(chat.conversation.inbox_id, chat.conversation_id, events.VISITOR))
+    return visitor
+
+
+def visitor_read(widget: ChatWidget, uid: uuid.UUID, *, up_to: object) -> None:
+    """The visitor has seen the chat up to message `up_to` (the agent sees "Seen")."""
+    if not isinstance(up_to, int) or up_to <= 0:
+        return
+    visitor = visitor_of(widget, uid)
+    chat = open_chat(visitor) if visitor is not None else None
+    if chat is None:
+        return
+    if ChatSession.objects.filter(pk=chat.pk, visitor_read_up_to__lt=up_to).update(visitor_read_up_to=up_to):
+        publish_on_commit(events.to_agents(chat.conversation.inbox_id, chat.conversation_id, events.READ, up_to=up_to))
+
+
+def visitor_wants_transcript(widget: ChatWidget, uid: uuid.UUID, *, email: object) -> None:
+    """The visitor asks for the chat by email (to the address they give)."""
+    email = str(email or "").strip().lower()[:254]
+    validate_email(email)
+    visitor = visitor_of(widget, uid)
+    chat = open_chat(visitor) if visitor is not None else None
+    if chat is None:
+        raise ValidationError(_("There is no chat to send."))
+    send = adapters.transcript_sender()
+    if send is None:
+        raise ValidationError(_("Transcripts cannot be mailed here."))
+    send(chat.conversation, to=email, acting_user=None, language=visitor.language if visitor else "")
+
+
+# ---------------------------------------------------------------------------------- the team's side
+
+
+def team_typing(conversation: Conversation, user: User, on: bool) -> None:
+    chat = ChatSession.objects.filter(conversation=conversation, ended_at=None).select_related("visitor").first()
+    if chat is not None:
+        publish_on_commit(
+            events.to_visitor(chat.visitor.group, events.TYPING, on=bool(on), name=(user.name or "").split(" ")[0][:80])
+        )
+
+
+def team_seen(conversation: Conversation, user: User, up_to: int) -> None:
+    chat = ChatSession.objects.filter(conversation=conversation).select_related("visitor").first()
+    if chat is None or up_to <= chat.team_read_up_to:
+        return
+    if ChatSession.objects.filter(pk=chat.pk, team_read_up_to__lt=up_to).update(team_read_up_to=up_to):
+        publish_on_commit(events.to_visitor(chat.visitor.group, events.READ, up_to=up_to))
+
+
+def deliver(message_id: int) -> None:
+    """An outbound chat message reaches the visitor's open widgets (every tab, any process); a
+    widget that is closed gets it when it connects again."""
+    message = Message.objects.select_related("conversation", "author", "account").filter(pk=message_id).first()
+    if message is None:
+        return
+    chat = (
+        ChatSession.objects.filter(conversation_id=message.conversation_id).select_related("visitor", "widget").first()
+    )
+    if chat is None:
+        inbox.record_delivery(message, status="failed", detail="This conversation has no chat visitor.")
+        return
+    publish_on_commit(
+        events.to_visitor(chat.visitor.group, events.MESSAGE, message=message_json(message, chat.widget, chat.visitor))
+    )
+    inbox.record_delivery(message, status="sent")
+
+
+# ---------------------------------------------------------------------------------- chats ending
+
+
+def _end(chat: ChatSession, reason: str) -> None:
+    """The chat is over: the widget is told, and the visitor gets the transcript if an address is
+    known (C15). The visitor's next message starts a new chat."""
+    if chat.ended_at is not None:
+        return
+    at = now()
+    if not ChatSession.objects.filter(pk=chat.pk, ended_at=None).update(ended_at=at, end_reason=reason):
+        return  # ended by someone else just now
+    chat.ended_at, chat.end_reason = at, reason
+    visitor = chat.visitor
+    publish_on_commit(events.to_visitor(visitor.group, events.ENDED, reason=reason))
+    address = visitor.email or (visitor.contact.email if visitor.contact else "")
+    send = adapters.transcript_sender()
+    if address and send is not None and chat.conversation.message_count:
+        try:
+            with transaction.atomic():
+                send(chat.conversation, to=address, acting_user=None, language=visitor.language)
+                ChatSession.objects.filter(pk=chat.pk).update(transcript_sent_to=address)
+        except ValidationError as error:  # no email channel to send it from: the chat still ends
+            log.info("chat %s ended without a transcript: %s", chat.conversation_id, error)
+
+
+def on_closed(conversation: Conversation) -> None:
+    """A teammate closed a chat conversation (or a bot's closed itself): the chat ends."""
+    chat = (
+        ChatSession.objects.filter(conversation=conversation, ended_at=None)
+        .select_related("visitor", "visitor__contact", "conversation")
+        .first()
+    )
+    if chat is not None:
+        _end(chat, "closed")
+
+
+END_BATCH = 200
+
+
+def end_inactive_chats() -> int:
+    """Chats whose visitor has neither written nor been on the site for the widget's inactivity
+    time end (a bot's conversation closes itself then, C9). Returns how many ended."""
+    ended = 0
+    at = now()
+    widgets = ChatWidget.objects.filter(pk__in=ChatSession.objects.filter(ended_at=None).values("widget_id"))
+    for widget in widgets.only("pk", "inactivity_minutes"):
+        cutoff = at - timedelta(minutes=widget.inactivity_minutes)
+        quiet = (
+            ChatSession.objects.filter(
+                widget=widget, ended_at=None, last_visitor_at__lt=cutoff, visitor__last_seen_at__lt=cutoff
+            )
+            .select_related("visitor", "visitor__contact", "conversation", "conversation__account")
+            .order_by("last_visitor_at")[:END_BATCH]
+        )
+        for chat in quiet:
+            try:
+                with transaction.atomic():
+                    if chat.conversation.bot and inbox.close_unattended_bot_conversation(chat.conversation):
+                        ended += 1  # closing ended it (on_closed)
+                        continue
+                    _end(chat, "inactive")
+                    ended += 1
+            except Exception:  # one broken chat never stops the others from ending
+                log.exception("could not end chat %s", chat.conversation_id)
+    return ended
+
+
+def delete_chatflow(flow: Chatflow, *, acting_user: User) -> None:
+    require_permission(acting_user, "inbox_settings")
+    if flow.widget.channel.account_id != acting_user.membership.account_id:
+        raise ValidationError(_("No such chatflow."))
+    with transaction.atomic():
+        audit(flow.widget.channel.account, acting_user, "chat.chatflow_deleted", flow.widget.channel, name=flow.name)
+        flow.delete()
+
+
+def save_chatflow(
+    widget: ChatWidget,
+    flow: Chatflow | None,
+    *,
+    acting_user: User,
+    name: str,
+    steps: Any,
+    enabled: bool = True,
+    url_contains: str = "",
+    when: str = "always",
+    position: int = 0,
+) -> Chatflow:
+    """Create (`flow` None) or change a chatflow of the widget; its steps are checked first."""
+    require_permission(acting_user, "inbox_settings")
+    if widget.channel.account_id != acting_user.membership.account_id:
+        raise ValidationError(_("No such channel."))
+    name = " ".join(name.split())[:100]
+    if not name:
+        raise ValidationError(_("A chatflow needs a name."))
+    if when not in ("always", "away", "online"):
+        raise ValidationError(_("Unknown condition."))
+    checked = flows.validate_steps(steps)
+    with transaction.atomic():
+        flow = flow or Chatflow(widget=widget)
+        flow.name, flow.steps, flow.enabled = name, checked, bool(enabled)
+        flow.url_contains, flow.when, flow.position = url_contains.strip()[:300], when, max(0, int(position))
+        flow.save()
+        audit(widget.channel.account, acting_user, "chat.chatflow_saved", widget.channel, chatflow=flow.pk, name=name)
+    return flow

@@ -1,0 +1,331 @@
+"""The visitor's WebSocket (`/ws/chat/<widget key>/`): the widget on a customer's site talks here.
+
+Frames are JSON objects with a `type`. The widget says `hello` first (its token, the page, a signed
+identity if the site has one) and gets `welcome` (its history, whether the team is available). A
+`message` carries a client id and is acknowledged (`ack`) only after it is committed; re-sending an
+unacknowledged one after a reconnect is safe (stored once). Anything else the visitor's widgets
+should see (the team's messages, typing, read state, the chat ending) arrives as events on the
+visitor's group, from any server process.
+
+Hostile input gets a clear `error` frame: a malformed or oversize frame also closes the socket
+(4400); too many connections or messages are refused with `rate_limited` (connections close, 4429).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from samtale.channels.chat.models import ChatWidget
+from samtale.core.metrics import CHAT_SOCKETS
+from samtale.core.proxies import client_from, is_trusted
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME = 16 * 1024  # characters of one frame from a widget
+PING_NOTE_EVERY = 45.0  # seconds between "still here" writes for one socket
+TYPING_EVERY = 1.0  # a widget's typing signals are passed on at most this often
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def client_address(scope: dict[str, Any]) -> str:
+    remote = (scope.get("client") or ("", 0))[0] or ""
+    if remote and is_trusted(remote):
+        return client_from(remote, _header(scope, b"x-forwarded-for"))
+    return str(remote)
+
+
+class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    widget: ChatWidget | None = None
+    uid: uuid.UUID | None = None
+    group: str = ""
+    chat: tuple[int, int] | None = None  # (conversation id, inbox id) of the open chat
+    greeted = False
+    counted = False
+    last_noted = 0.0
+    last_typing = 0.0
+    available: bool | None = None
+
+    # ------------------------------------------------------------------ connecting
+    async def connect(self) -> None:
+        from samtale.core.ratelimit import hit
+
+        key = str(self.scope["url_route"]["kwargs"].get("key", ""))
+        self.ip = client_address(self.scope)
+        if not await database_sync_to_async(hit)(f"chat-connect:{self.ip}", settings.SAMTALE_CHAT_CONNECT_RATE):
+            await self._refuse("rate_limited", "Too many connections from your address; try again in a minute.", 4429)
+            return
+        self.widget = await database_sync_to_async(_widget)(key)
+        if self.widget is None:
+            await self._refuse("unknown_widget", "There is no chat here.", 4404)
+            return
+        origin = _header(self.scope, b"origin").rstrip("/").lower()
+        if origin not in {o.lower() for o in self.widget.allowed_origins}:
+            await self._refuse("origin_refused", "This site may not use this chat.", 4403)
+            return
+        await self.accept()
+        CHAT_SOCKETS.inc()
+        self.counted = True
+
+    async def _refuse(self, code: str, text: str, close_code: int) -> None:
+        # Accepted only to say why: a browser shows a refused handshake as a bare failure.
+        await self.accept()
+        await self._error(code, text)
+        await self.close(code=close_code)
+
+    async def disconnect(self, code: int) -> None:
+        if self.counted:
+            CHAT_SOCKETS.dec()
+            self.counted = False
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _join(self, uid: uuid.UUID | None) -> None:
+        if uid == self.uid:
+            return
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.uid = uid
+        self.group = f"chat.visitor.{uid.hex}" if uid else ""
+        if self.group:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+
+    # ------------------------------------------------------------------ frames from the widget
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_FRAME:
+            await self._error("bad_frame", f"Frames are JSON text of at most {MAX_FRAME} characters.")
+            await self.close(code=4400)
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self._error("bad_frame", "A frame is a JSON object with a type.")
+            await self.close(code=4400)
+            return
+        kind = frame["type"]
+        handler = getattr(self, f"on_{kind}", None) if kind in FRAME_TYPES else None
+        if handler is None:
+            await self._error("bad_frame", f"Unknown frame type {kind[:40]!r}.")
+            await self.close(code=4400)
+            return
+        if kind != "hello" and not self.greeted:
+            await self._error("bad_frame", "Say hello first.")
+            await self.close(code=4400)
+            return
+        try:
+            await handler(frame)
+        except ValidationError as error:
+            await self._error("invalid", " ".join(error.messages), ref=frame.get("client_id"))
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        from samtale.channels.chat.actions import greet
+        from samtale.channels.chat.queries import history
+
+        assert self.widget is not None
+        widget = self.widget
+
+        def welcome() -> tuple[dict[str, Any], uuid.UUID | None, tuple[int, int] | None]:
+            from samtale.channels.chat import flows
+            from samtale.channels.chat.queries import message_json
+            from samtale.routing.queries import anyone_available
+
+            hello = greet(
+                widget, token=frame.get("token"), identity=frame.get("identity"), url=frame.get("url"),
+                title=frame.get("title"), language=frame.get("lang"),
+            )  # fmt: skip
+            after = frame["after"] if isinstance(frame.get("after"), int) else 0
+            chat = hello.chat
+            available = anyone_available(widget.channel)
+            state: dict[str, Any] = {
+                "type": "welcome",
+                "token": hello.token,
+                "identity": hello.identity,
+                "available": available,
+                "email_known": bool(hello.visitor and (hello.visitor.email or (hello.visitor.contact and hello.visitor.contact.email))),
+                "messages": [message_json(m, widget, hello.visitor) for m in history(chat, after)] if hello.visitor else [],
+                "chat": chat is not None,
+                "read_up_to": chat.team_read_up_to if chat else 0,
+                "buttons": flows.buttons_now(chat),
+                "flow": None,
+            }  # fmt: skip
+            if chat is None:
+                flow = flows.pick(widget, str(frame.get("url") or ""), available)
+                if flow is not None:
+                    said, _waiting, _stop = flows.opening(flow)
+                    state["flow"] = {"id": flow.pk, "name": flow.name, "said": said}
+            uid = hello.visitor.uid if hello.visitor else None
+            return state, uid, (chat.conversation_id, chat.conversation.inbox_id) if chat else None
+
+        state, uid, self.chat = await database_sync_to_async(welcome)()
+        await self._join(uid)
+        self.greeted = True
+        self.available = state["available"]
+        self.last_noted = time.monotonic()
+        await self._send(state)
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        from samtale.channels.chat.actions import visitor_says
+        from samtale.channels.chat.queries import message_json
+
+        assert self.widget is not None
+        widget = self.widget
+        who = self.uid.hex if self.uid else self.channel_name
+        if not await database_sync_to_async(_allowed)(
+            [
+                (f"chat-send:{who}", settings.SAMTALE_CHAT_SEND_RATE),
+                (f"chat-send-ip:{self.ip}", settings.SAMTALE_CHAT_SEND_IP_RATE),
+            ]
+        ):
+            await self._error(
+                "rate_limited",
+                "You are sending messages too fast; it will be sent in a moment.",
+                ref=frame.get("client_id"),
+            )
+            return
+
+        def store() -> tuple[dict[str, Any], uuid.UUID, tuple[int, int]]:
+            said = visitor_says(
+                widget, self.uid, client_id=frame.get("client_id"), text=frame.get("text", ""), url=frame.get("url"),
+                flow=frame.get("flow"),
+            )  # fmt: skip
+            ack = {
+                "type": "ack", "client_id": frame.get("client_id"), "id": said.message.pk, "token": said.token,
+                "message": message_json(said.message, widget, said.visitor),
+            }  # fmt: skip
+            return ack, said.visitor.uid, (said.chat.conversation_id, said.message.conversation.inbox_id)
+
+        # returns after the commit: only then is the message acknowledged
+        ack, uid, chat = await database_sync_to_async(store)()
+        new_chat = chat != self.chat
+        self.chat = chat
+        await self._join(uid)
+        await self._send(ack)
+        if new_chat:  # what was published to the chat before this socket listened (a bot's answer)
+            await self._send(
+                {"type": "sync", "messages": await database_sync_to_async(_messages)(widget, uid, chat[0])}
+            )
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        from samtale.channels.chat import events
+        from samtale.core.events import inbox_group
+
+        moment = time.monotonic()
+        on = bool(frame.get("on"))
+        if self.chat is None or (on and moment - self.last_typing < TYPING_EVERY):
+            return
+        self.last_typing = moment if on else 0.0
+        conversation_id, inbox_id = self.chat
+        payload = {"event": events.TYPING, "inbox_id": inbox_id, "conversation_id": conversation_id, "on": on}
+        await self.channel_layer.group_send(inbox_group(inbox_id), {"type": "samtale.event", "payload": payload})
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        from samtale.channels.chat.actions import visitor_read
+
+        if self.uid is not None:
+            await database_sync_to_async(visitor_read)(self.widget, self.uid, up_to=frame.get("up_to"))
+
+    async def on_email(self, frame: dict[str, Any]) -> None:
+        from samtale.channels.chat.actions import visitor_leaves_email
+        from samtale.channels.chat.identity import visitor_token
+        from samtale.core.ratelimit import hit
+
+        assert self.widget is not None
+        widget = self.widget
+        if not await database_sync_to_async(hit)(f"chat-email:{self.ip}", settings.SAMTALE_CHAT_SEND_IP_RATE):
+            await self._error("rate_limited", "Too many requests; try again in a minute.")
+            return
+
+        def store() -> tuple[uuid.UUID, str]:
+            visitor = visitor_leaves_email(widget, self.uid, email=frame.get("email"), name=frame.get("name"))
+            return visitor.uid, visitor_token(widget.key, visitor.uid)
+
+        uid, token = await database_sync_to_async(store)()
+        await self._join(uid)
+        await self._send({"type": "email_saved", "token": token})
+
+    async def on_transcript(self, frame: dict[str, Any]) -> None:
+        from samtale.channels.chat.actions import visitor_wants_transcript
+        from samtale.core.ratelimit import hit
+
+        if self.uid is None:
+            await self._error("invalid", "There is no chat to send.")
+            return
+        if not await database_sync_to_async(hit)(f"chat-transcript:{self.uid.hex}", "3/h"):
+            await self._error("rate_limited", "The transcript was sent a moment ago.")
+            return
+        await database_sync_to_async(visitor_wants_transcript)(self.widget, self.uid, email=frame.get("email"))
+        await self._send({"type": "transcript_sent"})
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        from samtale.channels.chat.actions import still_here
+        from samtale.routing.queries import anyone_available
+
+        assert self.widget is not None
+        widget = self.widget
+        moment = time.monotonic()
+        if self.uid is not None and moment - self.last_noted >= PING_NOTE_EVERY:
+            self.last_noted = moment
+            await database_sync_to_async(still_here)(widget, self.uid, url=frame.get("url"))
+        available = await database_sync_to_async(anyone_available)(widget.channel)
+        if available != self.available:
+            self.available = available
+            await self._send({"type": "presence", "available": available})
+        await self._send({"type": "pong"})
+
+    # ------------------------------------------------------------------ events for this visitor
+    async def samtale_event(self, message: dict[str, Any]) -> None:
+        payload = dict(message["payload"])
+        kind = payload.pop("event", "")
+        if kind == "chat.ended":
+            self.chat = None
+        await self._send({"type": kind.removeprefix("chat."), **payload})
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+
+    async def _error(self, code: str, text: str, ref: Any = None) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": text}
+        if isinstance(ref, str):
+            frame["client_id"] = ref[:64]
+        await self._send(frame)
+
+
+FRAME_TYPES = frozenset({"hello", "message", "typing", "read", "email", "transcript", "ping"})
+
+
+def _widget(key: str) -> ChatWidget | None:
+    from samtale.channels.chat.queries import widget_by_key
+
+    return widget_by_key(key)
+
+
+def _allowed(limits: list[tuple[str, str]]) -> bool:
+    from samtale.core.ratelimit import hit
+
+    return all([hit(key, rate) for key, rate in limits])
+
+
+def _messages(widget: ChatWidget, uid: uuid.UUID, conversation_id: int) -> list[dict[str, Any]]:
+    from samtale.channels.chat.models import ChatSession
+    from samtale.channels.chat.queries import history, message_json
+
+    chat = (
+        ChatSession.objects.filter(conversation_id=conversation_id, visitor__uid=uid).select_related("visitor").first()
+    )
+    return [message_json(m, widget, chat.visitor) for m in history(chat)] if chat is not None else []
