@@ -73,6 +73,7 @@ bench: install-test
 	$(BIN)/python bench/inbox_views.py $(BENCH_ARGS)
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/email_ingest.py
+	$(BIN)/python bench/chat_ws.py
 
 lint: .stamp-install-test
 	$(BIN)/ruff check .

@@ -11,6 +11,9 @@ from typing import Any
 
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samtale.settings")
+    # A long-running process borrows PostgreSQL connections from a pool of its own: a request or a
+    # socket's database call takes one for its duration instead of connecting anew (SQLite: unused).
+    os.environ.setdefault("SAMTALE_DB_POOL_SIZE", "30")
     import django
 
     django.setup()
@@ -63,6 +66,10 @@ def serve(argv: list[str]) -> int:
         uvicorn.run(
             "samtale.asgi:application", host=args.host, port=args.port, log_level="info", lifespan="off",
             proxy_headers=False,
+            # frames are small JSON: compressing them is not worth a zlib state per socket (a chat
+            # widget on every visitor's page is thousands of sockets); a widget's frame is at most
+            # 16 KB (checked with a clear error), anything past 1 MB is cut off by the server
+            ws_per_message_deflate=False, ws_max_size=1024 * 1024,
         )  # fmt: skip
     finally:
         if workers is not None:

@@ -71,8 +71,8 @@ class Server:
             return json.loads(raw) if raw else None
 
 
-def start_server(env: dict[str, str], log: Path, *flags: str) -> Server:
-    port = free_port()
+def start_server(env: dict[str, str], log: Path, *flags: str, port: int = 0) -> Server:
+    port = port or free_port()
     env = {**env, "SAMTALE_SMTP_PORT": env.get("SAMTALE_SMTP_PORT") or str(free_port())}
     handle = log.open("ab")
     process = subprocess.Popen(

@@ -10,12 +10,11 @@ NOTIFICATION_CREATED = "notification.created"
 INBOX_CHANGED = "inbox.changed"
 
 
-def conversation_changed(conversation: Conversation, change: str) -> Event:
-    return Event(
-        type=CONVERSATION_CHANGED,
-        groups=(inbox_group(conversation.inbox_id),),
-        data={"inbox_id": conversation.inbox_id, "conversation_id": conversation.pk, "change": change},
-    )
+def conversation_changed(conversation: Conversation, change: str, *, message_id: int | None = None) -> Event:
+    data = {"inbox_id": conversation.inbox_id, "conversation_id": conversation.pk, "change": change}
+    if message_id is not None:  # a new message: which one (a client may fetch just it)
+        data["message_id"] = message_id
+    return Event(type=CONVERSATION_CHANGED, groups=(inbox_group(conversation.inbox_id),), data=data)
 
 
 def conversations_changed(inbox_id: int, conversation_ids: list[int], change: str) -> Event:

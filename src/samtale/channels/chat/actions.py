@@ -223,8 +223,12 @@ def _visitor_name(visitor: Visitor) -> str:
     return f"{_('Visitor')} {visitor.uid.hex[:6]}"
 
 
-def _note_page(visitor: Visitor, *, url: str, title: str = "", language: str = "", force: bool = False) -> None:
-    """The visitor is here (on `url`): written at most every SEEN_WRITE_EVERY unless the page changed."""
+def _note_page(
+    visitor: Visitor, *, url: str, title: str = "", language: str = "", force: bool = False,
+    chat: ChatSession | None = None,
+) -> None:  # fmt: skip
+    """The visitor is here (on `url`): written at most every SEEN_WRITE_EVERY unless the page changed;
+    the agents with the chat open see a new page. `chat`: the open chat, when the caller has it."""
     at = now()
     moved = bool(url) and url != visitor.current_url
     if not (moved or force or at - visitor.last_seen_at >= SEEN_WRITE_EVERY):
@@ -238,11 +242,16 @@ def _note_page(visitor: Visitor, *, url: str, title: str = "", language: str = "
         visitor.language = language
         fields.append("language")
     Visitor.objects.filter(pk=visitor.pk).update(**{f: getattr(visitor, f) for f in fields})
-    chat = open_chat(visitor)
-    if chat is not None:
-        ChatSession.objects.filter(pk=chat.pk).update(last_visitor_at=at)
-        if moved or force:
-            publish_on_commit(events.to_agents(chat.conversation.inbox_id, chat.conversation_id, events.VISITOR))
+    if moved:
+        where = (
+            (chat.conversation_id, chat.conversation.inbox_id)
+            if chat is not None
+            else ChatSession.objects.filter(visitor=visitor, ended_at=None)
+            .values_list("conversation_id", "conversation__inbox_id")
+            .first()
+        )
+        if where is not None:
+            publish_on_commit(events.to_agents(where[1], where[0], events.VISITOR))
 
 
 def still_here(widget: ChatWidget, uid: uuid.UUID, *, url: object = "") -> None:
@@ -271,13 +280,21 @@ class Said:
     replies: list[dict[str, Any]] = field(default_factory=list)  # a chatflow's answers
 
 
-def _locked_visitor(widget: ChatWidget, uid: uuid.UUID | None) -> Visitor:
+def _locked_visitor(widget: ChatWidget, uid: uuid.UUID | None) -> tuple[Visitor, bool]:
+    """The visitor, locked for this transaction, or a new one (True)."""
     if uid is not None:
-        found = Visitor.objects.select_for_update().filter(widget=widget, uid=uid).select_related("contact").first()
+        found = (
+            Visitor.objects.select_for_update(of=("self",))
+            .filter(widget=widget, uid=uid)
+            .select_related("contact")
+            .first()
+        )
         if found is not None:
             found.widget = widget
-            return found
-    return Visitor.objects.create(widget=widget, account_id=widget.channel.account_id)
+            return found, False
+    visitor = Visitor.objects.create(widget=widget, account_id=widget.channel.account_id)
+    visitor.widget = widget
+    return visitor, True
 
 
 def visitor_says(
@@ -287,6 +304,7 @@ def visitor_says(
     client_id: object,
     text: object,
     url: object = "",
+    title: object = "",
     flow: object = None,
     attachments: Sequence[Any] = (),
 ) -> Said:
@@ -302,20 +320,22 @@ def visitor_says(
     if not text and not attachments:
         raise ValidationError(_("The message is empty."))
     with transaction.atomic():
-        visitor = _locked_visitor(widget, uid)
+        visitor, created = _locked_visitor(widget, uid)
         external_id = f"chat:{visitor.uid.hex}:{client_id}"
-        stored = (
-            Message.objects.filter(account_id=widget.channel.account_id, external_id=external_id)
-            .select_related("conversation")
-            .first()
-        )
-        if stored is not None:
-            earlier = ChatSession.objects.get(conversation_id=stored.conversation_id)
-            return Said(visitor, stored, earlier, new=False, token=visitor_token(widget.key, visitor.uid))
-        chat: ChatSession | None = open_chat(visitor)
-        if chat is not None and chat.conversation.trashed_at is not None:
-            _end(chat, "closed")
-            chat = None
+        chat: ChatSession | None = None
+        if not created:  # a new visitor has neither stored messages nor chats
+            stored = (
+                Message.objects.filter(account_id=widget.channel.account_id, external_id=external_id)
+                .select_related("conversation")
+                .first()
+            )
+            if stored is not None:
+                earlier = ChatSession.objects.get(conversation_id=stored.conversation_id)
+                return Said(visitor, stored, earlier, new=False, token=visitor_token(widget.key, visitor.uid))
+            chat = open_chat(visitor)
+            if chat is not None and chat.conversation.trashed_at is not None:
+                _end(chat, "closed")
+                chat = None
         starting = flows.chosen(widget, flow) if chat is None else None
         at = now()
         conversation = chat.conversation if chat is not None else None
@@ -341,7 +361,7 @@ def visitor_says(
         else:
             ChatSession.objects.filter(pk=chat.pk).update(last_visitor_at=at)
         chat.conversation = message.conversation
-        _note_page(visitor, url=_page(url), force=True)
+        _note_page(visitor, url=_page(url), title=str(title or "")[:300], force=True, chat=chat)
         publish_on_commit(  # first: the widgets show the visitor's message before the bot's answer
             events.to_visitor(visitor.group, events.MESSAGE, message=message_json(message, widget, visitor))
         )
@@ -357,7 +377,7 @@ def visitor_leaves_email(widget: ChatWidget, uid: uuid.UUID | None, *, email: ob
     validate_email(email)
     name = " ".join(str(name or "").split())[:200]
     with transaction.atomic():
-        visitor = _locked_visitor(widget, uid)
+        visitor, _created = _locked_visitor(widget, uid)
         visitor.email = email
         if name:
             visitor.name = name

@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import database_sync_to_async as _database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +29,14 @@ from samtale.core.metrics import CHAT_SOCKETS
 from samtale.core.proxies import client_from, is_trusted
 
 log = logging.getLogger(__name__)
+
+
+def database_sync_to_async(fn: Any) -> Any:
+    """A database call of a widget socket, on a thread of a pool rather than the one thread every
+    socket of the process shares: visitors' messages are stored in parallel (PostgreSQL), and one
+    slow call does not hold up everyone's."""
+    return _database_sync_to_async(fn, thread_sensitive=False)
+
 
 MAX_FRAME = 16 * 1024  # characters of one frame from a widget
 PING_NOTE_EVERY = 45.0  # seconds between "still here" writes for one socket
@@ -132,6 +140,12 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await handler(frame)
         except ValidationError as error:
             await self._error("invalid", " ".join(error.messages), ref=frame.get("client_id"))
+        except Exception:  # our fault: say so and close; the widget reconnects and re-sends what was not acked
+            log.exception("chat widget %s: %s frame failed", self.widget.key if self.widget else "?", kind)
+            await self._error(
+                "server_error", "Something went wrong on our side; reconnecting.", ref=frame.get("client_id")
+            )
+            await self.close(code=1011)
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
         from samtale.channels.chat.actions import greet
@@ -202,7 +216,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         def store() -> tuple[dict[str, Any], uuid.UUID, tuple[int, int]]:
             said = visitor_says(
                 widget, self.uid, client_id=frame.get("client_id"), text=frame.get("text", ""), url=frame.get("url"),
-                flow=frame.get("flow"),
+                title=frame.get("title"), flow=frame.get("flow"),
             )  # fmt: skip
             ack = {
                 "type": "ack", "client_id": frame.get("client_id"), "id": said.message.pk, "token": said.token,

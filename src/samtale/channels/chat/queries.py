@@ -59,7 +59,7 @@ def history(chat: ChatSession | None, after: int = 0) -> list[Message]:
         Message.objects.filter(conversation_id=chat.conversation_id, hidden_at=None, id__gt=max(0, after))
         .select_related("author")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
-        .order_by("-id")[:HISTORY_LIMIT]
+        .order_by("-created_at", "-id")[:HISTORY_LIMIT]
     )
     found.reverse()
     return found

@@ -174,7 +174,7 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
         else:
             search.append_to_document(conversation, text)
         audit(account, None, "message.received", message, conversation_id=conversation.pk)
-        publish_on_commit(events.conversation_changed(conversation, "message"))
+        publish_on_commit(events.conversation_changed(conversation, "message", message_id=message.pk))
     return message
 
 

@@ -108,7 +108,7 @@ def reply_to_conversation(
         conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
         search.append_to_document(conversation, plain)
         audit(conversation.account, acting_user, "message.replied", message, conversation_id=conversation.pk)
-        publish_on_commit(events.conversation_changed(conversation, "message"))
+        publish_on_commit(events.conversation_changed(conversation, "message", message_id=message.pk))
     return message
 
 
@@ -219,7 +219,7 @@ def forward_message(message: Message, *, acting_user: User, to: str, note: str =
         _touch(conversation, forward)
         conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
         audit(conversation.account, acting_user, "message.forwarded", forward, of=message.pk, to=to)
-        publish_on_commit(events.conversation_changed(conversation, "message"))
+        publish_on_commit(events.conversation_changed(conversation, "message", message_id=forward.pk))
     return forward
 
 
@@ -258,5 +258,5 @@ def send_automated(conversation: Conversation, *, text: str, sender_name: str, a
         conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
         search.append_to_document(conversation, plain)
         audit(conversation.account, None, "message.automated", message, conversation_id=conversation.pk)
-        publish_on_commit(events.conversation_changed(conversation, "message"))
+        publish_on_commit(events.conversation_changed(conversation, "message", message_id=message.pk))
     return message

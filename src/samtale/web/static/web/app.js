@@ -102,8 +102,49 @@
       if (menu && String(msg.user_id) === me) htmx.ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" });
     } else if (msg.event === "inbox.changed") {
       schedule({ nav: true });
+    } else if (msg.event === "chat.typing" && String(msg.conversation_id) === String(s.open)) {
+      const line = $("#chat-typing");
+      if (line) {
+        line.hidden = !msg.on;
+        clearTimeout(visitorTypingTimer);
+        if (msg.on) visitorTypingTimer = setTimeout(() => { const l = $("#chat-typing"); if (l) l.hidden = true; }, 6000);
+      }
+    } else if ((msg.event === "chat.read" || msg.event === "chat.visitor") && String(msg.conversation_id) === String(s.open)) {
+      schedule({ thread: true });
     }
   }
+  let visitorTypingTimer = null;
+
+  // A chat: the visitor sees when the agent types, and what the agent has seen.
+  function socketSend(obj) { if (socket && socket.readyState === 1) socket.send(JSON.stringify(obj)); }
+  function openChat() { const st = $("#chat-status"); return st ? parseInt(st.dataset.conversation, 10) : 0; }
+  let agentTyping = 0, agentTypingIdle = null;
+  document.addEventListener("input", (e) => {
+    if (!e.target.closest || !e.target.closest("#reply-editor")) return;
+    const id = openChat();
+    if (!id) return;
+    const now = Date.now();
+    if (now - agentTyping > 2500) { agentTyping = now; socketSend({ type: "typing", conversation: id, on: true }); }
+    clearTimeout(agentTypingIdle);
+    agentTypingIdle = setTimeout(() => { agentTyping = 0; socketSend({ type: "typing", conversation: id, on: false }); }, 4000);
+  });
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    if (e.detail.elt && e.detail.elt.id === "reply-form" && agentTyping) {
+      const id = openChat();
+      agentTyping = 0; clearTimeout(agentTypingIdle);
+      if (id) socketSend({ type: "typing", conversation: id, on: false });
+    }
+  });
+  let lastSeenSent = {};
+  function sendSeen() {
+    const id = openChat();
+    if (!id || document.visibilityState !== "visible") return;
+    const ids = $$(".entry.message[data-message]").map((x) => parseInt(x.dataset.message, 10)).filter((n) => n > 0);
+    const newest = ids.length ? Math.max.apply(null, ids) : 0;
+    if (newest > (lastSeenSent[id] || 0)) { lastSeenSent[id] = newest; socketSend({ type: "seen", conversation: id, up_to: newest }); }
+  }
+  document.addEventListener("htmx:afterSwap", sendSeen);
+  document.addEventListener("visibilitychange", sendSeen);
 
   let socket = null;
   let retry = 500;
@@ -111,7 +152,7 @@
     if (!app() && !$("#bell")) return;
     const proto = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(proto + location.host + "/ws/agent/");
-    socket.onopen = () => { retry = 500; document.body.dataset.live = "1"; };
+    socket.onopen = () => { retry = 500; document.body.dataset.live = "1"; sendSeen(); };
     socket.onmessage = (e) => { try { onEvent(JSON.parse(e.data)); } catch (err) { console.error(err); } };
     socket.onclose = () => {
       document.body.dataset.live = "0";
@@ -205,6 +246,15 @@
         if (/^https?:\/\//i.test(src)) img.src = src;
       });
       load.remove();
+      return;
+    }
+    const copyValue = e.target.closest(".copy-value");
+    if (copyValue) {
+      const field = $(copyValue.dataset.copy);
+      if (field) {
+        try { await navigator.clipboard.writeText(field.value); } catch (err) { field.select(); document.execCommand("copy"); }
+        toast(document.documentElement.lang === "nb" ? "Kopiert" : "Copied");
+      }
       return;
     }
     const copy = e.target.closest(".copy-link");

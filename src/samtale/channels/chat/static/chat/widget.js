@@ -74,7 +74,8 @@
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
     ".wrap{position:fixed;bottom:20px;z-index:2147483000;display:flex;flex-direction:column;gap:12px;align-items:flex-end}",
     ".wrap.left{left:20px;align-items:flex-start}.wrap.right{right:20px}",
-    ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
+    ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}",
+    ".launcher svg{width:26px;height:26px}.compose .file svg{width:18px;height:18px;display:block}",
     ".launcher:focus-visible,button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #111;outline-offset:2px}",
     ".panel{width:min(370px,calc(100vw - 40px));height:min(560px,calc(100vh - 110px));background:#fff;color:#1d1d1f;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;font-size:14px;line-height:1.4}",
     ".panel[hidden]{display:none}",
@@ -111,6 +112,17 @@
   } else addStyleElement();
   function addStyleElement() { var st = document.createElement("style"); st.textContent = CSS; root.appendChild(st); }
 
+  function icon(d) {  // a line icon (no emoji: not every system has the font)
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "24"); svg.setAttribute("height", "24");
+    svg.setAttribute("aria-hidden", "true"); svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d); path.setAttribute("fill", "none"); path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "2"); path.setAttribute("stroke-linecap", "round"); path.setAttribute("stroke-linejoin", "round");
+    svg.appendChild(path);
+    return svg;
+  }
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
     if (attrs) for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) e.setAttribute(k, attrs[k]);
@@ -134,7 +146,8 @@
   var input = el("textarea", { rows: "1", placeholder: T.placeholder, "aria-label": T.placeholder, maxlength: "5000" });
   var fileInput = el("input", { type: "file", "class": "sr", tabindex: "-1", "aria-hidden": "true",
     accept: "image/*,application/pdf,.txt,.csv,.docx,.xlsx,.pptx,.odt,.ods" });
-  var fileBtn = el("button", { type: "button", "class": "file", "aria-label": T.attach, title: T.attach }, "📎");
+  var fileBtn = el("button", { type: "button", "class": "file", "aria-label": T.attach, title: T.attach });
+  fileBtn.appendChild(icon("M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5"));
   var sendBtn = el("button", { type: "submit", "class": "send" }, T.send);
   compose.appendChild(input); compose.appendChild(fileInput); compose.appendChild(fileBtn); compose.appendChild(sendBtn);
   var foot = el("div", { "class": "foot" });
@@ -142,7 +155,9 @@
   foot.appendChild(transcriptBtn);
   panel.appendChild(head); panel.appendChild(log); panel.appendChild(typingLine); panel.appendChild(choices);
   panel.appendChild(away); panel.appendChild(errorLine); panel.appendChild(compose); panel.appendChild(foot);
-  var launcher = el("button", { type: "button", "class": "launcher", "aria-label": T.open, "aria-expanded": "false" }, "💬");
+  var launcher = el("button", { type: "button", "class": "launcher", "aria-label": T.open, "aria-expanded": "false" });
+  var BUBBLE = "M4 5h16v11H9l-5 4z", CROSS = "M6 6l12 12M18 6L6 18";
+  launcher.appendChild(icon(BUBBLE));
   wrap.appendChild(panel); wrap.appendChild(launcher);
   root.appendChild(wrap);
 
@@ -173,7 +188,7 @@
         box.appendChild(a);
       } else {
         box.appendChild(el("br"));
-        box.appendChild(el("a", { href: url, target: "_blank", rel: "noopener", download: f.name }, "📎 " + f.name));
+        box.appendChild(el("a", { href: url, target: "_blank", rel: "noopener", download: f.name }, f.name));
       }
     });
     box.appendChild(el("span", { "class": "meta" }, timeOf(m.at)));
@@ -186,14 +201,16 @@
     state.lastId = Math.max(state.lastId, m.id);
     var node = bubble(m);
     var pending = m.client_id && state.pending[m.client_id];
-    if (pending) { pending.replaceWith(node); delete state.pending[m.client_id]; }
+    if (pending) { node.setAttribute("data-order", (m.at || "") + "|" + String(m.id).padStart(12, "0")); pending.replaceWith(node); delete state.pending[m.client_id]; }
     else {
-      // in id order (a message from another tab may arrive before an older one's echo)
+      // in the order they were written (a message from another tab may arrive before an older
+      // one's echo; a chatflow's greeting is stored after the answer that started the chat)
+      var key = (m.at || "") + "|" + String(m.id).padStart(12, "0");
       var after = null;
-      Array.prototype.forEach.call(log.querySelectorAll(".msg[data-id]"), function (x) {
-        var id = Number(x.getAttribute("data-id"));
-        if (id && id > m.id && !after) after = x;
+      Array.prototype.forEach.call(log.querySelectorAll(".msg[data-order]"), function (x) {
+        if (!after && x.getAttribute("data-order") > key) after = x;
       });
+      node.setAttribute("data-order", key);
       if (after) log.insertBefore(node, after); else log.appendChild(node);
     }
     if (stick || m.dir === "in") scrollDown();
@@ -365,7 +382,7 @@
   function flush() {
     state.outbox.forEach(function (item) {
       if (!state.pending[item.client_id]) showPending(item);
-      frame({ type: "message", client_id: item.client_id, text: item.text, url: location.href, flow: item.flow || undefined });
+      frame({ type: "message", client_id: item.client_id, text: item.text, url: location.href, title: document.title, flow: item.flow || undefined });
     });
   }
   function sendText(text) {
@@ -375,7 +392,7 @@
     state.outbox.push(item); persist();
     showPending(item);
     setChoices([]);
-    if (greeted) frame({ type: "message", client_id: item.client_id, text: item.text, url: location.href, flow: item.flow || undefined });
+    if (greeted) frame({ type: "message", client_id: item.client_id, text: item.text, url: location.href, title: document.title, flow: item.flow || undefined });
     stopTyping();
   }
   compose.addEventListener("submit", function (e) { e.preventDefault(); sendText(input.value); input.value = ""; input.focus(); });
@@ -403,7 +420,7 @@
     upload(file, clientId, box, 0);
   });
   function showPendingFile(name, clientId) {
-    var box = bubble({ dir: "in", text: "📎 " + name, at: null });
+    var box = bubble({ dir: "in", text: name, at: null });
     box.classList.add("pending"); box.querySelector(".meta").textContent = T.sending;
     log.appendChild(box); scrollDown();
     state.pending[clientId] = box;
@@ -447,7 +464,8 @@
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
     launcher.setAttribute("aria-label", open ? T.close : T.open);
-    launcher.textContent = open ? "×" : "💬";
+    launcher.textContent = "";
+    launcher.appendChild(icon(open ? CROSS : BUBBLE));
     if (open) { scrollDown(); sendRead(); if (focus) input.focus(); }
     else if (focus) launcher.focus();
   }
