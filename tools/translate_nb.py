@@ -541,6 +541,16 @@ NB = {
     "No channel of this inbox can deliver a reply here yet; comments still work.": "Ingen kanal i denne innboksen kan levere et svar her ennå; kommentarer virker fortsatt.",
     "not working": "virker ikke",
     "The transcript is on its way.": "Utskriften er på vei.",
+    "At most %(n)s files in one reply.": "Høyst %(n)s filer i ett svar.",
+    "Files cannot be sent on this channel.": "Filer kan ikke sendes på denne kanalen.",
+    "%(name)s is too large (at most %(mb)s MB).": "%(name)s er for stor (høyst %(mb)s MB).",
+    "Attach files": "Legg ved filer",
+    "Put this tag on every page of your site where the chat should be, at the end of the page body.": "Legg denne taggen på hver side av nettstedet der chatten skal være, til slutt i sidens innhold.",
+    "%(kind)s with %(name)s": "%(kind)s med %(name)s",
+    "Something went wrong on our side; reconnecting.": "Noe gikk galt hos oss; kobler til på nytt.",
+    "You are sending messages too fast; it will be sent in a moment.": "Du sender meldinger for raskt; den blir sendt om et øyeblikk.",
+    "Too many requests; try again in a minute.": "For mange forespørsler; prøv igjen om et minutt.",
+    "The transcript was sent a moment ago.": "Utskriften ble sendt for et øyeblikk siden.",
 }
 PLURALS = {
     "on %(n)s site": ["på %(n)s nettsted", "på %(n)s nettsteder"],

@@ -156,6 +156,11 @@ def test_an_invalid_message_is_refused_but_the_socket_stays(server: Server, key:
             error = await visitor.until("error")
             assert error["code"] == "invalid" and error["client_id"] == "ok-1" and "too long" in error["message"]
             assert (await visitor.say("short"))["id"] > 0
+        async with Visitor(server, key, SITE) as norwegian:
+            await norwegian.hello(lang="nb")
+            await norwegian.send({"type": "message", "client_id": "nb-1", "text": "x" * 6000})
+            error = await norwegian.until("error")
+            assert "for lang" in error["message"]  # told in the visitor's language
 
     run(scenario())
 

@@ -127,3 +127,32 @@ class ForwardForm(forms.Form):
 
 class TranscriptForm(forms.Form):
     to = forms.EmailField(max_length=254)
+
+
+def reply_files(request: Any) -> list[Any]:
+    """Files attached to a reply, as parts to store (each at most SAMTALE_MAX_REPLY_FILE_BYTES)."""
+    from dataclasses import dataclass
+
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    @dataclass
+    class Part:
+        filename: str
+        content_type: str
+        payload: bytes
+        content_id: str = ""
+        inline: bool = False
+
+    parts = []
+    for upload in request.FILES.getlist("files")[:11]:
+        if upload.size > settings.SAMTALE_MAX_REPLY_FILE_BYTES:
+            limit = settings.SAMTALE_MAX_REPLY_FILE_BYTES // (1024 * 1024)
+            raise ValidationError(
+                _("%(name)s is too large (at most %(mb)s MB).") % {"name": upload.name[:100], "mb": limit}
+            )
+        name = (upload.name or "file").replace("\\", "/").rsplit("/", 1)[-1][:200] or "file"
+        kind = (upload.content_type or "application/octet-stream")[:100]
+        parts.append(Part(filename=name, content_type=kind, payload=upload.read()))
+    return parts

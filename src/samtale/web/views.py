@@ -210,6 +210,7 @@ def conversation_action(request: HttpRequest, conversation_id: int, action: str)
             text=form.cleaned_data["text"],
             html=form.cleaned_data["html"],
             channel_kind=form.cleaned_data["channel_kind"],
+            attachments=forms.reply_files(request),
         )
     elif action == "comment":
         comment_form = forms.CommentForm(request.POST)

@@ -208,3 +208,28 @@ def test_the_team_sends_a_transcript_from_the_more_menu(world: World, widget: Ch
     token = visitor_token(widget.key, said.visitor.uid)
     assert token  # the visitor's own token is not a key to the agent screens
     assert Client().get(f"/c/{conversation.pk}/").status_code in (302, 403)
+
+
+def test_an_agent_attaches_an_image_and_the_visitor_gets_it_inline(
+    world: World, widget: ChatWidget, client_for
+) -> None:  # type: ignore[no-untyped-def]
+    from samtale.channels.chat.queries import message_json
+    from samtale.inbox.models import Message
+
+    said = chat.visitor_says(widget, None, client_id="c1", text="What does it look like?")
+    conversation = Conversation.objects.get(pk=said.message.conversation_id)
+    client: Client = client_for(world.agent)
+    reply = client.post(f"/c/{conversation.pk}/reply/", {"text": "Like this", "files": [_file(PNG, "jacket.png")]},
+                        HTTP_HX_REQUEST="true")  # fmt: skip
+    assert reply.status_code == 200
+    sent = Message.objects.filter(conversation=conversation, direction="out").get()
+    [shown] = message_json(sent, widget, said.visitor)["files"]
+    assert shown["image"] and shown["name"] == "jacket.png"
+    assert Client().get(shown["url"]).status_code == 200
+    assert "jacket.png" in client.get(f"/c/{conversation.pk}/", follow=True).content.decode()
+    only_files = client.post(
+        f"/c/{conversation.pk}/reply/", {"text": "", "files": [_file(PNG, "b.png")]}, HTTP_HX_REQUEST="true"
+    )
+    assert only_files.status_code == 200  # a file alone is a reply
+    empty = client.post(f"/c/{conversation.pk}/reply/", {"text": ""}, HTTP_HX_REQUEST="true")
+    assert empty.status_code == 400

@@ -11,7 +11,7 @@ from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
 
 class ChatAdapter(ChannelAdapter):
     kind: str = ChannelKind.CHAT.value
-    capabilities = Capabilities()
+    capabilities = Capabilities(attachments=True)
     templates = {
         "status": "chat/channel_status.html",
         "settings": "chat/channel_settings.html",

@@ -23,6 +23,8 @@ from channels.db import database_sync_to_async as _database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from samtale.channels.chat.models import ChatWidget
 from samtale.core.metrics import CHAT_SOCKETS
@@ -67,6 +69,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     last_noted = 0.0
     last_typing = 0.0
     available: bool | None = None
+    lang = "en"
 
     # ------------------------------------------------------------------ connecting
     async def connect(self) -> None:
@@ -136,8 +139,11 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self._error("bad_frame", "Say hello first.")
             await self.close(code=4400)
             return
+        if kind == "hello":
+            self.lang = "nb" if str(frame.get("lang") or "")[:2] in ("nb", "no", "nn") else "en"
         try:
-            await handler(frame)
+            with translation.override(self.lang):  # what the visitor is told, in their language
+                await handler(frame)
         except ValidationError as error:
             await self._error("invalid", " ".join(error.messages), ref=frame.get("client_id"))
         except Exception:  # our fault: say so and close; the widget reconnects and re-sends what was not acked
@@ -262,7 +268,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         assert self.widget is not None
         widget = self.widget
         if not await database_sync_to_async(hit)(f"chat-email:{self.ip}", settings.SAMTALE_CHAT_SEND_IP_RATE):
-            await self._error("rate_limited", "Too many requests; try again in a minute.")
+            await self._error("rate_limited", _("Too many requests; try again in a minute."))
             return
 
         def store() -> tuple[uuid.UUID, str]:
@@ -278,10 +284,10 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         from samtale.core.ratelimit import hit
 
         if self.uid is None:
-            await self._error("invalid", "There is no chat to send.")
+            await self._error("invalid", _("There is no chat to send."))
             return
         if not await database_sync_to_async(hit)(f"chat-transcript:{self.uid.hex}", "3/h"):
-            await self._error("rate_limited", "The transcript was sent a moment ago.")
+            await self._error("rate_limited", _("The transcript was sent a moment ago."))
             return
         await database_sync_to_async(visitor_wants_transcript)(self.widget, self.uid, email=frame.get("email"))
         await self._send({"type": "transcript_sent"})

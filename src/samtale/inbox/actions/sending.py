@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -35,16 +37,19 @@ from samtale.inbox.models import (
 log = logging.getLogger(__name__)
 
 
-def _editor_body(text: str, html: str) -> tuple[str, str]:
+def _editor_body(text: str, html: str, *, files: bool = False) -> tuple[str, str]:
     if html.strip():
         clean = sanitize(html)
         plain = to_text(clean)
     else:
         plain = text.strip()
         clean = text_to_html(plain)
-    if not plain:
+    if not plain and not files:
         raise ValidationError(_("The message is empty."))
-    return plain, clean
+    return plain, clean if plain else ""
+
+
+MAX_REPLY_FILES = 10
 
 
 def _sender(inbox: Inbox, kind: str, preferred: Channel | None = None) -> tuple[Channel, ChannelAdapter]:
@@ -68,13 +73,17 @@ def _sender(inbox: Inbox, kind: str, preferred: Channel | None = None) -> tuple[
 
 
 def reply_to_conversation(
-    conversation: Conversation, *, acting_user: User, text: str = "", html: str = "", channel_kind: str = ""
-) -> Message:
-    """Store an outbound reply, queued for delivery by the channel (the email issue sends it)."""
+    conversation: Conversation, *, acting_user: User, text: str = "", html: str = "", channel_kind: str = "",
+    attachments: Sequence[Any] = (),
+) -> Message:  # fmt: skip
+    """Store an outbound reply, queued for delivery by the channel. `attachments`: parts with
+    filename, content_type and payload (files the agent attached)."""
     _require_inbox_access(acting_user, conversation)
     if conversation.trashed_at is not None:
         raise ValidationError(_("Restore the conversation from Trash before replying."))
-    plain, clean = _editor_body(text, html)
+    if len(attachments) > MAX_REPLY_FILES:
+        raise ValidationError(_("At most %(n)s files in one reply.") % {"n": MAX_REPLY_FILES})
+    plain, clean = _editor_body(text, html, files=bool(attachments))
     kind = channel_kind or conversation.channel_kind
     if kind not in ChannelKind.values:
         raise ValidationError(_("Unknown channel."))
@@ -85,6 +94,8 @@ def reply_to_conversation(
     recipients = adapter.recipients(conversation)
     if not recipients:
         raise ValidationError(_("The contact has no address to send this to."))
+    if attachments and not adapter.capabilities.attachments:
+        raise ValidationError(_("Files cannot be sent on this channel."))
     at = now()
     with transaction.atomic(), counted([conversation]):
         message = Message.objects.create(
@@ -103,6 +114,10 @@ def reply_to_conversation(
             external_id=adapter.outbound_id(channel),
             created_at=at,
         )
+        if attachments:
+            from samtale.inbox.actions.receiving import _store_attachments
+
+            _store_attachments(message, attachments)
         adapter.queue(message)
         _touch(conversation, message)
         conversation.save(update_fields=["last_activity_at", "preview", "message_count"])

@@ -322,7 +322,7 @@
   });
   document.addEventListener("htmx:afterRequest", (e) => {
     if (!e.detail.successful || !e.detail.elt) return;
-    if (e.detail.elt.id === "reply-form") $("#reply-editor").innerHTML = "";
+    if (e.detail.elt.id === "reply-form") { $("#reply-editor").innerHTML = ""; const f = $("#reply-files"); if (f) f.value = ""; }
     if (e.detail.elt.id === "comment-form") $("#comment-text").value = "";
     if (e.detail.elt.id === "compose-form") $("#compose-dialog").close();
     const menu = e.detail.elt.closest("details.menu");

@@ -102,7 +102,7 @@
     ".compose button,.away button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:8px 12px;cursor:pointer;font-size:14px}",
     ".compose .file{background:#eef0f3;color:#333;padding:8px 10px}",
     ".foot{display:flex;justify-content:space-between;padding:0 10px 6px;background:#fff}",
-    ".link{background:none;border:0;color:#555;font-size:12px;cursor:pointer;text-decoration:underline;padding:0}",
+    ".link{background:none;border:0;color:#555;font-size:12px;cursor:pointer;text-decoration:underline;padding:0}.link[hidden]{display:none}",
     ".error{color:#b00020;font-size:12px;padding:0 12px 6px}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}"
   ].join("\n");
@@ -151,7 +151,7 @@
   var sendBtn = el("button", { type: "submit", "class": "send" }, T.send);
   compose.appendChild(input); compose.appendChild(fileInput); compose.appendChild(fileBtn); compose.appendChild(sendBtn);
   var foot = el("div", { "class": "foot" });
-  var transcriptBtn = el("button", { type: "button", "class": "link transcript" }, T.transcript);
+  var transcriptBtn = el("button", { type: "button", "class": "link transcript", hidden: "" }, T.transcript);
   foot.appendChild(transcriptBtn);
   panel.appendChild(head); panel.appendChild(log); panel.appendChild(typingLine); panel.appendChild(choices);
   panel.appendChild(away); panel.appendChild(errorLine); panel.appendChild(compose); panel.appendChild(foot);
@@ -214,6 +214,7 @@
       if (after) log.insertBefore(node, after); else log.appendChild(node);
     }
     if (stick || m.dir === "in") scrollDown();
+    transcriptBtn.hidden = false;  // there is a chat to send now
     markSeen();
     sendRead();
   }
@@ -355,7 +356,7 @@
       case "buttons":
         setChoices(m.buttons); break;
       case "ended":
-        note(T.ended, "ended"); setChoices([]); state.lastId = 0; state.messages = {}; break;
+        note(T.ended, "ended"); setChoices([]); state.lastId = 0; state.messages = {}; transcriptBtn.hidden = true; break;
       case "presence":
         state.available = !!m.available; setPresence(); break;
       case "email_saved":
