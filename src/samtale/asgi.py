@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "samtale.settings")
 
@@ -15,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from samtale.channels import channel_apps, has_module  # noqa: E402
+from samtale.core.events import relay  # noqa: E402
 from samtale.web.consumers import AgentConsumer  # noqa: E402
 from samtale.web.static import StaticFiles  # noqa: E402
 
@@ -27,7 +29,7 @@ channel_sockets = [
     for route in importlib.import_module(f"{config.name}.sockets").websocket_urlpatterns
 ]
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": StaticFiles(django_asgi),
         "websocket": URLRouter(
@@ -38,3 +40,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    # events committed on this process's threads are published by its loop, without waiting
+    relay.bind()
+    await router(scope, receive, send)

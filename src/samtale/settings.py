@@ -62,6 +62,9 @@ def database_from_url(url: str) -> dict[str, object]:
                     f"PRAGMA mmap_size={int(os.environ.get('SAMTALE_SQLITE_MMAP_BYTES', 268435456))};"
                 ),
             },
+            # Kept open per thread: opening a SQLite connection (its PRAGMAs, Django's SQL
+            # functions) costs more than a chat message's queries, and an idle one holds nothing.
+            "CONN_MAX_AGE": None,
             # A file, not shared-cache memory: tests run concurrent writers (routing under load).
             "TEST": {"NAME": os.environ.get("SAMTALE_TEST_SQLITE_NAME") or str(DATA_DIR / "test_samtale.sqlite3")},
         }
@@ -188,7 +191,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "samtale.core.layers.LocalChannelLayer"}}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

@@ -107,6 +107,28 @@ def test_a_routing_failure_leaves_the_conversation_unassigned_and_the_message_ke
     assert Conversation.objects.filter(subject="Still arrives").exists()
 
 
+def test_what_a_failed_routing_counted_is_undone_with_it(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counter changes are summed and written just before the commit; a routing decision that
+    assigned and then failed is rolled back, and so is what it counted (no drift in the counts)."""
+    from samtale.inbox import queries
+    from samtale.inbox.actions import assign_conversation
+
+    routing_actions.configure_routing(world.email, acting_user=world.admin, enabled=True, users=[world.agent])
+
+    def assigns_then_fails(conversation: Any) -> None:
+        assign_conversation(conversation, acting_user=None, owner=world.agent)
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(routing_actions, "route", assigns_then_fails)
+    conversation = world.inbound("Counted once")
+    conversation.refresh_from_db()
+    assert conversation.owner_id is None
+    for user in (world.agent, world.admin):
+        counts = queries.view_counts(world.support, user)
+        assert counts == queries.view_counts_exact(world.support, user)
+        assert counts["unassigned"] >= 1
+
+
 BOMB = (
     b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:bomb\r\nDTSTART:20261201T000000Z\r\nDTEND:20261201T000001Z\r\n"
     b"RRULE:FREQ=SECONDLY\r\nSUMMARY:Out of office\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"

@@ -6,6 +6,7 @@ the browser receives the event and refetches the fragments it names.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -42,6 +43,60 @@ class Event:
         return {"event": self.type, **self.data}
 
 
+class Relay:
+    """Hands events from the threads that commit writes to the server's event loop, in order,
+    without waiting: a thread used to block on `async_to_sync` until the loop had published each
+    event (≈1 ms, and longer while the loop was busy), holding on to whatever it held (SQLite's
+    write turn). One task on the loop publishes them in the order they were committed. Bound by
+    the server process when its loop starts; elsewhere (the worker, commands, tests without a
+    server) events are published in the calling thread as before."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def bind(self) -> None:
+        """Call on the event loop (from any coroutine); binding again is a no-op."""
+        loop = asyncio.get_running_loop()
+        if self.loop is loop and self.task is not None and not self.task.done():
+            return
+        self.loop, self.queue = loop, asyncio.Queue()
+        self.task = loop.create_task(self._publish())
+
+    async def _publish(self) -> None:
+        assert self.queue is not None
+        queue = self.queue
+        while True:
+            group, message = await queue.get()
+            layer = get_channel_layer()
+            try:
+                if layer is not None:
+                    await layer.group_send(group, message)
+            except Exception:  # one failed publish never stops the rest
+                log.exception("could not publish %s to %s", message["payload"].get("event"), group)
+
+    def offer(self, group: str, message: dict[str, Any]) -> bool:
+        """Queue for the loop; False when there is no running loop in another thread to take it."""
+        loop, queue = self.loop, self.queue
+        if loop is None or queue is None or loop.is_closed() or not loop.is_running():
+            return False
+        try:
+            if asyncio.get_running_loop() is loop:
+                queue.put_nowait((group, message))
+                return True
+        except RuntimeError:
+            pass  # not on a loop: a thread
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, (group, message))
+        except RuntimeError:  # closed meanwhile
+            return False
+        return True
+
+
+relay = Relay()
+
+
 def _send(event: Event) -> None:
     for listener in list(_listeners):
         listener(event)
@@ -50,6 +105,8 @@ def _send(event: Event) -> None:
         return
     message = {"type": "samtale.event", "payload": event.payload()}
     for group in event.groups:
+        if relay.offer(group, message):
+            continue
         try:
             async_to_sync(layer.group_send)(group, message)
         except Exception:  # a broken channel layer must never undo a committed write

@@ -10,7 +10,7 @@ from samtale.crm.models import Contact
 def create_contact(
     account: Account, *, acting_user: User | None, name: str = "", email: str = "", phone: str = ""
 ) -> Contact:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         contact = Contact.objects.create(
             account=account, name=name.strip(), email=email.strip().lower(), phone=phone.strip()
         )

@@ -10,6 +10,7 @@ the conversations themselves (run by the worker; it logs any drift it repairs).
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -73,7 +74,49 @@ def _tally(conversations: Iterable[Conversation]) -> Counter[tuple[int, str, int
     return out
 
 
+_pending = threading.local()
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Inside the outermost transaction of a busy write path: the +1/-1s of everything counted in
+    it are summed and written last, just before the commit. A counter row is shared by every
+    conversation of its view (all new chats of an inbox update the same three rows): its lock is
+    then held for the last statements of the transaction, not for all of it, and concurrent
+    writers queue on it that much less. Nested scopes join the outermost. Code inside that catches
+    an error of a savepoint it rolled back must put the sum back (`mark`/`restore`)."""
+    outer = getattr(_pending, "deltas", None)
+    if outer is not None:
+        yield
+        return
+    _pending.deltas = Counter()
+    try:
+        yield
+        deltas = _pending.deltas
+    finally:
+        _pending.deltas = None
+    _write(deltas)
+
+
+def mark() -> Counter[tuple[int, str, int]] | None:
+    deltas = getattr(_pending, "deltas", None)
+    return Counter(deltas) if deltas is not None else None
+
+
+def restore(saved: Counter[tuple[int, str, int]] | None) -> None:
+    if saved is not None and getattr(_pending, "deltas", None) is not None:
+        _pending.deltas = saved
+
+
 def apply(deltas: Counter[tuple[int, str, int]]) -> None:
+    pending = getattr(_pending, "deltas", None)
+    if pending is not None:
+        pending.update(deltas)
+        return
+    _write(deltas)
+
+
+def _write(deltas: Counter[tuple[int, str, int]]) -> None:
     # Sorted, so concurrent transactions take the counter rows' locks in one order.
     for (inbox_id, key, user_id), delta in sorted(deltas.items()):
         if delta == 0:

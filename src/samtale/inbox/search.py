@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Concat, Substr
 
 from samtale.inbox.models import Conversation, ConversationSearch
 
@@ -28,19 +29,23 @@ def normalize(text: str) -> str:
     return " ".join(tokens(text))
 
 
-def set_document(conversation: Conversation, parts: list[str]) -> None:
+def set_document(conversation: Conversation, parts: list[str], *, new: bool = False) -> None:
+    """The conversation's whole document (`new`: the conversation was created in this transaction)."""
     document = normalize(" ".join(p for p in parts if p))[:MAX_DOCUMENT]
-    ConversationSearch.objects.update_or_create(conversation=conversation, defaults={"document": document})
+    if new:
+        ConversationSearch.objects.create(conversation=conversation, document=document)
+    else:
+        ConversationSearch.objects.update_or_create(conversation=conversation, defaults={"document": document})
 
 
 def append_to_document(conversation: Conversation, text: str) -> None:
     extra = normalize(text)
     if not extra:
         return
-    row, created = ConversationSearch.objects.get_or_create(conversation=conversation, defaults={"document": extra})
-    if not created and len(row.document) < MAX_DOCUMENT:
-        row.document = (row.document + " " + extra)[:MAX_DOCUMENT]
-        row.save(update_fields=["document"])
+    # One statement: the stored document is extended where it lies, never read back and rewritten.
+    appended = Substr(Concat(F("document"), Value(" " + extra)), 1, MAX_DOCUMENT)
+    if not ConversationSearch.objects.filter(conversation=conversation).update(document=appended):
+        ConversationSearch.objects.get_or_create(conversation=conversation, defaults={"document": extra})
 
 
 BROAD = 2000  # at least this many matches (and 5% of all conversations) makes a search "broad"

@@ -138,7 +138,7 @@ def route(conversation: Conversation, *, exclude: Iterable[int] = ()) -> User | 
 
     if conversation.bot or conversation.spam_at or conversation.filtered_at or conversation.trashed_at:
         return None
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         rule = (
             RoutingRule.objects.select_for_update()
             .select_related("channel__inbox")
@@ -166,7 +166,7 @@ def reroute_if_owner_away(conversation: Conversation) -> User | None:
     rule = RoutingRule.objects.filter(channel_id=conversation.channel_id, enabled=True).first()
     if rule is None or not rule.reroute_when_owner_away or status_of(owner).available:
         return None
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         new_owner = route(conversation, exclude=[owner.pk])
         if new_owner is None:
             assign_conversation(conversation, acting_user=None, owner=None)

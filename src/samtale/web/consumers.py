@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 
 from samtale.core.events import ACCESS_CHANGED, SESSION_CHANGED, account_group, inbox_group, user_group
 from samtale.core.metrics import WEBSOCKETS
+from samtale.core.sockets import DirectDispatch
 
 
 async def _groups_for(user: Any) -> list[str]:
@@ -31,7 +32,7 @@ def _groups_for_now(user: Any) -> list[str]:
     return groups
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     groups_joined: list[str]
     last_typing: dict[int, float]
 

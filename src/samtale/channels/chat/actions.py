@@ -34,7 +34,7 @@ from samtale.core.events import publish_on_commit
 from samtale.crm.actions import create_contact, get_or_create_contact_by_email, set_contact_fields
 from samtale.crm.models import Contact
 from samtale.inbox import actions as inbox
-from samtale.inbox import adapters
+from samtale.inbox import adapters, counters
 from samtale.inbox.events import inbox_changed
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
 
@@ -280,8 +280,11 @@ class Said:
     replies: list[dict[str, Any]] = field(default_factory=list)  # a chatflow's answers
 
 
-def _locked_visitor(widget: ChatWidget, uid: uuid.UUID | None) -> tuple[Visitor, bool]:
-    """The visitor, locked for this transaction, or a new one (True)."""
+def _locked_visitor(
+    widget: ChatWidget, uid: uuid.UUID | None, new_uid: uuid.UUID | None = None, page: tuple[str, str] = ("", "")
+) -> tuple[Visitor, bool]:
+    """The visitor, locked for this transaction, or a new one (True; `new_uid` if given, on `page`
+    (url, title), with their own contact)."""
     if uid is not None:
         found = (
             Visitor.objects.select_for_update(of=("self",))
@@ -292,8 +295,12 @@ def _locked_visitor(widget: ChatWidget, uid: uuid.UUID | None) -> tuple[Visitor,
         if found is not None:
             found.widget = widget
             return found, False
-    visitor = Visitor.objects.create(widget=widget, account_id=widget.channel.account_id)
-    visitor.widget = widget
+    visitor = Visitor(
+        widget=widget, account_id=widget.channel.account_id, uid=new_uid or uuid.uuid4(), current_url=page[0],
+        page_title=page[1],
+    )  # fmt: skip
+    visitor.contact = create_contact(widget.channel.account, acting_user=None, name=_visitor_name(visitor))
+    visitor.save(force_insert=True)
     return visitor, True
 
 
@@ -307,9 +314,11 @@ def visitor_says(
     title: object = "",
     flow: object = None,
     attachments: Sequence[Any] = (),
+    new_uid: uuid.UUID | None = None,
 ) -> Said:
     """A visitor's message: stored once per client id (a re-send returns the stored one), in the
-    visitor's open chat or a new one. `uid` None: a first-time visitor (created here)."""
+    visitor's open chat or a new one. `uid` None: a first-time visitor, created here (as `new_uid`
+    when given: the socket listens for that visitor's events before the message is stored)."""
     if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
         raise ValidationError(_("A message needs a client id (1–64 letters, digits, - or _)."))
     if not isinstance(text, str):
@@ -319,17 +328,16 @@ def visitor_says(
         raise ValidationError(_("The message is too long (at most %(n)s characters).") % {"n": MAX_TEXT})
     if not text and not attachments:
         raise ValidationError(_("The message is empty."))
-    with transaction.atomic():
-        visitor, created = _locked_visitor(widget, uid)
+    with transaction.atomic(), counters.deferred():
+        visitor, created = _locked_visitor(widget, uid, new_uid, page=(_page(url), str(title or "")[:300]))
         external_id = f"chat:{visitor.uid.hex}:{client_id}"
         chat: ChatSession | None = None
         if not created:  # a new visitor has neither stored messages nor chats
-            stored = (
-                Message.objects.filter(account_id=widget.channel.account_id, external_id=external_id)
-                .select_related("conversation")
-                .first()
-            )
-            if stored is not None:
+            earlier_ids = Message.objects.filter(
+                account_id=widget.channel.account_id, external_id=external_id
+            ).values_list("pk", flat=True)[:1]
+            if earlier_ids:  # a re-send: (rare) load what is answered with
+                stored = Message.objects.select_related("conversation").get(pk=earlier_ids[0])
                 earlier = ChatSession.objects.get(conversation_id=stored.conversation_id)
                 return Said(visitor, stored, earlier, new=False, token=visitor_token(widget.key, visitor.uid))
             chat = open_chat(visitor)
@@ -352,6 +360,7 @@ def visitor_says(
                 attachments=list(attachments),
                 # a chat's owner keeps it while away (B9): only an unassigned chat is routed again
                 extra={"route": conversation is None or conversation.owner_id is None},
+                known_new=True,  # looked up above, under the visitor's lock
             ),
         )
         if chat is None:
@@ -361,7 +370,8 @@ def visitor_says(
         else:
             ChatSession.objects.filter(pk=chat.pk).update(last_visitor_at=at)
         chat.conversation = message.conversation
-        _note_page(visitor, url=_page(url), title=str(title or "")[:300], force=True, chat=chat)
+        if not created:  # (a new visitor was stored on this page, seen now)
+            _note_page(visitor, url=_page(url), title=str(title or "")[:300], force=True, chat=chat)
         publish_on_commit(  # first: the widgets show the visitor's message before the bot's answer
             events.to_visitor(visitor.group, events.MESSAGE, message=message_json(message, widget, visitor))
         )

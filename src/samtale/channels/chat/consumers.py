@@ -13,6 +13,8 @@ Hostile input gets a clear `error` frame: a malformed or oversize frame also clo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -20,7 +22,10 @@ import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async as _database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import translation
@@ -29,6 +34,8 @@ from django.utils.translation import gettext as _
 from samtale.channels.chat.models import ChatWidget
 from samtale.core.metrics import CHAT_SOCKETS
 from samtale.core.proxies import client_from, is_trusted
+from samtale.core.sockets import DirectDispatch
+from samtale.core.writes import writing
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,17 @@ def database_sync_to_async(fn: Any) -> Any:
     socket of the process shares: visitors' messages are stored in parallel (PostgreSQL), and one
     slow call does not hold up everyone's."""
     return _database_sync_to_async(fn, thread_sensitive=False)
+
+
+def writing_sync_to_async(fn: Any) -> Any:
+    """A call that writes: on SQLite, socket threads take turns on the write gate (handed over at
+    once) rather than polling SQLite's lock with sleeps."""
+
+    def gated(*args: Any, **kwargs: Any) -> Any:
+        with writing():
+            return fn(*args, **kwargs)
+
+    return database_sync_to_async(gated)
 
 
 MAX_FRAME = 16 * 1024  # characters of one frame from a widget
@@ -59,7 +77,7 @@ def client_address(scope: dict[str, Any]) -> str:
     return str(remote)
 
 
-class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[misc]
     widget: ChatWidget | None = None
     uid: uuid.UUID | None = None
     group: str = ""
@@ -70,6 +88,42 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     last_typing = 0.0
     available: bool | None = None
     lang = "en"
+    channel_name = ""
+    listening: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' consumer loop, except that the socket gets its channel-layer channel only
+        when it first listens for a visitor (`_join`): a widget that never said anything, most of
+        them on a busy site, holds no channel, no receiving task and no Redis subscription. Frames
+        and events are still handled one at a time, in the order they are taken."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        self.turn = asyncio.Lock()
+        try:
+            await await_many_dispatch([receive], self._in_turn)
+        except StopConsumer:
+            pass
+        finally:
+            if self.listening is not None:
+                self.listening.cancel()  # (the layer drops the channel and its subscription)
+                with contextlib.suppress(BaseException):
+                    await self.listening
+
+    async def _in_turn(self, message: dict[str, Any]) -> None:
+        async with self.turn:
+            await self.dispatch(message)
+
+    async def _listen(self) -> None:
+        assert self.channel_layer is not None
+        while True:
+            message = await self.channel_layer.receive(self.channel_name)
+            try:
+                await self._in_turn(message)
+            except Exception:  # the widget reconnects and catches up (`after`)
+                log.exception("chat widget socket: an event failed")
+                await self.close(code=1011)
+                return
 
     # ------------------------------------------------------------------ connecting
     async def connect(self) -> None:
@@ -113,6 +167,9 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.uid = uid
         self.group = f"chat.visitor.{uid.hex}" if uid else ""
         if self.group:
+            if not self.channel_name:
+                self.channel_name = await self.channel_layer.new_channel()
+                self.listening = asyncio.create_task(self._listen())
             await self.channel_layer.group_add(self.group, self.channel_name)
 
     # ------------------------------------------------------------------ frames from the widget
@@ -192,7 +249,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             uid = hello.visitor.uid if hello.visitor else None
             return state, uid, (chat.conversation_id, chat.conversation.inbox_id) if chat else None
 
-        state, uid, self.chat = await database_sync_to_async(welcome)()
+        state, uid, self.chat = await writing_sync_to_async(welcome)()
         await self._join(uid)
         self.greeted = True
         self.available = state["available"]
@@ -219,26 +276,41 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             )
             return
 
-        def store() -> tuple[dict[str, Any], uuid.UUID, tuple[int, int]]:
+        uid = self.uid
+        new_uid = None
+        if uid is None:
+            # A first message: the socket listens for the new visitor's events before it is stored,
+            # so what is published at its commit (a chatflow's answer) reaches this socket too.
+            new_uid = uuid.uuid4()
+            await self._join(new_uid)
+
+        def store() -> tuple[dict[str, Any], uuid.UUID, tuple[int, int], bool]:
             said = visitor_says(
-                widget, self.uid, client_id=frame.get("client_id"), text=frame.get("text", ""), url=frame.get("url"),
-                title=frame.get("title"), flow=frame.get("flow"),
+                widget, uid, client_id=frame.get("client_id"), text=frame.get("text", ""), url=frame.get("url"),
+                title=frame.get("title"), flow=frame.get("flow"), new_uid=new_uid,
             )  # fmt: skip
             ack = {
                 "type": "ack", "client_id": frame.get("client_id"), "id": said.message.pk, "token": said.token,
                 "message": message_json(said.message, widget, said.visitor),
             }  # fmt: skip
-            return ack, said.visitor.uid, (said.chat.conversation_id, said.message.conversation.inbox_id)
+            return (
+                ack, said.visitor.uid, (said.chat.conversation_id, said.message.conversation.inbox_id),
+                said.chat.flow_id is not None,
+            )  # fmt: skip
 
-        # returns after the commit: only then is the message acknowledged
-        ack, uid, chat = await database_sync_to_async(store)()
+        try:  # returns after the commit: only then is the message acknowledged
+            ack, stored_as, chat, flowing = await writing_sync_to_async(store)()
+        except BaseException:
+            if new_uid is not None:  # nothing was stored: no visitor to listen for
+                await self._join(None)
+            raise
         new_chat = chat != self.chat
         self.chat = chat
-        await self._join(uid)
+        await self._join(stored_as)
         await self._send(ack)
-        if new_chat:  # what was published to the chat before this socket listened (a bot's answer)
+        if new_chat and flowing:  # the chatflow's greeting, shown before, is now stored ahead of this message
             await self._send(
-                {"type": "sync", "messages": await database_sync_to_async(_messages)(widget, uid, chat[0])}
+                {"type": "sync", "messages": await database_sync_to_async(_messages)(widget, stored_as, chat[0])}
             )
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
@@ -258,7 +330,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         from samtale.channels.chat.actions import visitor_read
 
         if self.uid is not None:
-            await database_sync_to_async(visitor_read)(self.widget, self.uid, up_to=frame.get("up_to"))
+            await writing_sync_to_async(visitor_read)(self.widget, self.uid, up_to=frame.get("up_to"))
 
     async def on_email(self, frame: dict[str, Any]) -> None:
         from samtale.channels.chat.actions import visitor_leaves_email
@@ -275,7 +347,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             visitor = visitor_leaves_email(widget, self.uid, email=frame.get("email"), name=frame.get("name"))
             return visitor.uid, visitor_token(widget.key, visitor.uid)
 
-        uid, token = await database_sync_to_async(store)()
+        uid, token = await writing_sync_to_async(store)()
         await self._join(uid)
         await self._send({"type": "email_saved", "token": token})
 
@@ -289,7 +361,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if not await database_sync_to_async(hit)(f"chat-transcript:{self.uid.hex}", "3/h"):
             await self._error("rate_limited", _("The transcript was sent a moment ago."))
             return
-        await database_sync_to_async(visitor_wants_transcript)(self.widget, self.uid, email=frame.get("email"))
+        await writing_sync_to_async(visitor_wants_transcript)(self.widget, self.uid, email=frame.get("email"))
         await self._send({"type": "transcript_sent"})
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
@@ -301,7 +373,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         moment = time.monotonic()
         if self.uid is not None and moment - self.last_noted >= PING_NOTE_EVERY:
             self.last_noted = moment
-            await database_sync_to_async(still_here)(widget, self.uid, url=frame.get("url"))
+            await writing_sync_to_async(still_here)(widget, self.uid, url=frame.get("url"))
         available = await database_sync_to_async(anyone_available)(widget.channel)
         if available != self.available:
             self.available = available
@@ -336,9 +408,9 @@ def _widget(key: str) -> ChatWidget | None:
 
 
 def _allowed(limits: list[tuple[str, str]]) -> bool:
-    from samtale.core.ratelimit import hit
+    from samtale.core.ratelimit import hits
 
-    return all([hit(key, rate) for key, rate in limits])
+    return hits(limits)
 
 
 def _messages(widget: ChatWidget, uid: uuid.UUID, conversation_id: int) -> list[dict[str, Any]]:

@@ -35,12 +35,27 @@ def visitor_of(widget: ChatWidget, uid: Any) -> Visitor | None:
 
 
 def open_chat(visitor: Visitor) -> ChatSession | None:
-    return (
+    chat = (
         ChatSession.objects.filter(visitor=visitor, ended_at=None)
-        .select_related("conversation", "conversation__channel", "conversation__inbox", "conversation__account")
+        .select_related("conversation")
         .order_by("-id")
         .first()
     )
+    if chat is None:
+        return None
+    # The chat's channel, inbox and account are the widget's, which the caller has loaded already
+    # (a message's path is a few queries; joining three more tables cost more than its insert).
+    widget = visitor._state.fields_cache.get("widget")
+    channel = widget._state.fields_cache.get("channel") if widget is not None else None
+    conversation = chat.conversation
+    if channel is not None and conversation.channel_id == channel.pk:
+        conversation.channel = channel
+        for name in ("inbox", "account"):
+            if name in channel._state.fields_cache:
+                setattr(conversation, name, getattr(channel, name))
+    if widget is not None and chat.widget_id == widget.pk:
+        chat.widget = widget
+    return chat
 
 
 def chat_of(conversation_id: int) -> ChatSession | None:

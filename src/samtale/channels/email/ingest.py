@@ -38,6 +38,7 @@ from samtale.channels.email.models import RawEmail
 from samtale.channels.email.parse import ParsedEmail
 from samtale.channels.email.queries import pending_ids
 from samtale.core.loops import Loop
+from samtale.core.writes import writing
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox.models import Channel, ChannelKind, Message
 
@@ -107,7 +108,7 @@ def _claim_postgres(pk: int) -> Claim | None:
 
 def _claim_sqlite(pk: int) -> Claim | None:
     me = _me()
-    with store.writing(), transaction.atomic():
+    with writing(), transaction.atomic():
         current = RawEmail.objects.filter(pk=pk, state=RawEmail.State.PENDING).values_list("claimed_by", flat=True).first()  # fmt: skip
         if current is None or (current and current != me and not _claimer_gone(current)):
             return None
@@ -171,7 +172,7 @@ def handle(raw: RawEmail) -> None:
         if error:  # the fallback's own CPU work, before the transaction too
             fallback = _fallback_message(raw)
         store.let_arrivals_in()
-        with store.writing(), transaction.atomic():
+        with writing(), transaction.atomic():
             if not _still_mine(raw):
                 return
             message = None
@@ -207,7 +208,7 @@ def _to_confirmed_owner(raw: RawEmail) -> bool:
     )
     if owner is None:
         return False
-    with store.writing():
+    with writing():
         RawEmail.objects.filter(pk=raw.pk).update(channel=owner, account_id=owner.account_id)
     raw.channel, raw.account_id = owner, owner.account_id
     return True
@@ -223,7 +224,7 @@ def _hold_or_verify(raw: RawEmail) -> None:
         state = RawEmail.State.DONE
     else:
         state = RawEmail.State.HELD
-    with store.writing(), transaction.atomic():
+    with writing(), transaction.atomic():
         if _still_mine(raw):
             _finish(raw, state, None)
 
@@ -259,7 +260,7 @@ def _park(raw: RawEmail, error: str) -> None:
 
     raw.error = error[:2000]
     try:
-        with store.writing(), transaction.atomic():
+        with writing(), transaction.atomic():
             actions.park_raw_email(raw, reason=raw.error)
     except Exception:  # the row stays pending; its attempts keep counting, the next claim parks it
         log.exception("could not park raw email %s", raw.pk)

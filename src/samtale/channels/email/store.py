@@ -7,12 +7,10 @@ rows; the ingest queue (`mail.ingest`) turns them into conversations afterwards.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from django.db import connection, transaction
 
 from samtale.channels.email.models import RawEmail
 from samtale.core.clock import now
+from samtale.core.writes import writing
 from samtale.inbox.models import Channel
 
 _stored_hooks: list[Callable[[], None]] = []
@@ -45,48 +44,6 @@ def wake() -> None:
 
 
 _last_arrival = 0.0  # when this process last stored received mail (monotonic)
-
-
-class _WriteGate:
-    """SQLite has one writer, and a connection that finds the database locked polls with sleeps
-    of up to 100 ms. The listener's commits and the ingest loop's transactions queue on a lock
-    instead, which hands over at once: a thread lock within a process, and an exclusive `flock`
-    on a file beside the database across processes (the listener and its ingest process).
-    PostgreSQL locks rows: nothing to do there."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.path = ""
-        self.fd: int | None = None
-
-    def _file(self) -> int | None:
-        name = str(connection.settings_dict["NAME"] or "")
-        if not name or name.startswith("file:") or ":memory:" in name:
-            return None  # an in-memory database belongs to this process alone
-        if self.fd is None or self.path != name:
-            if self.fd is not None:
-                os.close(self.fd)
-            self.fd = os.open(f"{name}.write-gate", os.O_RDWR | os.O_CREAT, 0o600)
-            self.path = name
-        return self.fd
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        if connection.vendor != "sqlite":
-            yield
-            return
-        with self.lock:
-            fd = self._file()
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fd is not None:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-writing = _WriteGate()
 
 
 def mark_arrival() -> None:

@@ -18,10 +18,11 @@ from samtale.core.events import publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
 from samtale.crm.actions import get_or_create_contact_by_email
 from samtale.crm.models import Contact
-from samtale.inbox import assignment, events, search
+from samtale.inbox import assignment, counters, events, search
 from samtale.inbox.actions._common import _contact_text
 from samtale.inbox.counters import counted
 from samtale.inbox.models import (
+    Attachment,
     BlockedSender,
     Channel,
     Conversation,
@@ -59,6 +60,7 @@ class InboundMessage:
     prepared: bool = False  # html sanitized and text derived (`prepare_inbound`)
     spam: bool = False  # the channel classified it as spam (a new conversation lands in Spam)
     sender_not_verified: bool = False  # claims a teammate's address without proof (mail.trust)
+    known_new: bool = False  # the adapter already found no message with this external id (in this transaction)
 
 
 def prepare_inbound(inbound: InboundMessage) -> InboundMessage:
@@ -93,8 +95,10 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
     account = channel.account
     at = inbound.received_at or now()
     outbound = inbound.author is not None
-    with transaction.atomic():
-        if inbound.external_id:
+    # no savepoint of its own: a failure fails the caller's transaction (callers that go on after
+    # a failed message take a savepoint around it themselves, as the mail ingest does)
+    with transaction.atomic(savepoint=False), counters.deferred():
+        if inbound.external_id and not inbound.known_new:
             from samtale.inbox.queries import messages_with_external_id
 
             # The same id from someone else, or with another body, is another message (broken
@@ -129,6 +133,9 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 awaiting_first_reply=outbound,
                 created_at=at,
                 last_activity_at=at,
+                # what the message will set, set before the INSERT (no UPDATE after it)
+                preview=_preview(inbound.text),
+                message_count=1,
             )
             if not outbound and _is_blocked(account.pk, channel.kind, inbound.sender_address):
                 conversation.filtered_at = at
@@ -155,22 +162,25 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 external_id=inbound.external_id[:998],
                 created_at=at,
             )
-            _store_attachments(message, inbound.attachments)
+            stored = _store_attachments(message, inbound.attachments)
+            # what the caller shows of the new message needs no query for its files
+            message._prefetched_objects_cache = {"attachments": _known(Attachment, stored)}  # type: ignore[attr-defined]
             answered = not outbound and not inbound.auto_reply
-            if answered:
-                conversation.awaiting_first_reply = False
-            if answered and not created and conversation.status == Status.CLOSED and conversation.trashed_at is None:
-                conversation.status = Status.OPEN
-                conversation.closed_at = None
-            _touch(conversation, message)
-            conversation.save()
+            if not created:
+                if answered:
+                    conversation.awaiting_first_reply = False
+                if answered and conversation.status == Status.CLOSED and conversation.trashed_at is None:
+                    conversation.status = Status.OPEN
+                    conversation.closed_at = None
+                _touch(conversation, message)
+                conversation.save(update_fields=MESSAGE_FIELDS)
         # an agent's own copy or an auto-reply: nobody needs to be assigned for it
         if answered and created:
             _route_new(conversation)
         elif answered and inbound.extra.get("route", True):
             _reroute(conversation)  # acts only when unassigned, or when the owner is away
         if created:
-            search.set_document(conversation, [conversation.subject, _contact_text(contact), text])
+            search.set_document(conversation, [conversation.subject, _contact_text(contact), text], new=True)
         else:
             search.append_to_document(conversation, text)
         audit(account, None, "message.received", message, conversation_id=conversation.pk)
@@ -178,14 +188,21 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
     return message
 
 
-def _store_attachments(message: Message, parts: Iterable[Any]) -> None:
+def _known(model: Any, rows: list[Any]) -> Any:
+    """A queryset already holding `rows` (as a prefetch leaves one)."""
+    queryset = model.objects.none()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset
+
+
+def _store_attachments(message: Message, parts: Iterable[Any]) -> list[Any]:
     """Parts carry their bytes (`payload`), or, when large, the `path` of a file holding them,
     which is copied into storage in chunks."""
     from django.core.files import File
     from django.core.files.base import ContentFile
 
-    from samtale.inbox.models import Attachment
-
+    stored = []
     for part in parts:
         path = getattr(part, "path", None)
         attachment = Attachment(
@@ -203,6 +220,8 @@ def _store_attachments(message: Message, parts: Iterable[Any]) -> None:
         else:
             attachment.file.save(part.filename[:100] or "attachment", ContentFile(part.payload), save=False)
         attachment.save()
+        stored.append(attachment)
+    return stored
 
 
 def _route_new(conversation: Conversation) -> None:
@@ -217,15 +236,25 @@ def _route_safely(decide: Any, conversation: Conversation) -> None:
     """Routing is a decision about a stored message, never a condition for storing it: if it
     fails (a broken rule, a user's data it cannot read), the conversation stays unassigned, is
     offered again by the backlog job, and the message is kept."""
+    saved = counters.mark()
     try:
         with transaction.atomic():
             decide(conversation)
     except Exception:
+        counters.restore(saved)  # what the rolled-back decision counted is undone with it
         log.exception("routing conversation %s failed; it stays unassigned", conversation.pk)
         conversation.refresh_from_db()
 
 
+# what a new message changes on its conversation (the state fields were re-read under lock by `counted`)
+MESSAGE_FIELDS = ["awaiting_first_reply", "status", "closed_at", "last_activity_at", "preview", "message_count"]
+
+
+def _preview(text: str) -> str:
+    return (text or "").replace("\n", " ")[:200]
+
+
 def _touch(conversation: Conversation, message: Message) -> None:
     conversation.last_activity_at = max(conversation.last_activity_at, message.created_at)
-    conversation.preview = (message.text or "").replace("\n", " ")[:200]
+    conversation.preview = _preview(message.text)
     conversation.message_count = (conversation.message_count or 0) + 1
