@@ -19,8 +19,17 @@ from tests.conftest import World
 
 
 def test_role_addresses_go_to_spam_and_blocked_senders_to_filtered(world_tx: World, listener: Listener) -> None:
-    receive(listener, mail("Newsletter", "buy", sender="News <noreply@shop.example>"), sender="noreply@shop.example")
+    receive(
+        listener,
+        mail("Newsletter", "buy", sender="News <noreply@shop.example>", List_Unsubscribe="<https://shop.example/u>"),
+        sender="noreply@shop.example",
+    )
     assert Conversation.objects.get(subject="Newsletter").spam_at is not None
+    # a customer writing from a shop's info@ is a customer (a role address alone is not bulk mail)
+    receive(listener, mail("Order 4411", "where is it?", sender="Butikk <info@butikk.example>"))
+    assert Conversation.objects.get(subject="Order 4411").spam_at is None
+    receive(listener, mail("Campaign", "sale", sender="Butikk <info@butikk.example>", Precedence="bulk"))
+    assert Conversation.objects.get(subject="Campaign").spam_at is not None
     receive(listener, mail("Hi", "first", sender="Troll <troll@x.example>"))
     first = Conversation.objects.get(subject="Hi")
     actions.block_sender(first, acting_user=world_tx.admin)

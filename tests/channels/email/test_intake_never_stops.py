@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from samtale.channels.email import inbound, ingest, skeleton
+from samtale.channels.email import parse as parse_module
 from samtale.channels.email.ingest import MAX_ATTEMPTS, process_pending
 from samtale.channels.email.models import RawEmail
 from samtale.channels.email.parse import parse
@@ -88,8 +89,12 @@ def test_deep_nesting_is_kept_whole_as_an_attachment_not_parsed_into() -> None:
 def test_parts_beyond_the_bound_are_kept_as_one_attachment() -> None:
     parsed = parse(many_parts(2_000))
     try:
-        assert parsed.text == "part 0"
-        assert len(parsed.attachments) == skeleton.MAX_PARTS - 1  # parts 1.. up to the bound, then the rest
+        # the first text parts are the body, in order (up to its bound); the rest of the parts
+        # up to the skeleton's bound are files, then everything after is one file: nothing lost
+        shown = parsed.text.split("\n\n")
+        assert shown == [f"part {n}" for n in range(len(shown))] and len(shown) == parse_module._MAX_SEGMENTS
+        assert len(parsed.attachments) == skeleton.MAX_PARTS - len(shown)
+        assert parsed.attachments[0].payload.strip() == f"part {len(shown)}".encode()
         rest = parsed.attachments[-1]
         assert rest.filename == "remaining-parts.eml" and rest.path is not None
         assert b"part 1999" in rest.path.read_bytes()

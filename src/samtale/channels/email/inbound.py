@@ -54,7 +54,8 @@ def prepare(raw: RawEmail, parsed: ParsedEmail) -> inbox_actions.InboundMessage:
     html_main, html_quoted = split_html(parsed.html) if parsed.html else ("", "")
     if parsed.html and not html_quoted and text_quoted:
         html_main = ""  # prefer the trimmed plain text when only it could be split
-    quoted = html_quoted or (text_to_html(text_quoted) if text_quoted and not parsed.html else "")
+    # the history trimmed off is kept to show on demand, from whichever part could be split
+    quoted = html_quoted or (text_to_html(text_quoted) if text_quoted else "")
     attachments: list[Part] = list(parsed.attachments)
     if parsed.broken and not parsed.text and not parsed.html:
         attachments.append(source_part(raw))
@@ -73,12 +74,14 @@ def prepare(raw: RawEmail, parsed: ParsedEmail) -> inbox_actions.InboundMessage:
         )
     )
     _attribute_to_teammate(raw, parsed, inbound)
-    inbound.spam = _role_address(inbound.sender_address)
+    # a support inbox gets real customers' mail from info@ and post@: a role address is Spam only
+    # when the message also says it was sent in bulk (a newsletter, a campaign)
+    inbound.spam = parsed.bulk and _role_address(inbound.sender_address)
     return inbound
 
 
 def _role_address(address: str) -> bool:
-    """Mail from marketing@, noreply@ … (SAMTALE_ROLE_ADDRESSES) is Spam (C1)."""
+    """marketing@, noreply@, info@ … (SAMTALE_ROLE_ADDRESSES): Spam (C1) when sent in bulk."""
     local = address.partition("@")[0].lower()
     return local in settings.SAMTALE_ROLE_ADDRESSES
 

@@ -7,10 +7,13 @@ the modern header classes raise on access.
 
 from __future__ import annotations
 
+import base64
 import email
 import email.header
 import email.utils
 import io
+import mimetypes
+import quopri
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -21,6 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from samtale.channels.email import skeleton as large
+from samtale.channels.email.charsets import decode, header_text
+from samtale.core.html import text_to_html, to_text
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _REPLY_WORDS = ("antw", "fwd", "fw", "ref", "re", "aw", "sv", "vs", "wg", "tr", "rv")
@@ -53,6 +58,7 @@ class ParsedEmail:
     html: str = ""
     attachments: list[Part] = field(default_factory=list)
     auto_reply: bool = False
+    bulk: bool = False  # sent to a list (List-Unsubscribe, Precedence: bulk/list, an email service's headers)
     null_return_path: bool = False  # `Return-Path: <>` (the final MTA records the null sender)
     authentication_results: str = ""  # the topmost Authentication-Results header (mail.trust)
     bounce: Bounce | None = None
@@ -135,32 +141,6 @@ def normalize_subject(subject: str) -> str:
     return " ".join(text[at:].split()).casefold()
 
 
-def _raw_header(message: Message, name: str) -> str:
-    """A header decoded by hand (RFC 2047 words, unknown charsets replaced): the fallback."""
-    try:
-        values = message.get_all(name) or []
-    except Exception:
-        return ""
-    out = []
-    for value in values:
-        raw = value if isinstance(value, str) else str(value)
-        try:
-            chunks = email.header.decode_header(raw)
-            text = ""
-            for chunk, charset in chunks:
-                if isinstance(chunk, bytes):
-                    try:
-                        text += chunk.decode(charset or "utf-8", errors="replace")
-                    except LookupError:
-                        text += chunk.decode("latin-1", errors="replace")
-                else:
-                    text += chunk
-            out.append(text)
-        except Exception:
-            out.append(raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-    return ", ".join(out)
-
-
 def _first_header(message: Message, name: str) -> str:
     """The topmost occurrence of a header (the one the last MTA added), unfolded."""
     try:
@@ -170,44 +150,70 @@ def _first_header(message: Message, name: str) -> str:
         return ""
 
 
+def _raw_values(message: Message, name: str) -> list[str]:
+    """A header's values as they were written (encoded words and 8-bit bytes still in them)."""
+    wanted = name.lower()
+    try:
+        return [str(v) for k, v in message.raw_items() if k.lower() == wanted]
+    except Exception:
+        return []
+
+
 def header(message: Message, name: str) -> str:
-    try:
-        value = message.get(name)
-        if value is None:
-            return ""
-        return re.sub(r"[\r\n]+\s*", " ", str(value)).strip()
-    except Exception:
-        return re.sub(r"[\r\n]+\s*", " ", _raw_header(message, name)).strip()
+    """The first value of a header as text (charsets.header_text), on one line."""
+    values = _raw_values(message, name)
+    if not values:
+        return ""
+    return re.sub(r"[\r\n]+\s*", " ", header_text(values[0])).strip()
 
 
-def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
-    try:
-        values = [str(v) for v in message.get_all(name) or []]
-    except Exception:
-        values = [_raw_header(message, name)]
-    pairs = email.utils.getaddresses(values)
-    return [(n.strip(), a.strip().lower()) for n, a in pairs if a and "@" in a]
+_ENCODED_WORD = re.compile(r"=\?[^?\s]{1,75}\?[bBqQ]\?[^?\s]{0,2000}\?=")
+
+
+def _addresses(message: Message, name: str, *, bare: bool = False) -> list[tuple[str, str]]:
+    """(name, address) pairs of an address header, read from its raw value: encoded words are set
+    aside while the list is split (a decoded "Bürling, Andreas" holds a comma), then decoded;
+    `addr (Name)` gives its name; a root dot ("example.com.") is dropped. `bare`: keep entries
+    without an address (their name still says who wrote)."""
+    words: list[str] = []
+
+    def aside(match: re.Match[str]) -> str:
+        words.append(match.group(0))
+        return f"\ue000{len(words) - 1}\ue001"
+
+    def back(text: str) -> str:
+        restored = re.sub("\ue000(\\d+)\ue001", lambda m: words[int(m.group(1))], text)
+        return header_text(restored) if "=?" in restored or not restored.isascii() else restored
+
+    values = [re.sub(r"\r?\n(?=[ \t])", "", v) for v in _raw_values(message, name)]
+    pairs = email.utils.getaddresses([_ENCODED_WORD.sub(aside, v) for v in values])
+    out = []
+    for display, address in pairs:
+        display, address = re.sub(r"[ \t\r\n]+", " ", back(display)).strip(" \"'"), back(address).strip().lower()
+        if display.endswith(")") and "(" in display and display.index("(") > 0:  # `Name (comment) <addr>`
+            display = display[: display.index("(")].rstrip(" \"'") or display
+        local, at, domain = address.rpartition("@")
+        address = f"{local}@{domain.rstrip('.')}" if at and local and domain.rstrip(".") else ""
+        if address or (bare and display):
+            out.append((display, address))
+    return out
 
 
 def _decode_part(part: Message) -> str:
+    """A text part's content: transfer-decoded, then decoded by its charset's superset, or as
+    UTF-8, or as detected (charsets.decode)."""
     try:
-        content = part.get_content()  # type: ignore[attr-defined]
-        if isinstance(content, str):
-            return content
-        if isinstance(content, bytes):
-            return content.decode("utf-8", errors="replace")
-    except Exception:  # unknown charset, broken transfer encoding: decode by hand below
-        content = None
-    payload = part.get_payload(decode=True)
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
     if not isinstance(payload, bytes):
-        return str(part.get_payload() or "")
-    charset = part.get_content_charset() or "utf-8"
-    for candidate in (charset, "utf-8", "windows-1252"):
-        try:
-            return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return payload.decode("latin-1", errors="replace")
+        inner = part.get_payload()
+        return inner if isinstance(inner, str) else ""
+    try:
+        label = part.get_param("charset")
+    except Exception:
+        label = None
+    return decode(payload, label if isinstance(label, str) else None)
 
 
 def _filename(part: Message) -> str:
@@ -215,55 +221,215 @@ def _filename(part: Message) -> str:
         name = part.get_filename()
     except Exception:
         name = None
+    if name:
+        name = header_text(str(name)) if "=?" in str(name) else str(name)
+    ctype = part.get_content_type()
+    if not name and ctype == "message/rfc822":  # an attached message: named after its subject
+        inner = part.get_payload()
+        first = inner[0] if isinstance(inner, list) and inner else None
+        subject = header(first, "Subject") if isinstance(first, Message) else ""
+        subject = subject or header(part, "Content-Description")
+        name = f"{subject[:200]}.eml" if subject else "message.eml"
     if not name:
-        ctype = part.get_content_type()
-        ext = {"message/rfc822": ".eml", "text/calendar": ".ics", "application/ms-tnef": ".dat"}.get(ctype, "")
-        name = ("winmail" if ctype == "application/ms-tnef" else "attachment") + ext
-    name = re.sub(r"[\x00-\x1f/\\]", "_", str(name)).strip() or "attachment"
+        content_id = header(part, "Content-ID").strip("<> ").partition("@")[0].strip()
+        # an inline part named by its Content-ID when that looks like a file name ("image001.jpg")
+        name = content_id[:100] if "." in content_id else _NAMES.get(ctype, "")
+    if not name:
+        major = ctype.partition("/")[0]
+        extension = _EXTENSIONS.get(ctype) or mimetypes.guess_extension(ctype) or ""
+        name = f"{major}{extension}" if major in ("image", "video", "audio") and extension else "file"
+    name = re.sub(r"[\x00-\x1f/\\]", "_", str(name)).strip() or "file"
     return name[:255]
 
 
-def _walk(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> None:
-    """Collect the first text and HTML bodies and every other leaf as an attachment."""
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        if bodies and (path := bodies.get(header(part, large.BODY_HEADER))) is not None:  # left out by skeletonize
-            content_id = header(part, "Content-ID").strip("<> ")
-            disposition = (part.get_content_disposition() or "").lower()
-            parsed.attachments.append(
-                Part(_filename(part), part.get_content_type(), b"", content_id[:255],
-                     disposition == "inline" or (bool(content_id) and disposition != "attachment"), path)
-            )  # fmt: skip
-            continue
-        ctype = part.get_content_type()
+# what a part without a name is called (by its type; an inline part by its Content-ID)
+_NAMES = {
+    "text/calendar": "calendar.ics", "application/ms-tnef": "winmail.dat", "message/delivery-status": "Delivery report.txt",
+    "text/rfc822-headers": "Returned headers.txt", "text/html": "document.html", "text/plain": "document.txt",
+    "application/pdf": "document.pdf",
+}  # fmt: skip
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/pjpeg": ".jpg", "video/quicktime": ".mov"}
+
+
+def _distinct_names(parts: list[Part]) -> None:
+    """Two files of one message never share a name: the later ones get a number ("document1.html")."""
+    seen: set[str] = set()
+    for part in parts:
+        name = part.filename
+        stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+        number = 0
+        while name.lower() in seen:
+            number += 1
+            name = f"{stem}{number}{dot}{ext}"
+        seen.add(name.lower())
+        part.filename = name
+
+
+@dataclass
+class _Segment:
+    """One stretch of the body: a text part, an HTML part, or both (the alternatives of one)."""
+
+    text: str | None = None
+    html: str | None = None
+
+
+_WHOLE = ("message/rfc822", "message/global", "message/delivery-status", "text/rfc822-headers")
+_MAX_SEGMENTS = 200  # body parts of one message; any beyond are attachments
+
+
+def _is_attachment(part: Message) -> bool:
+    try:
         disposition = (part.get_content_disposition() or "").lower()
-        if ctype in ("text/plain", "text/html") and disposition != "attachment":
-            body = _decode_part(part).replace("\r\n", "\n")  # mail arrives with CRLF lines
-            if ctype == "text/plain" and not parsed.text:
-                parsed.text = body
-                continue
-            if ctype == "text/html" and not parsed.html:
-                parsed.html = body
-                continue
-        if ctype in ("message/delivery-status", "text/rfc822-headers", "message/rfc822") and parsed.bounce is not None:
+    except Exception:
+        disposition = ""
+    if disposition == "attachment":
+        return True
+    try:
+        return disposition != "inline" and bool(part.get_filename())
+    except Exception:
+        return False
+
+
+def _walk(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> None:
+    """The body is every inline text and HTML part in order (an alternative counts once: its
+    text and its HTML); images between them stay in place; attached messages and delivery
+    reports are kept whole as files; every other leaf is an attachment. Iterative, in document
+    order (the skeleton has already bounded depth and count)."""
+    segments: list[_Segment] = []
+    # each entry: a part, and whether it sits inside multipart/alternative (then the caller merges)
+    stack: list[tuple[Message, _Segment | None, str]] = [(message, None, "")]
+    while stack:
+        part, into, parent = stack.pop()
+        ctype = part.get_content_type()
+        content_id = header(part, "Content-ID").strip("<> ")
+        if (
+            ctype.startswith("image/")
+            and parent == "multipart/mixed"
+            and into is None
+            and segments
+            and not _is_attachment(part)
+            and not any(f"cid:{content_id}" in (s.html or "") for s in segments if content_id)
+        ):  # an image between text parts (Apple Mail): shown where it was, by its content id
+            content_id = content_id or f"inline-{len(parsed.attachments) + 1}@samtale.invalid"
+            segments.append(_Segment(html=f'<img src="cid:{content_id}" alt="">'))
+        if bodies and (path := bodies.get(header(part, large.BODY_HEADER))) is not None:  # left out by skeletonize
+            _attach(parsed, part, b"", path, content_id=content_id)
             continue
-        payload = part.get_payload(decode=True)
+        if ctype in _WHOLE:  # an attached message or a delivery report: one file, not taken apart
+            _attach(parsed, part, None, None, bodies=bodies)
+            continue
+        if part.is_multipart():
+            children = [c for c in (part.get_payload() or []) if isinstance(c, Message)]
+            if ctype == "multipart/alternative" and into is None:
+                into = _Segment()
+                segments.append(into)
+                # the richest alternative of each kind wins: the last one of it
+            elif ctype == "multipart/report" and children and into is None:
+                pass  # the human part is read as a body part, the report and the message as files
+            stack.extend((c, into, ctype) for c in reversed(children))
+            continue
+        textual = ctype in ("text/plain", "text/html") or ctype.startswith(
+            "multipart/"
+        )  # (a multipart with no parts: its text)
+        if textual and not _is_attachment(part) and len(segments) < _MAX_SEGMENTS:
+            body = _decode_part(part).replace("\r\n", "\n")  # mail arrives with CRLF lines
+            key = "html" if ctype == "text/html" else "text"
+            if into is not None:
+                setattr(into, key, body)
+            else:
+                segments.append(_Segment(**{key: body}))
+            continue
+        _attach(parsed, part, None, None, content_id=content_id)
+    _distinct_names(parsed.attachments)
+    plain = [s for s in segments if s.text is not None or s.html is not None]
+    parsed.text = "\n\n".join((s.text if s.text is not None else to_text(s.html or "")).strip("\n") for s in plain)
+    if any(s.html is not None for s in plain):
+        parsed.html = "\n".join(s.html if s.html is not None else text_to_html(s.text or "") for s in plain)
+    if parsed.text and not any(s.text for s in plain):
+        parsed.text = ""  # only HTML was sent: the inbox derives the text from it, as before
+
+
+def _attach(
+    parsed: ParsedEmail,
+    part: Message,
+    payload: bytes | None,
+    path: Path | None,
+    content_id: str | None = None,
+    bodies: dict[str, Path] | None = None,
+) -> None:
+    ctype = part.get_content_type()
+    if payload is None:
+        try:
+            decoded = part.get_payload(decode=True)
+        except Exception:
+            decoded = None
+        payload = decoded if isinstance(decoded, bytes) else None
         if payload is None:
             inner = part.get_payload()
-            payload = inner.as_bytes() if isinstance(inner, Message) else str(inner or "").encode()
-        if isinstance(payload, list):  # message/rfc822 is a list of one message
-            payload = b"".join(p.as_bytes() for p in payload if isinstance(p, Message))
+            if isinstance(inner, list):  # message/rfc822 (or a report's parts): the parts as bytes
+                payload = b"".join(_as_bytes(_restored(p, bodies)) for p in inner if isinstance(p, Message))
+            else:
+                payload = inner.encode("utf-8", "surrogateescape") if isinstance(inner, str) else b""
+    if content_id is None:
         content_id = header(part, "Content-ID").strip("<> ")
-        parsed.attachments.append(
-            Part(
-                filename=_filename(part),
-                content_type=ctype,
-                payload=payload if isinstance(payload, bytes) else bytes(payload),
-                content_id=content_id[:255],
-                inline=disposition == "inline" or (bool(content_id) and disposition != "attachment"),
-            )
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+    except Exception:
+        disposition = ""
+    parsed.attachments.append(
+        Part(
+            filename=_filename(part),
+            content_type="text/plain" if ctype in ("message/delivery-status", "text/rfc822-headers") else ctype,
+            payload=payload if isinstance(payload, bytes) else bytes(payload),
+            content_id=content_id[:255],
+            inline=disposition == "inline" or (bool(content_id) and disposition != "attachment"),
+            path=path,
         )
+    )
+
+
+def _restored(message: Message, bodies: dict[str, Path] | None) -> Message:
+    """An attached message whose large parts the skeleton left in files gets them back (encoded
+    as their headers say), so the .eml file is the message as it was sent."""
+    if not bodies:
+        return message
+    for leaf in message.walk():
+        key = header(leaf, large.BODY_HEADER)
+        path = bodies.get(key) if key else None
+        if path is None or leaf.is_multipart():
+            continue
+        data = path.read_bytes()
+        encoding = header(leaf, "Content-Transfer-Encoding").lower()
+        del leaf[large.BODY_HEADER]
+        if encoding == "base64":
+            leaf.set_payload(base64.encodebytes(data).decode("ascii"))
+        elif encoding == "quoted-printable":
+            leaf.set_payload(quopri.encodestring(data).decode("ascii"))
+        else:
+            leaf.set_payload(data.decode("ascii", "surrogateescape"))
+    return message
+
+
+def _as_bytes(message: Message) -> bytes:
+    try:
+        return message.as_bytes()
+    except Exception:  # a header the generator cannot write back: the text as it was read
+        return str(message).encode("utf-8", "surrogateescape")
+
+
+# headers that bulk-mail services add to every message they send (Mailchimp, SendGrid, Amazon SES,
+# Mailgun, Mailjet, Campaign Monitor, Salesforce Marketing Cloud, HubSpot, Brevo, Klaviyo)
+_BULK_HEADERS = (
+    "List-Unsubscribe", "List-Id", "X-MC-User", "X-Mailchimp-Campaign", "X-SG-EID", "X-SES-Outgoing",
+    "X-Mailgun-Sid", "X-Mailjet-Campaign", "X-CM-Message-Id", "X-SFMC-Stack", "X-HubSpot-Mail", "X-Mailin-Campaign",
+    "X-Klaviyo-Message-Id", "X-Campaign-Id",
+)  # fmt: skip
+
+
+def _bulk(message: Message) -> bool:
+    if header(message, "Precedence").lower() in ("bulk", "list", "junk"):
+        return True
+    return any(_raw_values(message, name) for name in _BULK_HEADERS)
 
 
 def _auto_reply(message: Message) -> bool:
@@ -336,10 +502,41 @@ def parse(raw: bytes) -> ParsedEmail:
     return parse_stream(io.BytesIO(raw), len(raw))
 
 
+_FIELD = re.compile(rb"[!-9;-~]{1,200}:")  # a header field's name and its colon (RFC 5322: printable, no space)
+_MBOX_FROM = b"From "
+
+
+def repair_header_block(raw: bytes) -> bytes:
+    """The message's own header block as a parser can read it: junk lines before the first header
+    (a mail client's "---- Original message ----") are dropped, and a line that is neither a
+    header nor indented (a fold that lost its leading whitespace) continues the header above.
+    Without this the stdlib parser takes every header after the fault for the body. One pass."""
+    end = raw.find(b"\r\n\r\n")
+    end_lf = raw.find(b"\n\n")
+    cut = min(e for e in (end, end_lf, len(raw)) if e >= 0)
+    head = raw[:cut]
+    lines = head.splitlines(keepends=True)
+    out: list[bytes] = []
+    changed = False
+    for number, line in enumerate(lines):
+        if _FIELD.match(line) or (number == 0 and line.startswith(_MBOX_FROM)):
+            out.append(line)
+        elif line[:1] in (b" ", b"\t"):
+            out.append(line if out else b"")  # (indented before any header: junk)
+            changed = changed or not out
+        elif out:
+            out.append(b" " + line)  # a fold without its whitespace
+            changed = True
+        else:
+            changed = True  # junk before the first header
+    return b"".join(out) + raw[cut:] if changed else raw
+
+
 def parse_tree(raw: bytes, bodies: dict[str, Path] | None = None) -> ParsedEmail:
     """The stdlib parser on a message (or a skeleton with `bodies`). Only for bounded input:
     it recurses once per MIME nesting level."""
     parsed = ParsedEmail()
+    raw = repair_header_block(raw)
     try:
         message = email.message_from_bytes(raw, policy=_Policy())
     except Exception as exc:  # the stdlib parser is lenient; this is the very last resort
@@ -368,9 +565,17 @@ def _read(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> Non
     parsed.in_reply_to = [i for i in message_ids(header(message, "In-Reply-To")) if i != parsed.message_id]
     parsed.references = [i for i in message_ids(header(message, "References")) if i != parsed.message_id]
     parsed.subject = header(message, "Subject")[:500]
-    senders = _addresses(message, "From") or _addresses(message, "Sender") or _addresses(message, "Return-Path")
+    written = _addresses(message, "From", bare=True)
+    senders = (
+        [p for p in written if p[1]]
+        or _addresses(message, "Reply-To")  # `From: "x" <>`: who can be answered is who wrote
+        or _addresses(message, "Sender")
+        or _addresses(message, "Return-Path")
+    )
     if senders:
         parsed.from_name, parsed.from_address = senders[0]
+    if written and not parsed.from_name:  # `MAILER-DAEMON (Mail Delivery System)`: the name, at least
+        parsed.from_name = written[0][0]
     reply_to = _addresses(message, "Reply-To")
     parsed.reply_to = reply_to[0][1] if reply_to else ""
     parsed.to = [a for _n, a in _addresses(message, "To")]
@@ -383,6 +588,7 @@ def _read(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> Non
     except (TypeError, ValueError, IndexError):
         parsed.date = None
     parsed.auto_reply = _auto_reply(message)
+    parsed.bulk = _bulk(message)
     parsed.null_return_path = header(message, "Return-Path").strip() in ("<>", "") and "Return-Path" in message
     parsed.bounce = _bounce(message)
     if isinstance(message, EmailMessage) and message.defects:
