@@ -551,6 +551,10 @@ NB = {
     "You are sending messages too fast; it will be sent in a moment.": "Du sender meldinger for raskt; den blir sendt om et øyeblikk.",
     "Too many requests; try again in a minute.": "For mange forespørsler; prøv igjen om et minutt.",
     "The transcript was sent a moment ago.": "Utskriften ble sendt for et øyeblikk siden.",
+    "Cc": "Kopi",
+    "Date": "Dato",
+    "Files in this message:": "Filer i denne meldingen:",
+    "View message": "Vis meldingen",
 }
 PLURALS = {
     "on %(n)s site": ["på %(n)s nettsted", "på %(n)s nettsteder"],

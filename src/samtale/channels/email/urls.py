@@ -6,6 +6,7 @@ from samtale.channels.email import views
 
 urlpatterns = [
     path("m/<id:message_id>/source/", views.message_source, name="message_source"),
+    path("attachments/<id:attachment_id>/message/", views.attached_message, name="attached_message"),
     path("settings/channels/<id:channel_id>/mail-server/", views.channel_mail_server, name="settings_channel_mail"),
     path(
         "settings/channels/<id:channel_id>/verification/",

@@ -31,6 +31,39 @@ def intake_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+MESSAGE_TYPES = ("message/rfc822", "message/global")
+
+
+@member_required
+def attached_message(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """An attached email (a forward's original, a bounced message) shown as a message: its headers,
+    its sanitized body (remote images blocked) and the names of its files. Only sanitized HTML
+    reaches the page, which is sandboxed and may load nothing."""
+    from samtale.channels.email.parse import parse_stream
+    from samtale.core.html import sanitize, text_to_html
+    from samtale.inbox.access import access_attachment
+
+    item = access_attachment(acting(request), attachment_id)
+    if item.content_type not in MESSAGE_TYPES:
+        raise Http404("Not an attached message")
+    with item.file.open("rb") as handle:
+        parsed = parse_stream(handle, item.size)
+    try:
+        body = sanitize(parsed.html) if parsed.html else text_to_html(parsed.text)
+        files = [part.filename for part in parsed.attachments]
+    finally:
+        parsed.discard()
+    response = render(
+        request,
+        "mail/attached_message.html",
+        {"item": item, "parsed": parsed, "body": body, "files": files},
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
 def _source(raw: RawEmail, download_as: str = "") -> FileResponse:
     """A message exactly as it arrived, as plain text (streamed: it may be 50 MB), never rendered."""
     response = FileResponse(raw.open(), content_type="text/plain; charset=utf-8", as_attachment=bool(download_as),
