@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from samtale.channels.email.parse import message_ids, normalize_subject, parse
+from samtale.channels.email.charsets import decode, header_text, jis
+from samtale.channels.email.parse import message_ids, normalize_subject, parse, repair_header_block
 from samtale.channels.email.quotes import split_html, split_text
 from samtale.core.html import sanitize, text_to_html, to_text
 from samtale.inbox.search import normalize
@@ -76,6 +77,17 @@ CASES: dict[str, tuple[Callable[[Any], Any], Callable[[int], Any]]] = {
     "parse quoted strings": (parse, lambda n: mail_with_header("From", '"a\\', n)),
     "parse unterminated Message-IDs in a report": (parse, lambda n: report("Message-ID: <x\r\n", n)),
     "parse long References": (parse, lambda n: mail_with_header("References", "<a@b> ", n)),
+    "header_text unclosed encoded words": (header_text, lambda n: fill("=?utf-8?q?", n)),
+    "header_text undeclared 8-bit": (header_text, lambda n: fill("\udce6\udcf8 ", n)),
+    "parse From with encoded-word starts": (parse, lambda n: mail_with_header("From", "=?x?q?a, ", n)),
+    "parse From with names and comments": (parse, lambda n: mail_with_header("From", "a (b) <c@d>, ", n)),
+    "repair folds without whitespace": (
+        repair_header_block,
+        lambda n: b"From: a@b.c\r\n" + fill("junk without a colon\r\n", n).encode() + b"\r\nbody",
+    ),
+    "repair field-name-like runs": (repair_header_block, lambda n: fill("a" * 199 + "-", n).encode() + b"\r\n\r\n"),
+    "decode undeclared 8-bit (detected)": (decode, lambda n: fill("blåbær ", n).encode("latin-1")),
+    "jis escape runs": (jis, lambda n: fill("\x1b$B!A\x1b(B", n).encode()),
     "parse boundary lines": (
         parse,
         lambda n: b'Subject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + fill("--b\r\n", n).encode(),

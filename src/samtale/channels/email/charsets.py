@@ -10,8 +10,8 @@ input and never raises.
 
 from __future__ import annotations
 
+import binascii
 import codecs
-import email.header
 import re
 
 # WHATWG label → the Python codec of what browsers decode
@@ -114,20 +114,59 @@ def _convert(chunk: bytes, mode: str, out: bytearray) -> None:
             out += chunk[-1:]
 
 
+# an RFC 2047 encoded word, as mailers really write them (spaces inside, a few stray "?"): its text
+# runs to the next "?=" across at most three other "?", so a scan from any "=?" stops within a
+# few "?" and the whole value is read in linear time
+WORD = re.compile(r"=\?([^?\s*]{1,75})(?:\*[^?\s]{0,40})?\?([bBqQ])\?([^?]*(?:\?(?!=)[^?]*){0,3})\?=")
+
+
 def header_text(raw: str) -> str:
     """A raw header value as text: RFC 2047 words decoded by their charset's superset (adjacent
-    words joined without the space between them, RFC 2047 §6.2), undeclared 8-bit text (kept by
-    the parser as escaped bytes) decoded as UTF-8 or detected."""
+    words joined without the space between them, RFC 2047 §6.2, and decoded together so that a
+    character split across two words survives), undeclared 8-bit text (kept by the parser as
+    escaped bytes) decoded as UTF-8 or detected. One pass (the stdlib's decoder rescans the rest
+    of the value from every "=?": quadratic on hostile headers)."""
     value = re.sub(r"\r?\n(?=[ \t])", "", raw)
-    try:
-        chunks = email.header.decode_header(value)
-    except Exception:
-        chunks = [(value, None)]
-    out = []
-    for chunk, charset in chunks:
-        data = chunk.encode("utf-8", "surrogateescape") if isinstance(chunk, str) else chunk
-        if isinstance(chunk, str) and not any(0xDC80 <= ord(c) <= 0xDCFF for c in chunk):
-            out.append(chunk)
-            continue
-        out.append(decode(data, charset))
+    out: list[str] = []
+    pending_charset = ""
+    pending = bytearray()
+    at = 0
+
+    def flush() -> None:
+        nonlocal pending_charset
+        if pending_charset:
+            out.append(decode(bytes(pending), pending_charset))
+            pending.clear()
+            pending_charset = ""
+
+    for match in WORD.finditer(value):
+        between = value[at : match.start()]
+        adjacent = bool(pending_charset) and not between.strip(" \t")
+        charset, kind, payload = match.group(1).lower(), match.group(2).lower(), match.group(3)
+        if not (adjacent and charset == pending_charset):
+            flush()
+            if not adjacent:
+                out.append(_plain(between))
+        pending_charset = charset
+        pending.extend(_word_bytes(kind, payload))
+        at = match.end()
+    flush()
+    out.append(_plain(value[at:]))
     return "".join(out)
+
+
+def _word_bytes(kind: str, payload: str) -> bytes:
+    data = payload.encode("ascii", "surrogateescape")
+    try:
+        if kind == "b":
+            return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+        return binascii.a2b_qp(data, header=True)
+    except (binascii.Error, ValueError):
+        return data
+
+
+def _plain(text: str) -> str:
+    """Unencoded header text; 8-bit bytes the parser kept escaped are decoded (UTF-8 or detected)."""
+    if not any(0xDC80 <= ord(c) <= 0xDCFF for c in text):
+        return text
+    return decode(text.encode("utf-8", "surrogateescape"))

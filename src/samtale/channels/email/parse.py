@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from samtale.channels.email import skeleton as large
+from samtale.channels.email.charsets import WORD as ENCODED_WORD
 from samtale.channels.email.charsets import decode, header_text
 from samtale.core.html import text_to_html, to_text
 
@@ -167,9 +168,6 @@ def header(message: Message, name: str) -> str:
     return re.sub(r"[\r\n]+\s*", " ", header_text(values[0])).strip()
 
 
-_ENCODED_WORD = re.compile(r"=\?[^?\s]{1,75}\?[bBqQ]\?[^?\s]{0,2000}\?=")
-
-
 def _addresses(message: Message, name: str, *, bare: bool = False) -> list[tuple[str, str]]:
     """(name, address) pairs of an address header, read from its raw value: encoded words are set
     aside while the list is split (a decoded "Bürling, Andreas" holds a comma), then decoded;
@@ -186,7 +184,7 @@ def _addresses(message: Message, name: str, *, bare: bool = False) -> list[tuple
         return header_text(restored) if "=?" in restored or not restored.isascii() else restored
 
     values = [re.sub(r"\r?\n(?=[ \t])", "", v) for v in _raw_values(message, name)]
-    pairs = email.utils.getaddresses([_ENCODED_WORD.sub(aside, v) for v in values])
+    pairs = email.utils.getaddresses([ENCODED_WORD.sub(aside, v) for v in values])
     out = []
     for display, address in pairs:
         display, address = re.sub(r"[ \t\r\n]+", " ", back(display)).strip(" \"'"), back(address).strip().lower()
