@@ -9,6 +9,7 @@ it is refused with a clear message instead of waiting "queued" forever.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ class Capabilities:
     reply_window_hours: int | None = None  # e.g. Messenger's 24-hour rule; None: no window
 
 
-class ChannelAdapter:
+class ChannelAdapter(ABC):
     """What the inbox core asks of a channel. A channel package subclasses it; the defaults are
     what a channel without the feature does."""
 
@@ -56,9 +57,9 @@ class ChannelAdapter:
         """The id an outbound message gets when it is stored (email: its Message-ID)."""
         return ""
 
+    @abstractmethod
     def queue(self, message: Message) -> None:
         """Deliver `message` after the storing transaction commits (the adapter's own task)."""
-        raise NotImplementedError
 
     def hand_over(self, conversation: Conversation) -> str:
         """Another kind a reply goes out as instead, now ("" : this one). A chat whose visitor has
@@ -67,9 +68,11 @@ class ChannelAdapter:
 
     def typing(self, conversation: Conversation, user: User, on: bool) -> None:
         """A teammate is typing a reply (shown to the contact where the channel can)."""
+        return None  # optional: a channel that cannot show it ignores it
 
     def seen(self, conversation: Conversation, user: User, up_to: int) -> None:
         """A teammate has seen the conversation's messages up to the id `up_to`."""
+        return None  # optional, as `typing`
 
 
 _registry: dict[str, ChannelAdapter] = {}
