@@ -100,11 +100,15 @@ def test_a_routing_failure_leaves_the_conversation_unassigned_and_the_message_ke
     def broken(conversation: Any) -> None:
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr(routing_actions, "route", broken)
+    monkeypatch.setattr(routing_actions, "decide", broken)  # new conversations: decided before the INSERT
     conversation = world.inbound("Still arrives")
     conversation.refresh_from_db()
     assert conversation.owner_id is None and conversation.messages.count() == 1
     assert Conversation.objects.filter(subject="Still arrives").exists()
+    monkeypatch.setattr(routing_actions, "route", broken)  # a reply to an unassigned one: routed after
+    world.inbound("Re: Still arrives", conversation=conversation)
+    conversation.refresh_from_db()
+    assert conversation.owner_id is None and conversation.messages.count() == 2
 
 
 def test_what_a_failed_routing_counted_is_undone_with_it(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,8 +123,10 @@ def test_what_a_failed_routing_counted_is_undone_with_it(world: World, monkeypat
         assign_conversation(conversation, acting_user=None, owner=world.agent)
         raise OverflowError("date value out of range")
 
+    conversation = world.inbound("Counted once", auto_reply=True)  # not routed on arrival
+    assert conversation.owner_id is None
     monkeypatch.setattr(routing_actions, "route", assigns_then_fails)
-    conversation = world.inbound("Counted once")
+    world.inbound("Re: Counted once", conversation=conversation)  # the contact's answer: routed, and fails
     conversation.refresh_from_db()
     assert conversation.owner_id is None
     for user in (world.agent, world.admin):

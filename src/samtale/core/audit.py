@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from samtale.core import batching
 from samtale.core.models import AuditLog
 
 if TYPE_CHECKING:
@@ -9,7 +10,7 @@ if TYPE_CHECKING:
 
 
 def audit(account: Account, actor: User | None, verb: str, obj: Any = None, **data: Any) -> AuditLog:
-    return AuditLog.objects.create(
+    entry = AuditLog(
         account=account,
         actor=actor if actor is not None and actor.pk else None,
         verb=verb,
@@ -17,3 +18,16 @@ def audit(account: Account, actor: User | None, verb: str, obj: Any = None, **da
         object_id=getattr(obj, "pk", None),
         data=data,
     )
+    scope = batching.current()
+    if scope is None:
+        entry.save()
+        return entry
+    # in a batch: one INSERT for all its rows when it ends (same transaction, same times)
+    pending: list[AuditLog] = scope.remember("audit", list)
+    pending.append(entry)
+    scope.on_flush("audit", lambda: _write(pending))
+    return entry
+
+
+def _write(entries: list[AuditLog]) -> None:
+    AuditLog.objects.bulk_create(entries)

@@ -12,8 +12,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
+
+from samtale.core import batching
 
 log = logging.getLogger(__name__)
 
@@ -98,23 +100,51 @@ relay = Relay()
 
 
 def _send(event: Event) -> None:
-    for listener in list(_listeners):
-        listener(event)
+    _send_all([event])
+
+
+def _send_all(batch: list[Event]) -> None:
+    """Publish events in order. What the server's loop can take is handed to it (`relay`); the
+    rest goes out in one hop to a loop, not one per event and group. Groups of a channel layer
+    local to this process that nobody here joined are skipped: no one can be listening."""
     layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": "samtale.event", "payload": event.payload()}
-    for group in event.groups:
-        if relay.offer(group, message):
+    outgoing: list[tuple[str, dict[str, Any]]] = []
+    for event in batch:
+        for listener in list(_listeners):
+            listener(event)
+        if layer is None:
             continue
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a broken channel layer must never undo a committed write
-            log.exception("could not publish %s to %s", event.type, group)
+        message = {"type": "samtale.event", "payload": event.payload()}
+        for group in event.groups:
+            if isinstance(layer, InMemoryChannelLayer) and group not in layer.groups:
+                continue
+            if not relay.offer(group, message):
+                outgoing.append((group, message))
+    if not outgoing:
+        return
+
+    async def send() -> None:
+        for group, message in outgoing:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # a broken channel layer must never undo a committed write
+                log.exception("could not publish %s to %s", message["payload"]["event"], group)
+
+    try:
+        async_to_sync(send)()
+    except Exception:
+        log.exception("could not publish %d events", len(outgoing))
 
 
 def publish_on_commit(event: Event) -> None:
-    transaction.on_commit(lambda: _send(event), robust=True)
+    scope = batching.current()
+    if scope is None:
+        transaction.on_commit(lambda: _send(event), robust=True)
+        return
+    # in a batch: every event of the batch is published after its commit, together
+    pending: list[Event] = scope.remember("events", list)
+    pending.append(event)
+    scope.on_flush("events", lambda: transaction.on_commit(lambda: _send_all(pending), robust=True))
 
 
 def event_as_dict(event: Event) -> dict[str, Any]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from samtale.accounts.models import Account, User
+from samtale.core import batching
 from samtale.core.audit import audit
 from samtale.crm.models import Contact
 
@@ -15,19 +16,27 @@ def create_contact(
             account=account, name=name.strip(), email=email.strip().lower(), phone=phone.strip()
         )
         audit(account, acting_user, "contact.created", contact)
+    scope = batching.current()
+    if scope is not None and contact.email:
+        scope.memo[("contact", account.pk, contact.email)] = contact
     return contact
 
 
 def find_contact_by_email(account_id: int, email: str) -> Contact | None:
-    """Case-insensitive, through the lower(email) index (an `iexact` lookup cannot use it)."""
+    """Case-insensitive, through the lower(email) index (an `iexact` lookup cannot use it).
+    In a batch, each address is looked up once (a contact created in the batch is known to it)."""
     from django.db.models.functions import Lower
 
-    return (
-        Contact.objects.alias(email_lower=Lower("email"))
-        .filter(account_id=account_id, email_lower=email.strip().lower())
-        .order_by("id")
-        .first()
-    )
+    email = email.strip().lower()
+
+    def load() -> Contact | None:
+        return Contact.objects.alias(email_lower=Lower("email")).filter(account_id=account_id, email_lower=email).order_by("id").first()  # fmt: skip
+
+    scope = batching.current()
+    if scope is None:
+        return load()
+    found: Contact | None = scope.remember(("contact", account_id, email), load)
+    return found
 
 
 def get_or_create_contact_by_email(

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
 
 
 class Router(Protocol):
+    def decide(self, conversation: Conversation) -> User | None:
+        """The owner for a new conversation (possibly not stored yet), its turn counted; the
+        inbox assigns it. None: nobody (no rule, nobody available)."""
+
     def route(self, conversation: Conversation) -> User | None:
         """Choose an owner for a new (or handed-over) conversation and assign it; None: nobody."""
 
@@ -19,6 +23,9 @@ class Router(Protocol):
 
 
 class _Unrouted:
+    def decide(self, conversation: Conversation) -> User | None:
+        return None
+
     def route(self, conversation: Conversation) -> User | None:
         return None
 

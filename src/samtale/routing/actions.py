@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from samtale.accounts.access import require_permission
 from samtale.accounts.models import Team, User
 from samtale.availability.roster import statuses
+from samtale.core import batching
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.inbox.models import Channel, Conversation, Status, ViewCount
@@ -89,85 +93,166 @@ def candidates(rule: RoutingRule) -> list[int]:
     )
 
 
-def choose(rule: RoutingRule, *, exclude: Iterable[int] = ()) -> User | None:
-    """The teammate this rule gives the next conversation to, or None. Call with the rule locked.
+@dataclass
+class _RuleState:
+    """What a decision reads, kept for the rest of a batch (`core.batching`): the rule (locked
+    once), its candidates, their open counts and turns, and the statuses read so far. Decisions
+    of the batch update it as they go, and the turns are written when it ends."""
 
-    Candidates are ranked first (round robin: who waited longest; balanced: fewest open, then
+    rule: RoutingRule
+    people: list[int]
+    open_counts: dict[int, int]
+    turns: dict[int, int]
+    statuses: dict[int, Any] = field(default_factory=dict)
+    taken: dict[int, int] = field(default_factory=dict)  # conversations given per person, not yet written
+
+    def status(self, chunk: list[int], at: datetime) -> dict[int, Any]:
+        missing = [pk for pk in chunk if pk not in self.statuses]
+        if missing:
+            self.statuses.update(statuses(missing, at))
+        return {pk: self.statuses[pk] for pk in chunk}
+
+    def give(self, pk: int) -> None:
+        self.turns[pk] = max(self.turns.values(), default=0) + 1
+        self.open_counts[pk] = self.open_counts.get(pk, 0) + 1
+        self.taken[pk] = self.taken.get(pk, 0) + 1
+
+    def write_turns(self) -> None:
+        at = now()
+        for pk, count in sorted(self.taken.items()):
+            row = RoutingTurn.objects.filter(rule=self.rule, user_id=pk)
+            if not row.update(sequence=self.turns[pk], last_assigned_at=at, assigned=F("assigned") + count):
+                RoutingTurn.objects.create(
+                    rule=self.rule, user_id=pk, sequence=self.turns[pk], last_assigned_at=at, assigned=count
+                )
+        self.taken.clear()
+
+
+def _state(channel_id: int) -> _RuleState | None:
+    """The channel's enabled rule, locked, with what deciding reads (once per batch)."""
+
+    def load() -> _RuleState | None:
+        rule = (
+            RoutingRule.objects.select_for_update()
+            .select_related("channel__inbox")
+            .filter(channel_id=channel_id, enabled=True)
+            .first()
+        )
+        if rule is None:
+            return None
+        return _RuleState(
+            rule,
+            candidates(rule),
+            dict(ViewCount.objects.filter(inbox_id=rule.channel.inbox_id, key="mine").values_list("user_id", "count")),
+            dict(RoutingTurn.objects.filter(rule=rule).values_list("user_id", "sequence")),
+        )
+
+    scope = batching.current()
+    return scope.remember(("routing", channel_id), load) if scope is not None else load()
+
+
+def _pick(state: _RuleState, exclude: Iterable[int]) -> int | None:
+    """Candidates are ranked first (round robin: who waited longest; balanced: fewest open, then
     who waited longest) and statuses are then read in that order, a few at a time, until someone
     available (and under capacity) is found: with hundreds of targets most are never looked at."""
     at = now()
     skip = set(exclude)
-    people = [pk for pk in candidates(rule) if pk not in skip]
-    if not people:
-        return None
-    # Open conversations per person: the kept "Assigned to me" counts, one small query.
-    open_counts = dict(
-        ViewCount.objects.filter(inbox_id=rule.channel.inbox_id, key="mine").values_list("user_id", "count")
-    )
+    rule, counts, turns = state.rule, state.open_counts, state.turns
+    people = [pk for pk in state.people if pk not in skip]
     if rule.capacity is not None:
-        people = [pk for pk in people if open_counts.get(pk, 0) < rule.capacity]
-    turns = dict(RoutingTurn.objects.filter(rule=rule).values_list("user_id", "sequence"))
+        people = [pk for pk in people if counts.get(pk, 0) < rule.capacity]
     if rule.method == Method.BALANCED:
-        people.sort(key=lambda pk: (open_counts.get(pk, 0), turns.get(pk, 0), pk))
+        people.sort(key=lambda pk: (counts.get(pk, 0), turns.get(pk, 0), pk))
     else:
         people.sort(key=lambda pk: (turns.get(pk, 0), pk))
     for start in range(0, len(people), CHUNK):
         chunk = people[start : start + CHUNK]
-        status = statuses(chunk, at)
+        status = state.status(chunk, at)
         winner = next((pk for pk in chunk if status[pk].available), None)
         if winner is not None:
-            return User.objects.select_related("membership").get(pk=winner)
+            return winner
     return None
+
+
+def choose(rule: RoutingRule, *, exclude: Iterable[int] = ()) -> User | None:
+    """The teammate this rule gives the next conversation to, or None (nothing recorded).
+    Call inside a transaction."""
+    state = _state(rule.channel_id)
+    winner = _pick(state, exclude) if state is not None else None
+    return User.objects.select_related("membership").get(pk=winner) if winner is not None else None
 
 
 CHUNK = 16
 
 
-def _record_turn(rule: RoutingRule, user: User) -> None:
-    last = RoutingTurn.objects.filter(rule=rule).aggregate(m=Max("sequence"))["m"] or 0
-    turn, _created = RoutingTurn.objects.get_or_create(rule=rule, user=user)
-    turn.sequence = last + 1
-    turn.last_assigned_at = now()
-    turn.assigned += 1
-    turn.save(update_fields=["sequence", "last_assigned_at", "assigned"])
+def _users(pks: list[int]) -> dict[int, User]:
+    return {u.pk: u for u in User.objects.select_related("membership").filter(pk__in=pks)}
 
 
-def route(conversation: Conversation, *, exclude: Iterable[int] = ()) -> User | None:
-    """Assign a conversation by its channel's rule; None leaves it unassigned."""
-    from samtale.inbox.actions import assign_conversation
-
+def decide(conversation: Conversation, *, exclude: Iterable[int] = ()) -> User | None:
+    """The owner the channel's rule gives this conversation (which may not be stored yet), its
+    turn counted; None: no rule, or nobody available. The inbox assigns it."""
     if conversation.bot or conversation.spam_at or conversation.filtered_at or conversation.trashed_at:
         return None
     with transaction.atomic(savepoint=False):
-        rule = (
-            RoutingRule.objects.select_for_update()
-            .select_related("channel__inbox")
-            .filter(channel_id=conversation.channel_id, enabled=True)
-            .first()
-        )
-        if rule is None:
+        state = _state(conversation.channel_id)
+        if state is None:
             return None
-        owner = choose(rule, exclude=exclude)
-        if owner is None:
+        winner = _pick(state, exclude)
+        if winner is None:
             return None
-        _record_turn(rule, owner)
-        assign_conversation(conversation, acting_user=None, owner=owner)
+        state.give(winner)
+        scope = batching.current()
+        if scope is None:
+            state.write_turns()
+            return _users([winner])[winner]
+        scope.on_flush(f"routing.turns.{conversation.channel_id}", state.write_turns)
+        people: dict[int, User] = scope.remember(("routing.users", conversation.channel_id), lambda: _users(state.people))  # fmt: skip
+        return people[winner]
+
+
+def route(conversation: Conversation, *, exclude: Iterable[int] = ()) -> User | None:
+    """Assign a stored conversation by its channel's rule; None leaves it unassigned."""
+    from samtale.inbox.actions import assign_conversation
+
+    with transaction.atomic(savepoint=False):
+        owner = decide(conversation, exclude=exclude)
+        if owner is not None:
+            assign_conversation(conversation, acting_user=None, owner=owner)
     return owner
+
+
+def _rule_of(channel_id: int) -> RoutingRule | None:
+    def load() -> RoutingRule | None:
+        return RoutingRule.objects.filter(channel_id=channel_id, enabled=True).first()
+
+    scope = batching.current()
+    return scope.remember(("routing.rule", channel_id), load) if scope is not None else load()
 
 
 def reroute_if_owner_away(conversation: Conversation) -> User | None:
     """A reopened or newly answered conversation whose owner is Away goes back through routing."""
-    from samtale.availability.queries import status_of
     from samtale.inbox.actions import assign_conversation
 
-    owner = conversation.owner
-    if owner is None:
+    owner_id = conversation.owner_id
+    if owner_id is None:
         return route(conversation)
-    rule = RoutingRule.objects.filter(channel_id=conversation.channel_id, enabled=True).first()
-    if rule is None or not rule.reroute_when_owner_away or status_of(owner).available:
+    rule = _rule_of(conversation.channel_id)
+    if rule is None or not rule.reroute_when_owner_away:
+        return None
+    at = now()
+    scope = batching.current()
+    if scope is not None:  # statuses read once per batch
+        known: dict[int, Any] = scope.remember("routing.statuses", dict)
+        if owner_id not in known:
+            known.update(statuses([owner_id], at))
+        available = known[owner_id].available
+    else:
+        available = statuses([owner_id], at)[owner_id].available
+    if available:
         return None
     with transaction.atomic(savepoint=False):
-        new_owner = route(conversation, exclude=[owner.pk])
+        new_owner = route(conversation, exclude=[owner_id])
         if new_owner is None:
             assign_conversation(conversation, acting_user=None, owner=None)
     return new_owner

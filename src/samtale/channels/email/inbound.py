@@ -19,6 +19,7 @@ from samtale.channels.email.parse import ParsedEmail, Part, normalize_subject, p
 from samtale.channels.email.quotes import split_html, split_text
 from samtale.channels.email.store import raw_storage
 from samtale.channels.email.trust import proven_teammate
+from samtale.core import batching
 from samtale.core.clock import now
 from samtale.core.html import text_to_html
 from samtale.crm.actions import find_contact_by_email
@@ -151,17 +152,22 @@ def _teammate(channel: Channel, address: str) -> User | None:
     """A member of the account sending from their own mail client (CC'd/BCC'd to the inbox)."""
     if not address:
         return None
-    return (
-        User.objects.filter(
-            email__iexact=address,
-            is_active=True,
-            membership__account_id=channel.account_id,
-            membership__deactivated_at=None,
-            membership__removed_at=None,
-        )
-        .select_related("membership")
-        .first()
+    members = User.objects.filter(
+        is_active=True,
+        membership__account_id=channel.account_id,
+        membership__deactivated_at=None,
+        membership__removed_at=None,
+    ).select_related("membership")
+    scope = batching.current()
+    if scope is None:
+        return members.filter(email__iexact=address).first()
+    # a batch reads the account's teammates' addresses once
+    addresses: dict[str, int] = scope.remember(
+        ("teammates", channel.account_id),
+        lambda: {email.lower(): pk for pk, email in members.order_by("-pk").values_list("pk", "email")},
     )
+    pk = addresses.get(address.lower())
+    return members.filter(pk=pk).first() if pk is not None else None
 
 
 def find_conversation(

@@ -37,9 +37,11 @@ from samtale.channels.email.inbound import parse_raw, prepare, process, source_p
 from samtale.channels.email.models import RawEmail
 from samtale.channels.email.parse import ParsedEmail
 from samtale.channels.email.queries import pending_ids
+from samtale.core import batching
 from samtale.core.loops import Loop
 from samtale.core.writes import writing
 from samtale.inbox import actions as inbox_actions
+from samtale.inbox import counters
 from samtale.inbox.models import Channel, ChannelKind, Message
 
 log = logging.getLogger(__name__)
@@ -81,44 +83,77 @@ class Claim:
     advisory: int | None = None  # PostgreSQL lock key held
 
 
-def _claim_next() -> Claim | None:
-    """Claim the oldest pending message nobody else is working on, counting an attempt."""
-    for pk in pending_ids(16):
-        claim = _claim_postgres(pk) if connection.vendor == "postgresql" else _claim_sqlite(pk)
-        if claim is not None:
-            return claim
-    return None
+BATCH = 16  # messages stored per write transaction
 
 
-def _claim_postgres(pk: int) -> Claim | None:
-    key = _LOCK_SPACE + pk
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        row = cursor.fetchone()
-    if not row or not row[0]:
-        return None
-    counted = RawEmail.objects.filter(pk=pk, state=RawEmail.State.PENDING).update(attempts=F("attempts") + 1)
-    if counted:
-        raw = _load(pk)
-        if raw is not None:
-            return Claim(raw, key)
-    _unlock(key)
-    return None
+def _claim_batch(limit: int) -> list[Claim]:
+    """Claim up to `limit` of the oldest pending messages nobody else is working on, counting an
+    attempt on each. A message tried before without finishing (its worker died or hung on it) is
+    claimed alone: a message that kills its worker must not cost its batch-mates their attempts."""
+    ids = pending_ids(limit + 16)
+    if not ids:
+        return []
+    claim = _claim_postgres if connection.vendor == "postgresql" else _claim_sqlite
+    return claim(ids, limit)
 
 
-def _claim_sqlite(pk: int) -> Claim | None:
+def _claim_postgres(ids: list[int], limit: int) -> list[Claim]:
+    retried = dict(RawEmail.objects.filter(pk__in=ids, state=RawEmail.State.PENDING).values_list("pk", "attempts"))
+    claims: list[Claim] = []
+    for pk in ids:
+        if pk not in retried or len(claims) >= limit or (claims and retried[pk]):
+            continue
+        key = _LOCK_SPACE + pk
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            row = cursor.fetchone()
+        if not row or not row[0]:
+            continue
+        claims.append(Claim(RawEmail(pk=pk), key))
+        if retried[pk]:
+            break  # tried before: alone
+    if not claims:
+        return []
+    with transaction.atomic():
+        counted = set(
+            RawEmail.objects.filter(pk__in=[c.raw.pk for c in claims], state=RawEmail.State.PENDING)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        RawEmail.objects.filter(pk__in=counted).update(attempts=F("attempts") + 1)
+    return _loaded(claims, counted)
+
+
+def _claim_sqlite(ids: list[int], limit: int) -> list[Claim]:
     me = _me()
     with writing(), transaction.atomic():
-        current = RawEmail.objects.filter(pk=pk, state=RawEmail.State.PENDING).values_list("claimed_by", flat=True).first()  # fmt: skip
-        if current is None or (current and current != me and not _claimer_gone(current)):
-            return None
-        RawEmail.objects.filter(pk=pk).update(attempts=F("attempts") + 1, claimed_by=me)
-    raw = _load(pk)
-    return Claim(raw) if raw is not None else None
+        rows = RawEmail.objects.filter(pk__in=ids, state=RawEmail.State.PENDING).order_by("pk")
+        mine: list[int] = []
+        for pk, current, attempts in rows.values_list("pk", "claimed_by", "attempts"):
+            if len(mine) >= limit or (mine and attempts):
+                break
+            if current and current != me and not _claimer_gone(current):
+                continue
+            mine.append(pk)
+            if attempts:
+                break  # tried before: alone
+        RawEmail.objects.filter(pk__in=mine).update(attempts=F("attempts") + 1, claimed_by=me)
+    return _loaded([Claim(RawEmail(pk=pk)) for pk in mine], set(mine))
 
 
-def _load(pk: int) -> RawEmail | None:
-    return RawEmail.objects.select_related("channel__account", "channel__inbox").filter(pk=pk).first()
+def _loaded(claims: list[Claim], counted: set[int]) -> list[Claim]:
+    """The claimed rows, read whole; a claim lost meanwhile (finished by someone else) is released."""
+    rows = {
+        r.pk: r for r in RawEmail.objects.select_related("channel__account", "channel__inbox").filter(pk__in=counted)
+    }
+    kept = []
+    for claim in claims:
+        if claim.raw.pk in rows:
+            claim.raw = rows[claim.raw.pk]
+            kept.append(claim)
+        else:
+            _release(claim)
+    return kept
 
 
 def _unlock(key: int) -> None:
@@ -138,35 +173,129 @@ def process_pending(limit: int = 100) -> int:
     """Process up to `limit` pending raw messages, oldest first. Returns how many were handled."""
     done = 0
     while done < limit:
-        claim = _claim_next()
-        if claim is None:
+        claims = _claim_batch(min(BATCH, limit - done))
+        if not claims:
             break
         try:
-            handle(claim.raw)
+            handle_batch([claim.raw for claim in claims])
         finally:
-            _release(claim)
-        done += 1
+            for claim in claims:
+                _release(claim)
+        done += len(claims)
     return done
+
+
+@dataclass
+class _Read:
+    """A claimed message after the CPU work (parse, sanitize), before any write."""
+
+    raw: RawEmail
+    parsed: ParsedEmail | None = None
+    inbound: inbox_actions.InboundMessage | None = None
+    error: str = ""
+
+
+def _read(raw: RawEmail) -> _Read:
+    try:
+        parsed = parse_raw(raw)
+    except Exception as exc:
+        log.exception("could not read raw email %s", raw.pk)
+        return _Read(raw, error=f"{type(exc).__name__}: {exc}")
+    try:
+        return _Read(raw, parsed, prepare(raw, parsed))
+    except Exception as exc:
+        log.exception("could not read raw email %s", raw.pk)
+        parsed.discard()
+        return _Read(raw, error=f"{type(exc).__name__}: {exc}")
 
 
 def handle(raw: RawEmail) -> None:
     """Everything that happens to one claimed message. Never raises for anything the message
     contains: the worst outcome is a parked message."""
-    if raw.attempts > MAX_ATTEMPTS:
-        _park(raw, f"gave up after {MAX_ATTEMPTS} attempts that did not finish; last error: {raw.error or 'none'}")
-        return
-    if raw.channel.verified_at is None and not _to_confirmed_owner(raw):
-        _hold_or_verify(raw)
-        return
-    parsed: ParsedEmail | None = None
-    inbound: inbox_actions.InboundMessage | None = None
-    error = ""
+    handle_batch([raw])
+
+
+def handle_batch(raws: list[RawEmail]) -> None:
+    """Claimed messages, stored together in one write transaction: what they share is looked up
+    once and what they add up to (counters, audit rows, routing turns, events) is written once
+    (`core.batching`), with no savepoint per message. If the batch fails, it is rolled back and
+    its messages are stored one at a time, each able to fail alone (then as an unreadable
+    message, or parked) — the batch is an optimisation, never a way for one message to hold up
+    the others."""
+    readable: list[RawEmail] = []
+    for raw in raws:
+        if raw.attempts > MAX_ATTEMPTS:
+            _park(raw, f"gave up after {MAX_ATTEMPTS} attempts that did not finish; last error: {raw.error or 'none'}")
+        elif raw.channel.verified_at is None and not _to_confirmed_owner(raw):
+            _hold_or_verify(raw)
+        else:
+            readable.append(raw)
+    with batching.batch():  # reads only: what the messages share (teammates' addresses) is read once
+        ready = [_read(raw) for raw in readable]
     try:
-        parsed = parse_raw(raw)
-        inbound = prepare(raw, parsed)
-    except Exception as exc:
-        log.exception("could not read raw email %s", raw.pk)
-        error = f"{type(exc).__name__}: {exc}"
+        good = [r for r in ready if not r.error]
+        # a batch that failed leaves every message to be stored on its own, as read
+        alone = ready if len(good) < 2 or not _store_batch(good) else [r for r in ready if r.error]
+        for item in alone:
+            _store_one(item)
+    finally:
+        for item in ready:
+            if item.parsed is not None:
+                item.parsed.discard()  # large parts are in storage now (or the transaction failed)
+
+
+def _store_batch(items: list[_Read]) -> bool:
+    """Store read messages in one transaction; False (rolled back) if any of them failed."""
+    store.let_arrivals_in()
+    try:
+        with writing(), transaction.atomic(), counters.deferred(), batching.batch():
+            pending = set(
+                RawEmail.objects.filter(pk__in=[i.raw.pk for i in items], state=RawEmail.State.PENDING).values_list(
+                    "pk", flat=True
+                )
+            )
+            _known_new(items)
+            finished = []
+            for item in items:
+                if item.raw.pk not in pending:
+                    continue
+                assert item.parsed is not None and item.inbound is not None
+                message = process(item.raw, item.parsed, item.inbound)
+                finished.append((item.raw, message))
+            for raw, message in finished:
+                raw.state, raw.message, raw.claimed_by = RawEmail.State.DONE, message, ""
+            RawEmail.objects.bulk_update([raw for raw, _m in finished], ["state", "message", "error", "claimed_by"])
+    except Exception:
+        log.exception("storing a batch of %d messages failed; storing them one at a time", len(items))
+        for item in items:
+            item.raw.state, item.raw.message = RawEmail.State.PENDING, None
+            if item.inbound is not None:
+                item.inbound.known_new = False  # known in a transaction that is gone
+        return False
+    return True
+
+
+def _known_new(items: list[_Read]) -> None:
+    """One query for the batch: messages whose id nothing stored has are new (no dedupe query
+    each). An id seen twice in the batch is left to the check that sees the first one stored."""
+    ids: dict[tuple[int, str], int] = {}
+    for item in items:
+        assert item.inbound is not None
+        key = (item.raw.account_id, item.inbound.external_id[:998])
+        ids[key] = ids.get(key, 0) + 1
+    stored: set[tuple[int, str]] = set()
+    for account_id in {a for a, _i in ids}:
+        wanted = [i for a, i in ids if a == account_id and i]
+        found = Message.objects.filter(account_id=account_id, external_id__in=wanted).order_by().values_list("external_id", flat=True)  # fmt: skip
+        stored.update((account_id, i) for i in found)
+    for item in items:
+        assert item.inbound is not None
+        key = (item.raw.account_id, item.inbound.external_id[:998])
+        item.inbound.known_new = bool(key[1]) and key not in stored and ids[key] == 1
+
+
+def _store_one(item: _Read) -> None:
+    raw, parsed, inbound, error = item.raw, item.parsed, item.inbound, item.error
     fallback: inbox_actions.InboundMessage | None = None
     try:
         if error:  # the fallback's own CPU work, before the transaction too
@@ -192,9 +321,6 @@ def handle(raw: RawEmail) -> None:
     except Exception as exc:  # even the fallback failed: park it where an admin sees it
         log.exception("could not store raw email %s even as an unreadable message", raw.pk)
         _park(raw, f"{error + '; ' if error else ''}{type(exc).__name__}: {exc}")
-    finally:
-        if parsed is not None:
-            parsed.discard()  # large parts are in storage now (or the transaction failed)
 
 
 def _to_confirmed_owner(raw: RawEmail) -> bool:

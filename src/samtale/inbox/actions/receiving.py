@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from samtale.accounts.models import User
+from samtale.core import batching
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
@@ -29,6 +30,7 @@ from samtale.inbox.models import (
     DeliveryStatus,
     Direction,
     Message,
+    NotificationKind,
     Status,
 )
 
@@ -79,7 +81,17 @@ def prepare_inbound(inbound: InboundMessage) -> InboundMessage:
 
 
 def _is_blocked(account_id: int, kind: str, value: str) -> bool:
-    return bool(value) and BlockedSender.objects.filter(account_id=account_id, kind=kind, value=value.lower()).exists()
+    if not value:
+        return False
+    scope = batching.current()
+    if scope is None:
+        return BlockedSender.objects.filter(account_id=account_id, kind=kind, value=value.lower()).exists()
+    # a batch reads the account's blocked senders of the kind once
+    blocked: set[str] = scope.remember(
+        ("blocked", account_id, kind),
+        lambda: set(BlockedSender.objects.filter(account_id=account_id, kind=kind).values_list("value", flat=True)),
+    )
+    return value.lower() in blocked
 
 
 def _sender_key(conversation: Conversation) -> str:
@@ -141,6 +153,9 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 conversation.filtered_at = at
             elif not outbound and inbound.spam:
                 conversation.spam_at = at
+            elif not outbound and not inbound.auto_reply:
+                # routed before the INSERT: the row is written once, with its owner
+                conversation.owner = _decide_safely(conversation)
             conversation.save()
         with counted([conversation], created=created):
             text = inbound.text
@@ -175,9 +190,9 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 _touch(conversation, message)
                 conversation.save(update_fields=MESSAGE_FIELDS)
         # an agent's own copy or an auto-reply: nobody needs to be assigned for it
-        if answered and created:
-            _route_new(conversation)
-        elif answered and inbound.extra.get("route", True):
+        if created and conversation.owner is not None and not outbound:
+            _assigned_on_arrival(conversation)
+        elif answered and not created and inbound.extra.get("route", True):
             _reroute(conversation)  # acts only when unassigned, or when the owner is away
         if created:
             search.set_document(conversation, [conversation.subject, _contact_text(contact), text], new=True)
@@ -224,8 +239,28 @@ def _store_attachments(message: Message, parts: Iterable[Any]) -> list[Any]:
     return stored
 
 
-def _route_new(conversation: Conversation) -> None:
-    _route_safely(assignment.router.route, conversation)
+def _decide_safely(conversation: Conversation) -> User | None:
+    """The owner routing gives a new conversation, before it is stored. A routing failure never
+    stops a message being stored: the conversation stays unassigned (the backlog job offers it
+    again). In a batch the failure fails the batch, whose messages are then stored one by one."""
+    if batching.current() is not None:
+        return assignment.router.decide(conversation)
+    try:
+        with transaction.atomic():
+            return assignment.router.decide(conversation)
+    except Exception:
+        log.exception("routing a new conversation of channel %s failed; it stays unassigned", conversation.channel_id)
+        return None
+
+
+def _assigned_on_arrival(conversation: Conversation) -> None:
+    """What assigning does besides setting the owner (stored with the conversation)."""
+    from samtale.inbox.actions._common import _notify
+
+    owner = conversation.owner
+    assert owner is not None
+    _notify(owner, NotificationKind.ASSIGNMENT, conversation, actor=None)
+    audit(conversation.account, None, "conversation.assigned", conversation, owner_id=owner.pk, previous_owner_id=None)
 
 
 def _reroute(conversation: Conversation) -> None:
