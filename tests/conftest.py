@@ -27,6 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Mail is read in the ingest process here (most tests store mail inside a transaction a reader
+    # process could not see); the reader has its own tests, and runs in every server the e2e start.
+    settings.SAMTALE_INGEST_READER = False
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -555,6 +555,7 @@ NB = {
     "Date": "Dato",
     "Files in this message:": "Filer i denne meldingen:",
     "View message": "Vis meldingen",
+    "replies go to %(address)s": "svar går til %(address)s",
 }
 PLURALS = {
     "on %(n)s site": ["på %(n)s nettsted", "på %(n)s nettsteder"],

@@ -246,6 +246,8 @@ SAMTALE_ROLE_ADDRESSES = [
     if a.strip()
 ]
 # Email (E1): the listener, size limit, outgoing relay and retry schedule.
+# A reader process parses the next batch of stored mail while the ingest loop stores the current one.
+SAMTALE_INGEST_READER = _env_bool("SAMTALE_INGEST_READER", True)
 SAMTALE_SMTP_HOST = os.environ.get("SAMTALE_SMTP_HOST", "127.0.0.1")
 SAMTALE_SMTP_PORT = int(os.environ.get("SAMTALE_SMTP_PORT", "2525"))
 SAMTALE_LMTP_PORT = int(os.environ.get("SAMTALE_LMTP_PORT", "0"))  # 0: no LMTP listener

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from samtale.inbox import actions, queries
+from samtale.inbox.models import Conversation
 from tests.conftest import World
 
 
@@ -120,3 +122,41 @@ def test_search_counts_are_capped(world: World, monkeypatch) -> None:  # type: i
     qs = queries.conversation_queryset(world.support, world.agent, "all_open", queries.Filters(q="capword"))
     page = queries.list_page(qs)
     assert page.count == 3 and page.count_capped is True and len(page.items) == 5
+
+
+def _lexemes(conversation_id: int) -> tuple[set[str], set[str]]:
+    """PostgreSQL: the words of the stored vector, and of the document tokenised whole now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(tsv), tsvector_to_array(to_tsvector('simple', document))"
+            " FROM inbox_conversationsearch WHERE conversation_id = %s",
+            [conversation_id],
+        )
+        stored, whole = cursor.fetchone()
+    return set(stored), set(whole)
+
+
+def test_a_reply_extends_the_index_and_a_rewrite_rebuilds_it(world: World) -> None:
+    """A reply adds only its own words to the index (PostgreSQL tokenises just the addition);
+    hiding a message rewrites the document, and its words leave the index."""
+    from samtale.inbox import search
+    from samtale.inbox.actions import hide_message
+
+    conversation = world.inbound("Lamp", text="The lamp flickers at night")
+    actions.receive_inbound(
+        world.email,
+        actions.InboundMessage(sender_address="kunde@example.com", text="Now it buzzes too", conversation=conversation),
+    )
+    everything = Conversation.objects.filter(account=world.account)
+    assert list(search.matching(everything, "flickers buzzes")) == [conversation]
+    if connection.vendor == "postgresql":
+        stored, whole = _lexemes(conversation.pk)
+        assert {"flickers", "buzzes", "lamp"} <= stored and stored == whole
+    first = conversation.messages.order_by("id").first()
+    assert first is not None
+    hide_message(first, acting_user=world.admin)
+    assert list(search.matching(everything, "flickers")) == []
+    assert list(search.matching(everything, "buzzes")) == [conversation]
+    if connection.vendor == "postgresql":
+        stored, whole = _lexemes(conversation.pk)
+        assert "flickers" not in stored and stored == whole

@@ -54,6 +54,7 @@ def _message_out(m: Message) -> dict[str, Any]:
         "created_at": m.created_at, "permalink": reverse("message_permalink", args=[m.pk]),
         "message_id": m.external_id if m.channel_kind == "email" else "", "quoted_html": "" if hidden else m.quoted_html,
         "auto_reply": m.auto_reply, "forwarded": m.forwarded, "sender_not_verified": m.sender_not_verified,
+        "reply_to": m.reply_to,
         "attachments": [] if hidden else [
             {"id": a.pk, "filename": a.filename, "content_type": a.content_type, "size": a.size, "inline": a.inline,
              "url": reverse("attachment", args=[a.pk])}

@@ -115,6 +115,9 @@ class MessageOut(Schema):
     auto_reply: bool = False
     forwarded: bool = False
     sender_not_verified: bool = False
+    reply_to: str = Field(
+        "", description="inbound email: where its sender asked replies to go (Reply-To), if not the sender"
+    )
     attachments: list[AttachmentOut] = []
 
 

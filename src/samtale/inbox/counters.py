@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 
 from samtale.inbox.models import ChannelKind, Conversation, Inbox, Status, ViewCount
@@ -117,16 +117,26 @@ def apply(deltas: Counter[tuple[int, str, int]]) -> None:
 
 
 def _write(deltas: Counter[tuple[int, str, int]]) -> None:
-    # Sorted, so concurrent transactions take the counter rows' locks in one order.
-    for (inbox_id, key, user_id), delta in sorted(deltas.items()):
-        if delta == 0:
-            continue
+    changes = sorted((ident, delta) for ident, delta in deltas.items() if delta)
+    if not changes:
+        return
+    if len(changes) == 1:
+        (inbox_id, key, user_id), delta = changes[0]
         row = ViewCount.objects.filter(inbox_id=inbox_id, key=key, user_id=user_id)
-        if not row.update(count=F("count") + delta):
-            ViewCount.objects.bulk_create(
-                [ViewCount(inbox_id=inbox_id, key=key, user_id=user_id, count=0)], ignore_conflicts=True
-            )
-            row.update(count=F("count") + delta)
+        if row.update(count=F("count") + delta):
+            return
+    # rows that do not exist yet are made (one INSERT that skips existing ones), then each is
+    # changed in one statement run for all: sorted, so concurrent transactions take the counter
+    # rows' locks in one order
+    ViewCount.objects.bulk_create(
+        [ViewCount(inbox_id=i, key=k, user_id=u, count=0) for (i, k, u), _d in changes], ignore_conflicts=True
+    )
+    table = connection.ops.quote_name(ViewCount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET count = count + %s WHERE inbox_id = %s AND key = %s AND user_id = %s",  # noqa: S608 - the model's table
+            [(delta, i, k, u) for (i, k, u), delta in changes],
+        )
 
 
 @contextmanager
@@ -135,8 +145,10 @@ def counted(
 ) -> Iterator[list[Conversation]]:
     """Inside a transaction: lock the rows, refresh their state, yield them; then count the change."""
     items = list(conversations)
-    if not created and items:
-        fresh = {c.pk: c for c in Conversation.objects.select_for_update().filter(pk__in=[c.pk for c in items])}
+    # a conversation its caller read under its row lock in this transaction is fresh already
+    stale = [c for c in items if not c.__dict__.pop("_counted_fresh", False)]
+    if not created and stale:
+        fresh = {c.pk: c for c in Conversation.objects.select_for_update().filter(pk__in=[c.pk for c in stale])}
         for c in items:
             if c.pk in fresh:
                 for name in STATE_FIELDS:

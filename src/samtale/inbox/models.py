@@ -206,6 +206,10 @@ class Message(models.Model):
     sender_not_verified = models.BooleanField(
         default=False, db_default=False, help_text="Claims a teammate's address but could not be authenticated"
     )
+    reply_to = models.CharField(
+        max_length=254, blank=True, default="", db_default="",
+        help_text="Inbound email: the address its sender asked replies to go to (Reply-To), when not the sender's",
+    )  # fmt: skip
     hidden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -380,16 +380,23 @@ def messages_with_external_id(account_id: int, external_id: str) -> QuerySet[Mes
 def reply_kinds(conversation: Conversation) -> list[str]:
     """The kinds a reply to this conversation can be sent as ("Send as"): its own channel's kind and
     any other that reaches the contact, each only when a channel of the inbox can deliver it."""
+    return [kind for kind, _to in reply_options(conversation)]
+
+
+def reply_options(conversation: Conversation) -> list[tuple[str, list[str]]]:
+    """`reply_kinds`, each with who a reply sent as it goes to, as the agent is shown it
+    (addresses; a chat's visitor is not an address and is not listed)."""
     from samtale.inbox import adapters
 
-    kinds = []
+    options = []
     for kind in dict.fromkeys([conversation.channel_kind, *adapters.sending_kinds()]):
         adapter = adapters.adapter_for(kind)
-        if adapter is None or not adapter.recipients(conversation):
+        recipients = adapter.recipients(conversation) if adapter is not None else []
+        if adapter is None or not recipients:
             continue
         own = conversation.channel
         if (own.kind == kind and not adapter.cannot_send(own)) or any(
             not adapter.cannot_send(c) for c in conversation.inbox.channels.filter(kind=kind).order_by("id")
         ):  # the usual case: no query
-            kinds.append(kind)
-    return kinds
+            options.append((kind, [r for r in recipients if "@" in r and not r.startswith("visitor:")]))
+    return options

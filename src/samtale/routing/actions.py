@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from samtale.accounts.access import require_permission
@@ -118,14 +118,23 @@ class _RuleState:
         self.taken[pk] = self.taken.get(pk, 0) + 1
 
     def write_turns(self) -> None:
-        at = now()
-        for pk, count in sorted(self.taken.items()):
-            row = RoutingTurn.objects.filter(rule=self.rule, user_id=pk)
-            if not row.update(sequence=self.turns[pk], last_assigned_at=at, assigned=F("assigned") + count):
-                RoutingTurn.objects.create(
-                    rule=self.rule, user_id=pk, sequence=self.turns[pk], last_assigned_at=at, assigned=count
-                )
+        """Every turn given since the last write: rows made where missing (one INSERT skipping
+        existing ones), then each changed by one statement run for all, in user order."""
+        at = connection.ops.adapt_datetimefield_value(now())
+        taken = sorted(self.taken.items())
         self.taken.clear()
+        if not taken:
+            return
+        RoutingTurn.objects.bulk_create(
+            [RoutingTurn(rule=self.rule, user_id=pk, sequence=0, assigned=0) for pk, _n in taken], ignore_conflicts=True
+        )
+        table = connection.ops.quote_name(RoutingTurn._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET sequence = %s, last_assigned_at = %s, assigned = assigned + %s"  # noqa: S608 - the model's table
+                " WHERE rule_id = %s AND user_id = %s",
+                [(self.turns[pk], at, count, self.rule.pk, pk) for pk, count in taken],
+            )
 
 
 def _state(channel_id: int) -> _RuleState | None:

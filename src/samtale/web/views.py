@@ -91,7 +91,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "is_super_admin": membership.is_super_admin,
         "me": user,
         "ChannelKind": ChannelKind,
-        "send_as": [(kind, ChannelKind(kind).label) for kind in queries.reply_kinds(conversation)],
+        "send_as": [(kind, ChannelKind(kind).label, ", ".join(to)) for kind, to in queries.reply_options(conversation)],
         "inline_image_types": SAFE_INLINE_TYPES,
     }
 

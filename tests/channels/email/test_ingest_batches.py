@@ -14,6 +14,7 @@ from samtale.channels.email import ingest
 from samtale.channels.email.ingest import process_pending
 from samtale.channels.email.models import RawEmail
 from samtale.channels.email.smtpd import Listener
+from samtale.core.events import Event
 from samtale.core.models import AuditLog
 from samtale.inbox import queries
 from samtale.inbox.models import Conversation, Message, Notification
@@ -71,10 +72,13 @@ def test_a_message_that_fails_inside_a_batch_costs_only_itself(
     counts_exact(world_tx)
 
 
-def test_round_robin_stays_fair_inside_a_batch(world_tx: World, listener: Listener) -> None:
+def test_round_robin_stays_fair_inside_a_batch(world_tx: World, listener: Listener, published: list[Event]) -> None:
     configure_routing(world_tx.email, acting_user=world_tx.admin, users=[world_tx.agent, world_tx.agent2])
     arrive(listener, 6)
     assert process_pending(100) == 6
+    # each assignment notification published once, after the commit, with its row's id
+    notified = [e.data["notification_id"] for e in published if e.type == "notification.created"]
+    assert sorted(notified) == sorted(Notification.objects.values_list("pk", flat=True)) and len(notified) == 6
     owners = list(Conversation.objects.values_list("owner_id", flat=True))
     assert sorted(owners) == sorted([world_tx.agent.pk] * 3 + [world_tx.agent2.pk] * 3)
     assert dict(RoutingTurn.objects.values_list("user_id", "assigned")) == {world_tx.agent.pk: 3, world_tx.agent2.pk: 3}
@@ -118,10 +122,23 @@ def test_a_message_tried_before_is_claimed_alone(world_tx: World, listener: List
     try:
         assert [c.raw.pk for c in claims] == [first.pk]
     finally:
-        for claim in claims:
-            ingest._release(claim)
+        ingest._release(claims)
     RawEmail.objects.filter(pk=first.pk).update(claimed_by="")
     assert process_pending(100) == 4
     attempts = dict(RawEmail.objects.values_list("pk", "attempts"))
     assert attempts.pop(first.pk) == 3  # the earlier try, the claim above, the batch's
     assert set(attempts.values()) == {1}
+
+
+def test_messages_of_one_batch_thread_with_each_other_in_either_order(world_tx: World, listener: Listener) -> None:
+    """Threading lookups are read once per batch; what the batch itself stores must count too."""
+    send(listener, mail("Lamp", "It flickers", Message_ID="<p1@example.com>"))
+    send(listener, mail("Re: Lamp", "Still", Message_ID="<p2@example.com>", In_Reply_To="<p1@example.com>"))
+    # the answer before the message it answers (mail is not delivered in order)
+    send(listener, mail("Re: Door", "Fixed?", Message_ID="<d2@example.com>", In_Reply_To="<d1@example.com>"))
+    send(listener, mail("Door", "It squeaks", Message_ID="<d1@example.com>"))
+    assert process_pending(100) == 4
+    lamp = {m.conversation_id for m in Message.objects.filter(external_id__in=["p1@example.com", "p2@example.com"])}
+    door = {m.conversation_id for m in Message.objects.filter(external_id__in=["d1@example.com", "d2@example.com"])}
+    assert len(lamp) == 1 and len(door) == 1 and lamp != door
+    assert Conversation.objects.count() == 2

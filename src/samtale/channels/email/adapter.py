@@ -32,6 +32,12 @@ class EmailAdapter(ChannelAdapter):
         return ""
 
     def recipients(self, conversation: Conversation) -> list[str]:
+        """The contact, or the Reply-To of the latest message they wrote, when it asked for one."""
+        from samtale.channels.email.queries import reply_address
+
+        asked = reply_address(conversation)
+        if asked:
+            return [asked]
         contact = conversation.contact
         return [contact.email] if contact is not None and contact.email else []
 

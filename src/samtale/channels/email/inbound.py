@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,6 +75,8 @@ def prepare(raw: RawEmail, parsed: ParsedEmail) -> inbox_actions.InboundMessage:
             attachments=attachments,
         )
     )
+    if parsed.reply_to and base_address(parsed.reply_to) != base_address(inbound.sender_address):
+        inbound.reply_to = parsed.reply_to  # replies go there (and the agent sees it)
     _attribute_to_teammate(raw, parsed, inbound)
     # a support inbox gets real customers' mail from info@ and post@: a role address is Spam only
     # when the message also says it was sent in bulk (a newsletter, a campaign)
@@ -178,33 +181,47 @@ def find_conversation(
     first), the reply token in our address, then the same contact's recent conversation with the
     same subject. Never outside the channel's account."""
     account_id = channel.account_id
-    live = Conversation.objects.filter(account_id=account_id)
+    # locked as it is found (the caller's write transaction): receiving it needs no second read
+    live = Conversation.objects.filter(account_id=account_id).select_for_update(of=("self",))
+    known = _threads(account_id)
     for ref in [*parsed.in_reply_to, *reversed(parsed.references)]:
-        hit = next(iter(messages_with_external_id(account_id, ref).values_list("conversation_id", flat=True)[:1]), None)
+        if known is not None and ref[:998] in known.asked:
+            hit = known.ids.get(ref[:998])
+        else:
+            hit = next(iter(messages_with_external_id(account_id, ref).values_list("conversation_id", flat=True)[:1]), None)  # fmt: skip
         if hit is not None:
-            return live.get(pk=hit)
+            return _locked(live.get(pk=hit))
     if parsed.message_id:
-        child = next(
-            iter(
-                EmailReference.objects.filter(account_id=account_id, ref=parsed.message_id)
-                .order_by()
-                .values_list("message__conversation_id", flat=True)[:1]
-            ),
-            None,
-        )
+        if known is not None and parsed.message_id[:998] in known.asked:
+            child = known.children.get(parsed.message_id[:998])
+        else:
+            child = next(
+                iter(
+                    EmailReference.objects.filter(account_id=account_id, ref=parsed.message_id)
+                    .order_by()
+                    .values_list("message__conversation_id", flat=True)[:1]
+                ),
+                None,
+            )
         if child is not None:
-            return live.get(pk=child)
+            return _locked(live.get(pk=child))
     token = conversation_from_token([*parsed.to, *parsed.cc, *parsed.delivered_to, *envelope_to])
     if token is not None:
         found = live.filter(pk=token).first()
         if found is not None:
-            return found
+            return _locked(found)
     subject = normalize_subject(parsed.subject)
     contact = find_contact_by_email(account_id, sender) if subject and sender else None
     if contact is not None:
         since = now() - timedelta(days=SUBJECT_FALLBACK_DAYS)
         candidates = (
-            live.filter(inbox_id=channel.inbox_id, contact=contact, trashed_at=None, last_activity_at__gte=since)
+            Conversation.objects.filter(
+                account_id=account_id,
+                inbox_id=channel.inbox_id,
+                contact=contact,
+                trashed_at=None,
+                last_activity_at__gte=since,
+            )  # fmt: skip
             .order_by("-last_activity_at", "-id")
             .only("id", "subject")[:20]
         )
@@ -212,6 +229,52 @@ def find_conversation(
             if normalize_subject(conversation.subject) == subject:
                 return conversation
     return None
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    """Read under its row lock in this transaction: `counters.counted` need not read it again."""
+    conversation._counted_fresh = True  # type: ignore[attr-defined]
+    return conversation
+
+
+@dataclass
+class Threads:
+    """What a batch's messages thread by, read in two queries for the whole batch: the
+    conversations of the Message-IDs they name (their own and their references) and of the
+    messages that refer to them. Messages stored in the batch are added as they are stored."""
+
+    asked: set[str] = field(default_factory=set)
+    ids: dict[str, int] = field(default_factory=dict)  # Message-ID -> conversation
+    children: dict[str, int] = field(default_factory=dict)  # a Message-ID -> conversation of a message referring to it
+
+
+def _threads(account_id: int) -> Threads | None:
+    scope = batching.current()
+    return scope.memo.get(("threads", account_id)) if scope is not None else None
+
+
+def prefetch_threads(account_id: int, parsed: list[ParsedEmail], ids: Iterable[str] = ()) -> Threads:
+    """Inside a batch (`core.batching`): read what `find_conversation` needs for these messages
+    (and which of `ids`, the ids they are stored under, are taken)."""
+    known = Threads()
+    own = {p.message_id[:998] for p in parsed if p.message_id}
+    refs = {r[:998] for p in parsed for r in [*p.in_reply_to, *p.references]}
+    known.asked = own | refs | {i[:998] for i in ids}
+    wanted = sorted(known.asked - {""})
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = Message.objects.filter(account_id=account_id, external_id__in=chunk).exclude(external_id="").order_by()
+        for external_id, conversation_id in rows.values_list("external_id", "conversation_id"):
+            known.ids.setdefault(external_id, conversation_id)
+    mine = sorted(own)
+    for start in range(0, len(mine), 500):
+        refs_rows = EmailReference.objects.filter(account_id=account_id, ref__in=mine[start : start + 500]).order_by()
+        for ref, conversation_id in refs_rows.values_list("ref", "message__conversation_id"):
+            known.children.setdefault(ref, conversation_id)
+    scope = batching.current()
+    if scope is not None:
+        scope.memo[("threads", account_id)] = known
+    return known
 
 
 def _no_id_key(parsed: ParsedEmail, raw: RawEmail) -> str:
@@ -247,10 +310,16 @@ def _deliver_to_inbox(
     inbound.conversation = find_conversation(channel, parsed, sender, raw.envelope_to)
     message = inbox_actions.receive_inbound(channel, inbound)
     refs = [*parsed.in_reply_to, *parsed.references]
-    if refs and not message.email_references.exists():
+    known = _threads(channel.account_id)
+    if refs and (inbound.known_new or not message.email_references.exists()):  # known new: stored just now
         EmailReference.objects.bulk_create(
             [EmailReference(account_id=channel.account_id, message=message, ref=r[:998]) for r in dict.fromkeys(refs)]
         )
+    if known is not None:  # what later messages of the batch thread by
+        if message.external_id:
+            known.ids.setdefault(message.external_id, message.conversation_id)
+        for r in refs:
+            known.children.setdefault(r[:998], message.conversation_id)
     return message
 
 

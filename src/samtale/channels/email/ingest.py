@@ -31,15 +31,16 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 
-from samtale.channels.email import store
+from samtale.channels.email import readers, store
 from samtale.channels.email.addresses import base_address
-from samtale.channels.email.inbound import parse_raw, prepare, process, source_part
+from samtale.channels.email.inbound import parse_raw, prefetch_threads, prepare, process, source_part
 from samtale.channels.email.models import RawEmail
 from samtale.channels.email.parse import ParsedEmail
 from samtale.channels.email.queries import pending_ids
 from samtale.core import batching
 from samtale.core.loops import Loop
 from samtale.core.writes import writing
+from samtale.crm.actions import prefetch_contacts
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox import counters
 from samtale.inbox.models import Channel, ChannelKind, Message
@@ -86,7 +87,7 @@ class Claim:
 BATCH = 16  # messages stored per write transaction
 
 
-def _claim_batch(limit: int) -> list[Claim]:
+def _claim_batch(limit: int, *, fresh_only: bool = False) -> list[Claim]:
     """Claim up to `limit` of the oldest pending messages nobody else is working on, counting an
     attempt on each. A message tried before without finishing (its worker died or hung on it) is
     claimed alone: a message that kills its worker must not cost its batch-mates their attempts."""
@@ -94,46 +95,44 @@ def _claim_batch(limit: int) -> list[Claim]:
     if not ids:
         return []
     claim = _claim_postgres if connection.vendor == "postgresql" else _claim_sqlite
-    return claim(ids, limit)
+    return claim(ids, limit, fresh_only)
 
 
-def _claim_postgres(ids: list[int], limit: int) -> list[Claim]:
-    retried = dict(RawEmail.objects.filter(pk__in=ids, state=RawEmail.State.PENDING).values_list("pk", "attempts"))
-    claims: list[Claim] = []
-    for pk in ids:
-        if pk not in retried or len(claims) >= limit or (claims and retried[pk]):
-            continue
-        key = _LOCK_SPACE + pk
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            row = cursor.fetchone()
-        if not row or not row[0]:
-            continue
-        claims.append(Claim(RawEmail(pk=pk), key))
-        if retried[pk]:
-            break  # tried before: alone
-    if not claims:
+def _claim_postgres(ids: list[int], limit: int, fresh_only: bool) -> list[Claim]:
+    attempts = dict(RawEmail.objects.filter(pk__in=ids, state=RawEmail.State.PENDING).values_list("pk", "attempts"))
+    keys = [_LOCK_SPACE + pk for pk in ids if pk in attempts and not (fresh_only and attempts[pk])][:limit]
+    with connection.cursor() as cursor:  # one round trip for the batch's locks
+        cursor.execute("SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_lock(k)", [keys])
+        locked = sorted(row[0] - _LOCK_SPACE for row in cursor.fetchall())
+    # a message tried before is claimed alone
+    mine = locked[:1] if locked and attempts[locked[0]] else [pk for pk in locked if not attempts[pk]]
+    _unlock([_LOCK_SPACE + pk for pk in locked if pk not in mine])
+    if not mine:
         return []
     with transaction.atomic():
         counted = set(
-            RawEmail.objects.filter(pk__in=[c.raw.pk for c in claims], state=RawEmail.State.PENDING)
+            RawEmail.objects.filter(pk__in=mine, state=RawEmail.State.PENDING)
             .select_for_update()
             .values_list("pk", flat=True)
         )
         RawEmail.objects.filter(pk__in=counted).update(attempts=F("attempts") + 1)
-    return _loaded(claims, counted)
+    return _loaded([Claim(RawEmail(pk=pk), _LOCK_SPACE + pk) for pk in mine], counted)
 
 
-def _claim_sqlite(ids: list[int], limit: int) -> list[Claim]:
+def _claim_sqlite(ids: list[int], limit: int, fresh_only: bool) -> list[Claim]:
     me = _me()
     with writing(), transaction.atomic():
         rows = RawEmail.objects.filter(pk__in=ids, state=RawEmail.State.PENDING).order_by("pk")
         mine: list[int] = []
         for pk, current, attempts in rows.values_list("pk", "claimed_by", "attempts"):
-            if len(mine) >= limit or (mine and attempts):
+            if len(mine) >= limit:
                 break
             if current and current != me and not _claimer_gone(current):
-                continue
+                continue  # someone else's
+            if fresh_only and (attempts or current == me):
+                continue  # claimed ahead: only messages never tried (and not the batch in hand)
+            if attempts and mine:
+                break
             mine.append(pk)
             if attempts:
                 break  # tried before: alone
@@ -152,37 +151,84 @@ def _loaded(claims: list[Claim], counted: set[int]) -> list[Claim]:
             claim.raw = rows[claim.raw.pk]
             kept.append(claim)
         else:
-            _release(claim)
+            _release([claim])
     return kept
 
 
-def _unlock(key: int) -> None:
+def _unlock(keys: list[int]) -> None:
+    if not keys:
+        return
     with contextlib.suppress(Exception), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        cursor.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", [keys])
 
 
-def _release(claim: Claim) -> None:
-    if claim.advisory is not None:
-        _unlock(claim.advisory)
+def _release(claims: list[Claim]) -> None:
+    _unlock([claim.advisory for claim in claims if claim.advisory is not None])
 
 
 # ---------------------------------------------------------------- processing
 
 
 def process_pending(limit: int = 100) -> int:
-    """Process up to `limit` pending raw messages, oldest first. Returns how many were handled."""
+    """Process up to `limit` pending raw messages, oldest first. Returns how many were handled.
+
+    With a reader process (`readers`), the next batch is claimed and read there while this one
+    is stored. Only messages never tried before are claimed ahead: one that was tried (and may
+    have taken its worker down) is claimed alone, when it is its turn."""
     done = 0
-    while done < limit:
-        claims = _claim_batch(min(BATCH, limit - done))
-        if not claims:
-            break
-        try:
-            handle_batch([claim.raw for claim in claims])
-        finally:
-            for claim in claims:
-                _release(claim)
-        done += len(claims)
+    reading = readers.reader()
+    ahead: list[Claim] = []
+    sent = False
+    try:
+        while done < limit:
+            claims = ahead or _claim_batch(min(BATCH, limit - done))
+            read = sent
+            ahead, sent = [], False
+            if not claims:
+                break
+            try:
+                if reading is not None and not read:
+                    read = reading.submit([c.raw.pk for c in claims])
+                results = reading.result() if reading is not None and read else None
+                if reading is not None and done + len(claims) < limit:
+                    ahead = _claim_batch(min(BATCH, limit - done - len(claims)), fresh_only=True)
+                    sent = bool(ahead) and reading.submit([c.raw.pk for c in ahead])
+                handle_batch([c.raw for c in claims], results)
+            finally:
+                _release(claims)
+            done += len(claims)
+    finally:
+        if ahead:  # stopped early: what was claimed ahead goes back to the queue
+            if sent and reading is not None:
+                _discard(reading.result())
+            _release(ahead)
+            _unclaim(ahead)
     return done
+
+
+def _discard(results: readers.Result | None) -> None:
+    for _pk, parsed, _inbound, _error in results or []:
+        if parsed is not None:
+            parsed.discard()
+
+
+def _unclaim(claims: list[Claim]) -> None:
+    """Claimed ahead and not worked on: the attempt it counted is given back."""
+    with writing():
+        RawEmail.objects.filter(pk__in=[c.raw.pk for c in claims], state=RawEmail.State.PENDING).update(
+            attempts=F("attempts") - 1, claimed_by=""
+        )
+
+
+def read_many(ids: list[int]) -> readers.Result:
+    """In the reader process: read claimed messages as `handle_batch` would."""
+    raws = RawEmail.objects.select_related("channel__account", "channel__inbox").filter(pk__in=ids).order_by("pk")
+    out: readers.Result = []
+    with batching.batch():
+        for raw in raws:
+            item = _read(raw)
+            out.append((raw.pk, item.parsed, item.inbound, item.error))
+    return out
 
 
 @dataclass
@@ -215,7 +261,7 @@ def handle(raw: RawEmail) -> None:
     handle_batch([raw])
 
 
-def handle_batch(raws: list[RawEmail]) -> None:
+def handle_batch(raws: list[RawEmail], read: readers.Result | None = None) -> None:
     """Claimed messages, stored together in one write transaction: what they share is looked up
     once and what they add up to (counters, audit rows, routing turns, events) is written once
     (`core.batching`), with no savepoint per message. If the batch fails, it is rolled back and
@@ -230,8 +276,11 @@ def handle_batch(raws: list[RawEmail]) -> None:
             _hold_or_verify(raw)
         else:
             readable.append(raw)
+    done = {pk: _Read(RawEmail(), parsed, inbound, error) for pk, parsed, inbound, error in read or []}
+    if done:  # read in the reader process: the files of messages not stored here are removed
+        _discard([(pk, r.parsed, None, "") for pk, r in done.items() if pk not in {raw.pk for raw in readable}])
     with batching.batch():  # reads only: what the messages share (teammates' addresses) is read once
-        ready = [_read(raw) for raw in readable]
+        ready = [_Read(raw, done[raw.pk].parsed, done[raw.pk].inbound, done[raw.pk].error) if raw.pk in done else _read(raw) for raw in readable]  # fmt: skip
     try:
         good = [r for r in ready if not r.error]
         # a batch that failed leaves every message to be stored on its own, as read
@@ -255,6 +304,9 @@ def _store_batch(items: list[_Read]) -> bool:
                 )
             )
             _known_new(items)
+            for account_id in sorted({i.raw.account_id for i in items}):
+                senders = [i.inbound.sender_address for i in items if i.inbound is not None and i.raw.account_id == account_id]  # fmt: skip
+                prefetch_contacts(account_id, senders)
             finished = []
             for item in items:
                 if item.raw.pk not in pending:
@@ -264,7 +316,12 @@ def _store_batch(items: list[_Read]) -> bool:
                 finished.append((item.raw, message))
             for raw, message in finished:
                 raw.state, raw.message, raw.claimed_by = RawEmail.State.DONE, message, ""
-            RawEmail.objects.bulk_update([raw for raw, _m in finished], ["state", "message", "error", "claimed_by"])
+            table = connection.ops.quote_name(RawEmail._meta.db_table)
+            with connection.cursor() as cursor:  # one statement run for all (bulk_update's CASEs cost more)
+                cursor.executemany(
+                    f"UPDATE {table} SET state = %s, message_id = %s, error = %s, claimed_by = '' WHERE id = %s",  # noqa: S608 - the model's table
+                    [(RawEmail.State.DONE.value, raw.message_id, raw.error, raw.pk) for raw, _m in finished],
+                )
     except Exception:
         log.exception("storing a batch of %d messages failed; storing them one at a time", len(items))
         for item in items:
@@ -276,22 +333,27 @@ def _store_batch(items: list[_Read]) -> bool:
 
 
 def _known_new(items: list[_Read]) -> None:
-    """One query for the batch: messages whose id nothing stored has are new (no dedupe query
-    each). An id seen twice in the batch is left to the check that sees the first one stored."""
-    ids: dict[tuple[int, str], int] = {}
+    """What the batch's messages thread by, read once (`inbound.prefetch_threads`); and so which
+    of them are new (no dedupe query each). An id seen twice in the batch is left to the check
+    that sees the first one stored."""
+    seen: dict[tuple[int, str], int] = {}
     for item in items:
         assert item.inbound is not None
         key = (item.raw.account_id, item.inbound.external_id[:998])
-        ids[key] = ids.get(key, 0) + 1
-    stored: set[tuple[int, str]] = set()
-    for account_id in {a for a, _i in ids}:
-        wanted = [i for a, i in ids if a == account_id and i]
-        found = Message.objects.filter(account_id=account_id, external_id__in=wanted).order_by().values_list("external_id", flat=True)  # fmt: skip
-        stored.update((account_id, i) for i in found)
-    for item in items:
-        assert item.inbound is not None
-        key = (item.raw.account_id, item.inbound.external_id[:998])
-        item.inbound.known_new = bool(key[1]) and key not in stored and ids[key] == 1
+        seen[key] = seen.get(key, 0) + 1
+    for account_id in sorted({item.raw.account_id for item in items}):
+        group = [i for i in items if i.raw.account_id == account_id]
+        ids = [i.inbound.external_id for i in group if i.inbound is not None]
+        threads = prefetch_threads(account_id, [i.parsed for i in group if i.parsed is not None], ids)
+        for item in group:
+            assert item.inbound is not None
+            external_id = item.inbound.external_id[:998]
+            item.inbound.known_new = (
+                bool(external_id)
+                and external_id in threads.asked
+                and external_id not in threads.ids
+                and seen[(account_id, external_id)] == 1
+            )
 
 
 def _store_one(item: _Read) -> None:
@@ -404,7 +466,8 @@ class IngestLoop:
         store.on_stored(self.loop.wake)
 
     def _step(self) -> float | None:
-        while not self.loop.stopping and process_pending(10):
+        # a few batches per call: the reader reads one ahead, and stopping is looked at in between
+        while not self.loop.stopping and process_pending(BATCH * 4):
             pass
         return None
 
@@ -415,6 +478,7 @@ class IngestLoop:
         """Stop after the message being processed (waiting up to `wait` seconds for that)."""
         store.off_stored(self.loop.wake)
         self.loop.stop(wait)
+        readers.stop_all()
 
     def wake(self) -> None:
         self.loop.wake()

@@ -18,6 +18,7 @@ from samtale.channels.email.models import PENDING_INDEX, RawEmail
 from samtale.core.clock import now
 from samtale.core.loops import alive
 from samtale.core.metrics import loops
+from samtale.inbox.models import ChannelKind, Conversation, Direction, Message
 
 
 @dataclass
@@ -133,3 +134,17 @@ def readiness() -> tuple[str, float, bool]:
     oldest = oldest_pending_at()
     lag = (now() - oldest).total_seconds() if oldest else 0.0
     return "mail_ingest_lag_seconds", round(lag, 1), lag <= settings.SAMTALE_READY_MAX_LAG_SECONDS
+
+
+def reply_address(conversation: Conversation) -> str:
+    """The Reply-To of the contact's latest email in the conversation ("" when it had none): a
+    reply answers that message. Auto-replies don't count (a vacation notice's Reply-To is not
+    where the conversation goes on)."""
+    latest = (
+        Message.objects.filter(conversation=conversation, direction=Direction.INBOUND, channel_kind=ChannelKind.EMAIL)
+        .exclude(auto_reply=True)
+        .order_by("-created_at", "-id")
+        .values_list("reply_to", flat=True)
+        .first()
+    )
+    return latest or ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from samtale.accounts.models import User
+from samtale.core import batching
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.crm.models import Contact
@@ -33,7 +34,7 @@ def _contact_text(contact: Contact | None) -> str:
 def _notify(
     user: User, kind: str, conversation: Conversation, *, actor: User | None, comment: Comment | None = None
 ) -> Notification:
-    notification = Notification.objects.create(
+    notification = Notification(
         account=conversation.account,
         user=user,
         kind=kind,
@@ -42,5 +43,19 @@ def _notify(
         comment=comment,
         created_at=now(),
     )
-    publish_on_commit(events.notification_created(notification))
+    scope = batching.current()
+    if scope is None:
+        notification.save()
+        publish_on_commit(events.notification_created(notification))
+        return notification
+    # in a batch: one INSERT for all, each published once it has its id
+    pending: list[Notification] = scope.remember("notifications", list)
+    pending.append(notification)
+    scope.on_flush("notifications", lambda: _write_notifications(pending))
     return notification
+
+
+def _write_notifications(pending: list[Notification]) -> None:
+    Notification.objects.bulk_create(pending)
+    for notification in pending:
+        publish_on_commit(events.notification_created(notification))

@@ -62,6 +62,7 @@ class InboundMessage:
     prepared: bool = False  # html sanitized and text derived (`prepare_inbound`)
     spam: bool = False  # the channel classified it as spam (a new conversation lands in Spam)
     sender_not_verified: bool = False  # claims a teammate's address without proof (mail.trust)
+    reply_to: str = ""  # where the sender asked replies to go, when that is not sender_address
     known_new: bool = False  # the adapter already found no message with this external id (in this transaction)
 
 
@@ -173,6 +174,7 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 quoted_html=inbound.quoted_html,
                 auto_reply=inbound.auto_reply,
                 sender_not_verified=inbound.sender_not_verified,
+                reply_to=inbound.reply_to[:254] if not outbound else "",
                 delivery_status=DeliveryStatus.SENT if outbound else DeliveryStatus.NONE,
                 external_id=inbound.external_id[:998],
                 created_at=at,

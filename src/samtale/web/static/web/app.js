@@ -478,3 +478,11 @@
 
   document.addEventListener("DOMContentLoaded", () => { restoreMore(); connect(); highlight(); });
 })();
+
+// "Send as" changes who a reply goes to: show it (an email's Reply-To, a contact's address)
+document.addEventListener("change", (e) => {
+  if (!e.target || e.target.id !== "reply-channel") return;
+  const line = document.getElementById("reply-recipients");
+  const to = e.target.selectedOptions[0] ? e.target.selectedOptions[0].dataset.to : "";
+  if (line) line.textContent = to ? `${line.dataset.label} ${to}` : "";
+});
