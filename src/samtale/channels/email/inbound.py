@@ -221,7 +221,7 @@ def find_conversation(
                 contact=contact,
                 trashed_at=None,
                 last_activity_at__gte=since,
-            )  # fmt: skip
+            )
             .order_by("-last_activity_at", "-id")
             .only("id", "subject")[:20]
         )
