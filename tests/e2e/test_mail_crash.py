@@ -18,7 +18,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import BIN, ROOT, free_port, ingest_child, prepare_database, start_server, wait_gone
+from tests.e2e.conftest import (
+    BIN,
+    ROOT,
+    free_port,
+    ingest_child,
+    prepare_database,
+    process_info,
+    start_server,
+    wait_gone,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -69,6 +78,22 @@ def _stored_ids(env: dict[str, str]) -> list[str]:
     return list(data["ids"])
 
 
+def _reader_of(pid: int, seconds: float = 60.0) -> int:
+    """The mail reader process the ingest loop in `pid` started (with the first batch it read)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        # started by the ingest loop's thread: a child of that thread, not of the main one
+        children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+        for candidate in children:
+            try:
+                if "samtale.channels.email.readers" in process_info(candidate)[2]:
+                    return candidate
+            except FileNotFoundError:
+                continue
+        time.sleep(0.1)
+    raise AssertionError(f"no mail reader process under {pid}")
+
+
 class Smtpd:
     """`samtale smtpd` alone: the listener, and its ingest child process."""
 
@@ -113,10 +138,13 @@ def test_kill_9_loses_no_acknowledged_message_and_duplicates_none(tmp_path: Path
     deadline = time.monotonic() + 120
     while len(acked) < total // 3 and time.monotonic() < deadline:
         time.sleep(0.05)
+    reader = _reader_of(child if child is not None else server.process.pid)
     os.kill(server.process.pid, signal.SIGKILL)  # mid-stream, with messages in flight
     server.process.wait(10)
     if child is not None:  # its pipe closed with its parent: it finishes its message and exits
         assert wait_gone(child, 40), "the ingest process outlived its listener"
+    # and the mail reader with it (its socket to the ingest loop closed)
+    assert wait_gone(reader, 40), "the mail reader process outlived the ingest loop"
     stop.set()
     for t in threads:
         t.join(30)
