@@ -357,6 +357,17 @@ class ViewCount(models.Model):
         return f"{self.inbox_id}:{self.key}:{self.user_id}={self.count}"
 
 
+class SearchBacklog(models.Model):
+    """PostgreSQL: text a batch of arrivals added to conversations, indexed just after its commit
+    (`search.drain`) so tokenising it is not part of storing the mail."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return f"search backlog {self.pk}"
+
+
 class ConversationSearch(models.Model):
     """The searchable text of a conversation: subject, contact, and every message.
 

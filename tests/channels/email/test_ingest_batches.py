@@ -142,3 +142,30 @@ def test_messages_of_one_batch_thread_with_each_other_in_either_order(world_tx: 
     door = {m.conversation_id for m in Message.objects.filter(external_id__in=["d1@example.com", "d2@example.com"])}
     assert len(lamp) == 1 and len(door) == 1 and lamp != door
     assert Conversation.objects.count() == 2
+
+
+def test_a_batch_is_searchable_once_indexed_and_hidden_text_stays_out(world_tx: World, listener: Listener) -> None:
+    """PostgreSQL queues a batch's text for the index (tokenised after the commit, by `search.drain`,
+    which the ingest loop's indexer runs); SQLite indexes it in the transaction. Either way every
+    message is found once indexed, and a message hidden before its text was indexed stays hidden."""
+    from samtale.inbox import search
+    from samtale.inbox.actions import hide_message
+    from samtale.inbox.models import SearchBacklog
+
+    send(listener, mail("Lamp", "The lamp flickers", Message_ID="<s1@example.com>"))
+    send(listener, mail("Door", "The door squeaks", Message_ID="<s2@example.com>"))
+    assert process_pending(100) == 2
+    queued = SearchBacklog.objects.count()
+    assert queued == (2 if connection.vendor == "postgresql" else 0)
+    assert search.drain() == queued and not SearchBacklog.objects.exists()
+    every = Conversation.objects.all()
+    lamp = Conversation.objects.get(subject="Lamp")
+    assert list(search.matching(every, "flickers")) == [lamp]
+    send(listener, mail("Re: Lamp", "Now it buzzes", Message_ID="<s3@example.com>", In_Reply_To="<s1@example.com>"))
+    send(listener, mail("Re: Lamp", "And it smokes", Message_ID="<s4@example.com>", In_Reply_To="<s1@example.com>"))
+    assert process_pending(100) == 2
+    hide_message(Message.objects.get(external_id="s4@example.com"), acting_user=world_tx.admin)
+    search.drain()
+    assert list(search.matching(every, "flickers buzzes")) == [lamp]
+    assert list(search.matching(every, "smokes")) == []
+    assert list(search.matching(every, "squeaks")) == [Conversation.objects.get(subject="Door")]

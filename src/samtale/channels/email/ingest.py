@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ from samtale.core.loops import Loop
 from samtale.core.writes import writing
 from samtale.crm.actions import prefetch_contacts
 from samtale.inbox import actions as inbox_actions
-from samtale.inbox import counters
+from samtale.inbox import counters, search
 from samtale.inbox.models import Channel, ChannelKind, Message
 
 log = logging.getLogger(__name__)
@@ -283,9 +284,13 @@ def handle_batch(raws: list[RawEmail], read: readers.Result | None = None) -> No
         ready = [_Read(raw, done[raw.pk].parsed, done[raw.pk].inbound, done[raw.pk].error) if raw.pk in done else _read(raw) for raw in readable]  # fmt: skip
     try:
         good = [r for r in ready if not r.error]
-        # a batch that failed leaves every message to be stored on its own, as read
-        alone = ready if len(good) < 2 or not _store_batch(good) else [r for r in ready if r.error]
-        for item in alone:
+        alone = [r for r in ready if r.error]
+        while len(good) > 1:
+            stored = _store_batch(good)
+            if not stored:  # a batch that failed leaves every message to be stored on its own, as read
+                break
+            good = good[stored:]
+        for item in alone + good:
             _store_one(item)
     finally:
         for item in ready:
@@ -293,9 +298,16 @@ def handle_batch(raws: list[RawEmail], read: readers.Result | None = None) -> No
                 item.parsed.discard()  # large parts are in storage now (or the transaction failed)
 
 
-def _store_batch(items: list[_Read]) -> bool:
-    """Store read messages in one transaction; False (rolled back) if any of them failed."""
+WRITE_TURN = 0.03  # seconds: SQLite, while mail is arriving: how long one batch may hold the write lock
+
+
+def _store_batch(items: list[_Read]) -> int:
+    """Store read messages in one transaction; returns how many (from the first), 0 if any of them
+    failed (all rolled back). On SQLite, while the listener is receiving, a transaction ends after
+    `WRITE_TURN` (the listener commits between two): mail is acknowledged before it is ingested."""
     store.let_arrivals_in()
+    turn = WRITE_TURN if connection.vendor == "sqlite" and store.arriving() else None
+    started = time.monotonic()
     try:
         with writing(), transaction.atomic(), counters.deferred(), batching.batch():
             pending = set(
@@ -308,7 +320,11 @@ def _store_batch(items: list[_Read]) -> bool:
                 senders = [i.inbound.sender_address for i in items if i.inbound is not None and i.raw.account_id == account_id]  # fmt: skip
                 prefetch_contacts(account_id, senders)
             finished = []
+            taken = 0
             for item in items:
+                if turn is not None and taken and time.monotonic() - started > turn:
+                    break
+                taken += 1
                 if item.raw.pk not in pending:
                     continue
                 assert item.parsed is not None and item.inbound is not None
@@ -328,8 +344,8 @@ def _store_batch(items: list[_Read]) -> bool:
             item.raw.state, item.raw.message = RawEmail.State.PENDING, None
             if item.inbound is not None:
                 item.inbound.known_new = False  # known in a transaction that is gone
-        return False
-    return True
+        return 0
+    return taken
 
 
 def _known_new(items: list[_Read]) -> None:
@@ -464,6 +480,14 @@ class IngestLoop:
     def __init__(self, sweep: float = 2.0) -> None:
         self.loop = Loop("mail-ingest", self._step, every=sweep)
         store.on_stored(self.loop.wake)
+        # PostgreSQL: what the batches queued for the search index is indexed just after them
+        self.indexer = Loop("search-index", self._index, every=sweep, persist=False)
+        self.indexing = connection.vendor == "postgresql"
+
+    def _index(self) -> float | None:
+        while not self.indexer.stopping and search.drain():
+            pass
+        return None
 
     def _step(self) -> float | None:
         # a few batches per call: the reader reads one ahead, and stopping is looked at in between
@@ -473,12 +497,18 @@ class IngestLoop:
 
     def start(self) -> None:
         self.loop.start()
+        if self.indexing:
+            search.on_queued(self.indexer.wake)
+            self.indexer.start()
 
     def stop(self, wait: float = 0.0) -> None:
         """Stop after the message being processed (waiting up to `wait` seconds for that)."""
         store.off_stored(self.loop.wake)
         self.loop.stop(wait)
         readers.stop_all()
+        if self.indexing:
+            search.off_queued(self.indexer.wake)
+            self.indexer.stop(wait)
 
     def wake(self) -> None:
         self.loop.wake()

@@ -51,6 +51,11 @@ def mark_arrival() -> None:
     _last_arrival = time.monotonic()
 
 
+def arriving(quiet: float = 0.03) -> bool:
+    """This process's listener received mail in the last `quiet` seconds."""
+    return time.monotonic() - _last_arrival < quiet
+
+
 def let_arrivals_in(quiet: float = 0.03, longest: float = 0.25) -> None:
     """Acknowledging mail comes before parsing it: while this process's listener is receiving,
     the ingest loop steps aside (the GIL and, on SQLite, the one write lock are shared), for at

@@ -60,6 +60,7 @@ class InboundMessage:
     recipients: list[str] = field(default_factory=list)
     author: User | None = None  # set: a teammate's own copy of mail they sent (stored as outbound, sent)
     prepared: bool = False  # html sanitized and text derived (`prepare_inbound`)
+    search_text: str = ""  # the text's words as the search index keeps them (`prepare_inbound`)
     spam: bool = False  # the channel classified it as spam (a new conversation lands in Spam)
     sender_not_verified: bool = False  # claims a teammate's address without proof (mail.trust)
     reply_to: str = ""  # where the sender asked replies to go, when that is not sender_address
@@ -72,11 +73,13 @@ def prepare_inbound(inbound: InboundMessage) -> InboundMessage:
     if inbound.prepared:
         return inbound
     html = sanitize(inbound.html) if inbound.html else text_to_html(inbound.text)
+    text = inbound.text or to_text(html)
     return replace(
         inbound,
         html=html,
-        text=inbound.text or to_text(html),
+        text=text,
         quoted_html=sanitize(inbound.quoted_html) if inbound.quoted_html else "",
+        search_text=search.normalize(text),
         prepared=True,
     )
 
@@ -197,9 +200,10 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
         elif answered and not created and inbound.extra.get("route", True):
             _reroute(conversation)  # acts only when unassigned, or when the owner is away
         if created:
-            search.set_document(conversation, [conversation.subject, _contact_text(contact), text], new=True)
+            document = [search.normalize(f"{conversation.subject} {_contact_text(contact)}"), inbound.search_text]
+            search.set_document(conversation, document, new=True, normalized=True)
         else:
-            search.append_to_document(conversation, text)
+            search.append_to_document(conversation, inbound.search_text, normalized=True)
         audit(account, None, "message.received", message, conversation_id=conversation.pk)
         publish_on_commit(events.conversation_changed(conversation, "message", message_id=message.pk))
     return message
