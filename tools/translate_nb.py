@@ -556,6 +556,7 @@ NB = {
     "Files in this message:": "Filer i denne meldingen:",
     "View message": "Vis meldingen",
     "replies go to %(address)s": "svar går til %(address)s",
+    "Delete the selected conversations forever? This cannot be undone.": "Slette de valgte samtalene for godt? Dette kan ikke angres.",
 }
 PLURALS = {
     "on %(n)s site": ["på %(n)s nettsted", "på %(n)s nettsteder"],

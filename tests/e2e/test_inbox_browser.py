@@ -118,6 +118,34 @@ def test_bulk_close(browser: Any, server: Server) -> None:
     )
 
 
+def test_trash_offers_restore_and_delete_forever_as_bulk_actions(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    inbox, ids = server.seed["inbox"], [server.seed["conversations"][f"trashbulk{n}"] for n in (1, 2, 3)]
+    page.goto(f"/inbox/{inbox}/v/all_open/")
+    for cid in ids:
+        page.check(f"#row-{cid} .row-check")
+    page.click("#bulk-bar [data-bulk=trash]")
+    for cid in ids:
+        expect(page.locator(f"#row-{cid}")).to_have_count(0)
+    page.goto(f"/inbox/{inbox}/v/trash/")
+    expect(page.locator("#bulk-bar [data-bulk=close]")).to_have_count(0)  # not what Trash needs
+    expect(page.locator("#bulk-bar [data-bulk=trash]")).to_have_count(0)
+    page.check(f"#row-{ids[0]} .row-check")
+    page.click("#bulk-bar [data-bulk=restore]")
+    expect(page.locator(f"#row-{ids[0]}")).to_have_count(0)
+    for cid in ids[1:]:
+        page.check(f"#row-{cid} .row-check")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked first; "Cancel" keeps them
+    page.click("#bulk-bar [data-bulk=delete]")
+    expect(page.locator(f"#row-{ids[1]}")).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#bulk-bar [data-bulk=delete]")
+    for cid in ids[1:]:
+        expect(page.locator(f"#row-{cid}")).to_have_count(0)
+    page.goto(f"/inbox/{inbox}/v/all_open/")
+    expect(page.locator(f"#row-{ids[0]}")).to_have_count(1)  # restored, back where it was
+
+
 def test_trash_restore_and_delete_forever(browser: Any, server: Server) -> None:
     page = login(browser, server, "bob@acme.test")
     cid = server.seed["conversations"]["trash"]

@@ -130,6 +130,31 @@ def test_bulk_close_and_trash_reject_foreign_ids(world: World) -> None:
     assert actions.bulk_trash(world.support, acting_user=world.agent, ids=[a.pk]) == 1
 
 
+def test_bulk_restore_and_delete_forever_act_on_trash_only(world: World) -> None:
+    from samtale.inbox import queries
+
+    a, b, c = (world.inbound(s, sender=f"{s}@example.com") for s in ("ta", "tb", "tc"))
+    assert actions.bulk_trash(world.support, acting_user=world.agent, ids=[a.pk, b.pk]) == 2
+    # restore: only what is in Trash (c never was)
+    assert actions.bulk_restore(world.support, acting_user=world.agent, ids=[a.pk, c.pk]) == 1
+    assert Conversation.objects.get(pk=a.pk).trashed_at is None
+    # delete forever: only what is in Trash; the open one is left alone
+    assert actions.bulk_delete_forever(world.support, acting_user=world.agent, ids=[b.pk, c.pk]) == 1
+    assert not Conversation.objects.filter(pk=b.pk).exists() and Conversation.objects.filter(pk=c.pk).exists()
+    for user in (world.agent, world.admin):
+        assert queries.view_counts(world.support, user) == queries.view_counts_exact(world.support, user)
+    foreign = actions.receive_inbound(
+        world.other_email, actions.InboundMessage(sender_address="z@example.com", text="z")
+    ).conversation
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        actions.bulk_delete_forever(world.support, acting_user=world.agent, ids=[foreign.pk])
+    with pytest.raises(Http404):
+        actions.bulk_restore(world.support, acting_user=world.agent, ids=[foreign.pk])
+    assert Conversation.objects.filter(pk=foreign.pk).exists()
+
+
 def test_duplicate_external_ids_are_stored_once(world: World) -> None:
     first = actions.receive_inbound(
         world.email, actions.InboundMessage(sender_address="d@example.com", text="x", external_id="<abc@x>")

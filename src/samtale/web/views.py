@@ -317,10 +317,13 @@ def bulk_action(request: HttpRequest, inbox_id: int) -> HttpResponse:
     if not form.is_valid():
         return form_error(form)
     ids = form.cleaned_data["ids"]
-    if form.cleaned_data["action"] == "close":
-        count = actions.bulk_close(inbox, acting_user=user, ids=ids)
-    else:
-        count = actions.bulk_trash(inbox, acting_user=user, ids=ids)
+    act = {
+        "close": actions.bulk_close,
+        "trash": actions.bulk_trash,
+        "restore": actions.bulk_restore,
+        "delete": actions.bulk_delete_forever,
+    }[form.cleaned_data["action"]]
+    count = act(inbox, acting_user=user, ids=ids)
     response = HttpResponse(status=204)
     response["HX-Trigger"] = json.dumps({"samtale:toast": _("%(count)d conversations updated") % {"count": count}})
     return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from samtale.inbox.actions.bulk import bulk_close, bulk_trash, purge_trash
+from samtale.inbox.actions.bulk import bulk_close, bulk_delete_forever, bulk_restore, bulk_trash, purge_trash
 from samtale.inbox.actions.comments import add_comment, find_mentions, mark_notifications_read
 from samtale.inbox.actions.conversations import (
     BOT_CLOSE_AFTER,
@@ -55,6 +55,8 @@ __all__ = [
     "assign_conversation",
     "block_sender",
     "bulk_close",
+    "bulk_delete_forever",
+    "bulk_restore",
     "bulk_trash",
     "change_contact",
     "close_conversation",

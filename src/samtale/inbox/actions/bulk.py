@@ -65,6 +65,33 @@ def bulk_trash(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
     return len(pks)
 
 
+def bulk_restore(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+    """Out of Trash, back where they were."""
+    conversations = _bulk(inbox, acting_user, ids)
+    with transaction.atomic(), counted(conversations) as rows:
+        restoring = [c for c in rows if c.trashed_at is not None]
+        for c in restoring:
+            c.trashed_at = None
+        pks = [c.pk for c in restoring]
+        Conversation.objects.filter(pk__in=pks).update(trashed_at=None)
+        audit(inbox.account, acting_user, "conversation.bulk_restored", inbox, ids=pks)
+        publish_on_commit(events.conversations_changed(inbox.pk, pks, "trash"))
+    return len(pks)
+
+
+def bulk_delete_forever(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+    """Gone from the inbox and from the contact record; only what is in Trash (the rest is left)."""
+    conversations = _bulk(inbox, acting_user, ids)
+    with transaction.atomic():
+        doomed = [c for c in Conversation.objects.select_for_update().filter(pk__in=[c.pk for c in conversations]) if c.trashed_at is not None]  # fmt: skip
+        pks = [c.pk for c in doomed]
+        with counted(doomed, deleted=True):
+            audit(inbox.account, acting_user, "conversation.bulk_deleted", inbox, ids=pks)
+            Conversation.objects.filter(pk__in=pks).delete()
+        publish_on_commit(events.conversations_changed(inbox.pk, pks, "deleted"))
+    return len(pks)
+
+
 def purge_trash(*, older_than: timedelta) -> int:
     """Delete forever what has sat in Trash too long (run by the worker)."""
     cutoff = now() - older_than

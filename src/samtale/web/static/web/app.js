@@ -194,6 +194,7 @@
     if (btn) {
       const ids = $$(".row-check:checked").map((c) => c.value);
       if (!ids.length) return;
+      if (btn.dataset.confirm && !window.confirm(btn.dataset.confirm)) return;
       const body = new URLSearchParams({ action: btn.dataset.bulk, ids: ids.join(",") });
       const res = await fetch(app().dataset.bulkUrl, { method: "POST", body, headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
       if (!res.ok) { toast(await res.text(), true); return; }
