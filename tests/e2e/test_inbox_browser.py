@@ -118,6 +118,19 @@ def test_bulk_close(browser: Any, server: Server) -> None:
     )
 
 
+def test_sort_works_in_a_view_without_a_search(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    rows = page.locator("#rows .row")
+    expect(rows.first).to_be_visible()
+    ids = [rows.nth(i).get_attribute("data-id") for i in range(rows.count())]
+    page.select_option("#sort", "oldest")  # nothing typed in search
+    expect(rows.first).not_to_have_attribute("data-id", ids[0] or "")
+    expect(page.locator("#sort")).to_have_value("oldest")
+    page.select_option("#sort", "newest")
+    expect(rows.first).to_have_attribute("data-id", ids[0] or "")
+
+
 def test_trash_offers_restore_and_delete_forever_as_bulk_actions(browser: Any, server: Server) -> None:
     page = login(browser, server, "bob@acme.test")
     inbox, ids = server.seed["inbox"], [server.seed["conversations"][f"trashbulk{n}"] for n in (1, 2, 3)]

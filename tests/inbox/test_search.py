@@ -160,3 +160,24 @@ def test_a_reply_extends_the_index_and_a_rewrite_rebuilds_it(world: World) -> No
     if connection.vendor == "postgresql":
         stored, whole = _lexemes(conversation.pk)
         assert "flickers" not in stored and stored == whole
+
+
+def test_a_search_started_in_trash_spam_or_filtered_includes_that_view(world: World) -> None:
+    """Searching from the Trash (Spam, Filtered) finds what is there; from elsewhere those stay hidden."""
+    from samtale.inbox.actions import block_sender, mark_spam, trash_conversation
+
+    trashed = world.inbound("Old quokka invoice", sender="t@example.com")
+    spam = world.inbound("Cheap quokka pills", sender="s@example.com")
+    blocked = world.inbound("Quokka again", sender="b@example.com")
+    trash_conversation(trashed, acting_user=world.agent)
+    mark_spam(spam, acting_user=world.agent)
+    block_sender(blocked, acting_user=world.admin)
+
+    def search_in(view: str) -> set[int]:
+        qs = queries.conversation_queryset(world.support, world.agent, view, queries.Filters(q="quokka"))
+        return set(qs.values_list("pk", flat=True))
+
+    assert search_in("all_open") == set()
+    assert search_in("trash") == {trashed.pk}
+    assert search_in("spam") == {spam.pk}
+    assert search_in("filtered") == {blocked.pk}

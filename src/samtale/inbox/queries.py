@@ -199,10 +199,13 @@ def conversation_queryset(inbox: Inbox, user: User, view: str, filters: Filters)
     is a search over the whole inbox: with its filters cleared it shows the whole inbox."""
     qs = Conversation.objects.filter(inbox=inbox)
     if filters.active or view.startswith("custom-"):
-        if filters.hide_trash:
+        # a search started in Trash, Spam or Filtered includes what is there
+        if filters.hide_trash and view != "trash":
             qs = qs.filter(trashed_at=None)
-        if filters.hide_filtered:
-            qs = qs.filter(filtered_at=None, spam_at=None)
+        if filters.hide_filtered and view != "spam":
+            qs = qs.filter(spam_at=None)
+        if filters.hide_filtered and view != "filtered":
+            qs = qs.filter(filtered_at=None)
         if filters.q:
             qs = search.matching(qs, filters.q)
         if filters.status:
