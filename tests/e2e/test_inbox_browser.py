@@ -133,7 +133,7 @@ def test_sort_works_in_a_view_without_a_search(browser: Any, server: Server) -> 
 
 def test_trash_offers_restore_and_delete_forever_as_bulk_actions(browser: Any, server: Server) -> None:
     page = login(browser, server, "bob@acme.test")
-    inbox, ids = server.seed["inbox"], [server.seed["conversations"][f"trashbulk{n}"] for n in (1, 2, 3)]
+    inbox, ids = server.seed["second_inbox"], [server.seed["conversations"][f"trashbulk{n}"] for n in (1, 2, 3)]
     page.goto(f"/inbox/{inbox}/v/all_open/")
     for cid in ids:
         page.check(f"#row-{cid} .row-check")

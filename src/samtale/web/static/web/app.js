@@ -188,6 +188,9 @@
   document.addEventListener("change", (e) => {
     if (e.target.id === "select-all") { $$(".row-check").forEach((c) => { c.checked = e.target.checked; }); updateBulk(); }
     if (e.target.classList.contains("row-check")) updateBulk();
+    // the sort select belongs to the search form (form=) but sits outside it: its change does not
+    // reach the form's own trigger, so it is passed on (in every view, searching or not)
+    if (e.target.id === "sort") htmx.trigger($("#search-form"), "submit");
   });
   document.addEventListener("click", async (e) => {
     const btn = e.target.closest("[data-bulk]");
