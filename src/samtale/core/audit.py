@@ -23,11 +23,5 @@ def audit(account: Account, actor: User | None, verb: str, obj: Any = None, **da
         entry.save()
         return entry
     # in a batch: one INSERT for all its rows when it ends (same transaction, same times)
-    pending: list[AuditLog] = scope.remember("audit", list)
-    pending.append(entry)
-    scope.on_flush("audit", lambda: _write(pending))
+    scope.add("audit", entry, AuditLog.objects.bulk_create)
     return entry
-
-
-def _write(entries: list[AuditLog]) -> None:
-    AuditLog.objects.bulk_create(entries)

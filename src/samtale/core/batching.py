@@ -15,15 +15,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 _state = threading.local()
 
 
 class Batch:
     def __init__(self) -> None:
         self.memo: dict[Any, Any] = {}
-        self.flushers: dict[str, Callable[[], None]] = {}
+        self.flushers: dict[str, Callable[[], object]] = {}
 
     def remember(self, key: Any, make: Callable[[], Any]) -> Any:
         """What `make` returns, made once per batch."""
@@ -31,7 +32,13 @@ class Batch:
             self.memo[key] = make()
         return self.memo[key]
 
-    def on_flush(self, name: str, flush: Callable[[], None]) -> None:
+    def add(self, name: str, item: T, write: Callable[[list[T]], object]) -> None:
+        """Keep `item` for one `write(items)` of everything added under `name` when the batch ends."""
+        items: list[T] = self.remember(("items", name), list)
+        items.append(item)
+        self.on_flush(name, lambda: write(items))
+
+    def on_flush(self, name: str, flush: Callable[[], object]) -> None:
         """Run `flush` when the batch ends (once per name; in the order first registered)."""
         self.flushers.setdefault(name, flush)
 

@@ -142,9 +142,7 @@ def publish_on_commit(event: Event) -> None:
         transaction.on_commit(lambda: _send(event), robust=True)
         return
     # in a batch: every event of the batch is published after its commit, together
-    pending: list[Event] = scope.remember("events", list)
-    pending.append(event)
-    scope.on_flush("events", lambda: transaction.on_commit(lambda: _send_all(pending), robust=True))
+    scope.add("events", event, lambda events: transaction.on_commit(lambda: _send_all(events), robust=True))
 
 
 def event_as_dict(event: Event) -> dict[str, Any]:

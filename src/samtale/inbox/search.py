@@ -38,9 +38,7 @@ def _deferred(conversation: Conversation, text: str) -> bool:
     scope = batching.current()
     if scope is None or connection.vendor != "postgresql":
         return False
-    queued: list[SearchBacklog] = scope.remember("search", list)
-    queued.append(SearchBacklog(conversation_id=conversation.pk, text=text))
-    scope.on_flush("search", lambda: _queue(queued))
+    scope.add("search", SearchBacklog(conversation_id=conversation.pk, text=text), _queue)
     return True
 
 

@@ -277,11 +277,11 @@ def handle_batch(raws: list[RawEmail], read: readers.Result | None = None) -> No
             _hold_or_verify(raw)
         else:
             readable.append(raw)
-    done = {pk: _Read(RawEmail(), parsed, inbound, error) for pk, parsed, inbound, error in read or []}
-    if done:  # read in the reader process: the files of messages not stored here are removed
-        _discard([(pk, r.parsed, None, "") for pk, r in done.items() if pk not in {raw.pk for raw in readable}])
+    # what the reader process read (the files of those not stored here, parked or held, removed)
+    done = {row[0]: row for row in read or []}
+    _discard([row for pk, row in done.items() if pk not in {raw.pk for raw in readable}])
     with batching.batch():  # reads only: what the messages share (teammates' addresses) is read once
-        ready = [_Read(raw, done[raw.pk].parsed, done[raw.pk].inbound, done[raw.pk].error) if raw.pk in done else _read(raw) for raw in readable]  # fmt: skip
+        ready = [_Read(raw, *done[raw.pk][1:]) if raw.pk in done else _read(raw) for raw in readable]
     try:
         good = [r for r in ready if not r.error]
         alone = [r for r in ready if r.error]

@@ -49,9 +49,7 @@ def _notify(
         publish_on_commit(events.notification_created(notification))
         return notification
     # in a batch: one INSERT for all, each published once it has its id
-    pending: list[Notification] = scope.remember("notifications", list)
-    pending.append(notification)
-    scope.on_flush("notifications", lambda: _write_notifications(pending))
+    scope.add("notifications", notification, _write_notifications)
     return notification
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -52,29 +52,24 @@ def bulk_close(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
 
 
 def bulk_trash(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
-    conversations = _bulk(inbox, acting_user, ids)
-    at = now()
-    with transaction.atomic(), counted(conversations) as rows:
-        trashing = [c for c in rows if c.trashed_at is None]
-        for c in trashing:
-            c.trashed_at = at
-        pks = [c.pk for c in trashing]
-        Conversation.objects.filter(pk__in=pks).update(trashed_at=at)
-        audit(inbox.account, acting_user, "conversation.bulk_trashed", inbox, ids=pks)
-        publish_on_commit(events.conversations_changed(inbox.pk, pks, "trash"))
-    return len(pks)
+    return _set_trashed(inbox, acting_user, ids, now(), "conversation.bulk_trashed")
 
 
 def bulk_restore(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
     """Out of Trash, back where they were."""
+    return _set_trashed(inbox, acting_user, ids, None, "conversation.bulk_restored")
+
+
+def _set_trashed(inbox: Inbox, acting_user: User, ids: Iterable[int], at: datetime | None, verb: str) -> int:
+    """Into Trash (`at`) or out of it (None): only those not there already; returns how many moved."""
     conversations = _bulk(inbox, acting_user, ids)
     with transaction.atomic(), counted(conversations) as rows:
-        restoring = [c for c in rows if c.trashed_at is not None]
-        for c in restoring:
-            c.trashed_at = None
-        pks = [c.pk for c in restoring]
-        Conversation.objects.filter(pk__in=pks).update(trashed_at=None)
-        audit(inbox.account, acting_user, "conversation.bulk_restored", inbox, ids=pks)
+        moving = [c for c in rows if (c.trashed_at is None) != (at is None)]
+        for c in moving:
+            c.trashed_at = at
+        pks = [c.pk for c in moving]
+        Conversation.objects.filter(pk__in=pks).update(trashed_at=at)
+        audit(inbox.account, acting_user, verb, inbox, ids=pks)
         publish_on_commit(events.conversations_changed(inbox.pk, pks, "trash"))
     return len(pks)
 
