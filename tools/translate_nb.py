@@ -557,8 +557,13 @@ NB = {
     "View message": "Vis meldingen",
     "replies go to %(address)s": "svar går til %(address)s",
     "Delete the selected conversations forever? This cannot be undone.": "Slette de valgte samtalene for godt? Dette kan ikke angres.",
+    "yesterday %(time)s": "i går %(time)s",
+    "%(date)s %(year)s, %(time)s": "%(date)s %(year)s kl. %(time)s",
+    "Show the newest messages": "Vis de nyeste meldingene",
+    "Unknown position in the thread.": "Ukjent plass i samtalen.",
 }
 PLURALS = {
+    "Show %(n)s earlier": ["Vis %(n)s tidligere", "Vis %(n)s tidligere"],
     "on %(n)s site": ["på %(n)s nettsted", "på %(n)s nettsteder"],
     "%(counter)s conversation": ["%(counter)s samtale", "%(counter)s samtaler"],
     "%(n)s out-of-office event": ["%(n)s fraværshendelse", "%(n)s fraværshendelser"],

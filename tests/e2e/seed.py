@@ -36,6 +36,23 @@ def main() -> None:
         subjects[key] = world.inbound(
             f"E2E {key}", text=f"Body of {key}", sender=f"{key}@customer.example", channel=sales
         ).pk
+    # a long thread (its own inbox's list is unaffected): 80 messages a minute apart, the newest last
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from samtale.inbox.models import Message
+
+    long = world.inbound("E2E longthread", text="Message number 0", sender="long@customer.example", channel=sales)
+    start = timezone.now() - timedelta(hours=3)
+    Message.objects.filter(conversation=long).update(created_at=start)
+    Message.objects.bulk_create(
+        Message(account=world.account, conversation=long, direction="in", channel_kind="email",
+                sender_address="long@customer.example", text=f"Message number {i}",
+                html=f"<p>Message number {i}</p>" + "<p>Line of text.</p>" * 8, created_at=start + timedelta(minutes=i))
+        for i in range(1, 80)
+    )  # fmt: skip
+    subjects["longthread"] = long.pk
     tokens = {}
     for name, user in {
         "admin": world.admin,

@@ -205,6 +205,40 @@ def test_permalink_opens_the_message(browser: Any, server: Server) -> None:
     expect(other.locator("#thread h1")).to_have_text("E2E permalink")
 
 
+def test_a_long_thread_opens_at_the_newest_and_shows_earlier_in_place(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    page.goto(f"/inbox/{server.seed['second_inbox']}/v/all_open/")
+    page.click(f"#row-{server.seed['conversations']['longthread']} .row-link")
+    expect(page.locator("#thread h1")).to_have_text("E2E longthread")
+    newest = page.locator(".entry.message").last
+    expect(newest).to_contain_text("Message number 79")
+    expect(newest).to_be_in_viewport()  # opened at the newest, not at the top
+    expect(page.locator(".entry.message")).to_have_count(30)
+    earlier = page.locator("button.show-earlier")
+    expect(earlier).to_have_text("Show 50 earlier")
+    earlier.scroll_into_view_if_needed()
+    reading = page.locator(".entry.message", has_text="Message number 50")
+    top_before = reading.bounding_box()["y"]
+    earlier.click()
+    expect(page.locator(".entry.message")).to_have_count(60)
+    expect(page.locator("button.show-earlier")).to_have_text("Show 20 earlier")
+    # the message that was read stays where it was; the loaded ones are above it
+    assert abs(reading.bounding_box()["y"] - top_before) < 5
+    focused = page.evaluate("document.activeElement.textContent")
+    assert "Message number 49" in focused
+    page.locator("button.show-earlier").click()
+    expect(page.locator(".entry.message")).to_have_count(80)
+    expect(page.locator("button.show-earlier")).to_have_count(0)
+    expect(page.locator(".entry.message").first).to_contain_text("Message number 0")
+    # a comment redraws the thread: it keeps all 80 the agent opened, and shows the comment
+    page.click(".tab[data-tab=comment]")
+    page.fill("#comment-text", "Read the whole history")
+    page.click("#send-comment")
+    expect(page.locator(".entry.comment").last).to_contain_text("Read the whole history")
+    expect(page.locator(".entry.comment").last).to_be_in_viewport()
+    expect(page.locator(".entry.message")).to_have_count(80)
+
+
 def test_hide_and_show_a_message(browser: Any, server: Server) -> None:
     bob = login(browser, server, "bob@acme.test")
     open_conversation(bob, server, "hide")

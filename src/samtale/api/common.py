@@ -63,14 +63,23 @@ def _message_out(m: Message) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _detail(conversation: Conversation) -> dict[str, Any]:
-    thread = queries.thread(conversation)
+API_THREAD_PAGE = 50
+
+
+def _entries_out(thread: queries.Thread) -> dict[str, Any]:
+    """A page of a thread: its messages and comments, and the cursor for the page before it."""
     return {
-        **_conversation_out(conversation),
         "messages": [_message_out(m) for m in thread.messages],
         "comments": [
             {"id": c.pk, "author_id": c.author_id, "text": c.text, "mention_ids": [u.pk for u in c.mentions.all()],
              "created_at": c.created_at}
             for c in thread.comments
         ],
+        "earlier": thread.earlier,
+        "earlier_cursor": thread.before,
     }  # fmt: skip
+
+
+def _detail(conversation: Conversation) -> dict[str, Any]:
+    """A conversation with its newest entries; `earlier_cursor` pages back through the rest."""
+    return {**_conversation_out(conversation), **_entries_out(queries.thread(conversation, limit=API_THREAD_PAGE))}

@@ -10,7 +10,7 @@ from ninja import Query, Router
 
 from samtale.accounts.access import access_user
 from samtale.api import schemas as s
-from samtale.api.common import _conversation_out, _detail, _message_out, _user
+from samtale.api.common import API_THREAD_PAGE, _conversation_out, _detail, _entries_out, _message_out, _user
 from samtale.core.bounds import parse_id
 from samtale.inbox import actions, queries
 from samtale.inbox.access import (
@@ -106,6 +106,20 @@ def compose(request: HttpRequest, inbox_id: s.PathId, payload: s.ComposeIn) -> t
 @router.get("/conversations/{conversation_id}", response=s.ConversationDetail, tags=["conversations"])
 def get_conversation(request: HttpRequest, conversation_id: s.PathId) -> dict[str, Any]:
     return _detail(access_conversation(_user(request), conversation_id))
+
+
+@router.get("/conversations/{conversation_id}/entries", response=s.ThreadPage, tags=["conversations"])
+def thread_entries(
+    request: HttpRequest, conversation_id: s.PathId, before: str = "", limit: int = API_THREAD_PAGE
+) -> dict[str, Any]:
+    """A page of the thread, newest first by page (each page in time order): without `before` the
+    newest `limit` entries (1-200), with it the entries before that cursor."""
+    conversation = access_conversation(_user(request), conversation_id)
+    if before and queries.decode_entry_cursor(before) is None:
+        raise ValidationError("`before` is not a cursor this API gave out.")
+    if not 1 <= limit <= 200:
+        raise ValidationError("`limit` is between 1 and 200.")
+    return _entries_out(queries.thread(conversation, before=before or None, limit=limit))
 
 
 @router.post("/conversations/{conversation_id}/reply", response={201: s.MessageOut}, tags=["conversations"])

@@ -129,9 +129,15 @@ class CommentOut(Schema):
     created_at: datetime
 
 
-class ConversationDetail(ConversationOut):
+class ThreadPage(Schema):
     messages: list[MessageOut]
     comments: list[CommentOut]
+    earlier: int  # entries before this page
+    earlier_cursor: str | None  # pass as `before` for the page before this one (null: none)
+
+
+class ConversationDetail(ConversationOut, ThreadPage):
+    pass
 
 
 class ReplyIn(Schema):

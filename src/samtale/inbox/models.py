@@ -273,6 +273,7 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "created_at", "id"], name="comment_thread_order")]
 
     def __str__(self) -> str:
         return f"Comment {self.pk}"

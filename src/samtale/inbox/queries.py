@@ -294,34 +294,164 @@ def known_count(inbox: Inbox, user: User, view: str, filters: Filters) -> int | 
     return view_counts(inbox, user)[view]
 
 
+THREAD_PAGE = 30  # entries on a thread's first paint: the newest; earlier ones load on request
+THREAD_MAX = 500  # entries in one answer at most (a permalink deep in a long thread, a live refresh)
+_RANK = {"comment": 0, "message": 1}  # entries at the same instant: comments before messages
+
+
 @dataclass
 class Thread:
     conversation: Conversation
     messages: list[Message]
     comments: list[Comment]
+    earlier: int = 0  # entries before the first shown
+    before: str | None = None  # cursor for them (None: the thread starts here)
+    later: bool = False  # entries after the last shown (only when opened at an old message)
+
+    @property
+    def first_cursor(self) -> str:
+        """The position of the oldest entry shown (a redraw keeps the entries from there on)."""
+        entries = self.entries
+        return encode_entry_cursor(*entries[0]) if entries else ""
 
     @property
     def entries(self) -> list[tuple[str, Any]]:
         """Messages and comments interleaved by time."""
-        items: list[tuple[datetime, int, str, Any]] = [(m.created_at, m.pk, "message", m) for m in self.messages]
-        items += [(c.created_at, c.pk, "comment", c) for c in self.comments]
-        items.sort(key=lambda t: (t[0], t[2], t[1]))
-        return [(kind, obj) for _, _, kind, obj in items]
+        items: list[tuple[str, Any]] = [("message", m) for m in self.messages]
+        items += [("comment", c) for c in self.comments]
+        return sorted(items, key=lambda t: _key(*t))
 
 
-def thread(conversation: Conversation) -> Thread:
-    """Messages and comments of a conversation in a fixed number of queries."""
-    messages = list(
+def _key(kind: str, entry: Message | Comment) -> tuple[datetime, int, int]:
+    return (entry.created_at, _RANK[kind], entry.pk)
+
+
+def encode_entry_cursor(kind: str, entry: Message | Comment) -> str:
+    raw = f"{entry.created_at.isoformat()}|{_RANK[kind]}|{entry.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_entry_cursor(cursor: str) -> tuple[datetime, int, int] | None:
+    """The position a thread cursor names, or None for anything that is not one of ours."""
+    if len(cursor) > 200:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, rank, pk = raw.split("|")
+        at, number = datetime.fromisoformat(stamp), parse_id(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if number is None or rank not in ("0", "1") or at.tzinfo is None:
+        return None
+    if not EARLIEST <= at <= datetime(2200, 1, 1, tzinfo=UTC):
+        return None
+    return at, int(rank), number
+
+
+def _older(kind: str, position: tuple[datetime, int, int]) -> Q:
+    """Entries of `kind` strictly before `position` in thread order."""
+    at, rank, pk = position
+    same = Q(created_at=at)
+    if _RANK[kind] < rank:
+        return Q(created_at__lt=at) | same
+    if _RANK[kind] > rank:
+        return Q(created_at__lt=at)
+    return Q(created_at__lt=at) | (same & Q(pk__lt=pk))
+
+
+def _messages(conversation: Conversation) -> QuerySet[Message]:
+    return (
         Message.objects.filter(conversation=conversation)
         .select_related("author", "hidden_by")
         .prefetch_related("attachments")
     )
-    comments = list(
+
+
+def _comments(conversation: Conversation) -> QuerySet[Comment]:
+    return (
         Comment.objects.filter(conversation=conversation)
         .select_related("author")
         .prefetch_related(Prefetch("mentions", queryset=User.objects.only("id", "name", "email")))
     )
-    return Thread(conversation=conversation, messages=messages, comments=comments)
+
+
+def thread(
+    conversation: Conversation,
+    *,
+    limit: int | None = THREAD_PAGE,
+    before: str | None = None,
+    since: str | None = None,
+    from_message: int | None = None,
+) -> Thread:
+    """A thread's newest `limit` entries (messages and comments), or those before the `before`
+    cursor, in a fixed number of queries whatever the thread's length: the page is read newest
+    first through the (conversation, created_at, id) indexes and the rest only counted.
+    `since`: no entry older than that cursor's (a redraw keeps what the agent had opened, and
+    whatever arrived since). `from_message`: the page starts at that message and goes forward
+    (a permalink into an old part). `limit=None`: the whole thread (transcripts, not screens)."""
+    if limit is None:
+        return Thread(conversation, list(_messages(conversation)), list(_comments(conversation)))
+    limit = max(1, min(limit, THREAD_MAX))
+    messages, comments = _messages(conversation), _comments(conversation)
+    if from_message is not None:
+        anchor = Message.objects.filter(conversation=conversation, pk=from_message).only("created_at").first()
+        if anchor is not None:
+            return _thread_from(conversation, ("message", anchor), limit)
+    position = decode_entry_cursor(before) if before else None
+    if position is not None:
+        messages = messages.filter(_older("message", position))
+        comments = comments.filter(_older("comment", position))
+    lower = decode_entry_cursor(since) if since else None
+    if lower is not None:
+        messages = messages.exclude(_older("message", lower))
+        comments = comments.exclude(_older("comment", lower))
+    newest_messages = list(messages.order_by("-created_at", "-id")[: limit + 1])
+    newest_comments = list(comments.order_by("-created_at", "-id")[: limit + 1])
+    merged: list[tuple[str, Any]] = sorted(
+        [("message", m) for m in newest_messages] + [("comment", c) for c in newest_comments],
+        key=lambda t: _key(*t),
+        reverse=True,
+    )
+    page = _page(conversation, merged[limit - 1 :: -1])  # back in time order
+    oldest = merged[:limit][-1] if merged else None
+    if oldest is not None and (len(merged) > limit or lower is not None):
+        page.earlier = _count_before(conversation, _key(*oldest))
+        page.before = encode_entry_cursor(*oldest) if page.earlier else None
+    return page
+
+
+def _page(conversation: Conversation, entries: list[tuple[str, Any]]) -> Thread:
+    return Thread(
+        conversation,
+        messages=[e for k, e in entries if k == "message"],
+        comments=[e for k, e in entries if k == "comment"],
+    )
+
+
+def _count_before(conversation: Conversation, position: tuple[datetime, int, int]) -> int:
+    return (
+        Message.objects.filter(conversation=conversation).filter(_older("message", position)).count()
+        + Comment.objects.filter(conversation=conversation).filter(_older("comment", position)).count()
+    )
+
+
+def _thread_from(conversation: Conversation, anchor: tuple[str, Message], limit: int) -> Thread:
+    """`limit` entries starting at `anchor`, going forward, with what is before and after it."""
+    kind, entry = anchor
+    position = _key(kind, entry)
+    after_messages = _messages(conversation).exclude(_older("message", position))
+    after_comments = _comments(conversation).exclude(_older("comment", position))
+    merged: list[tuple[str, Any]] = sorted(
+        [("message", m) for m in after_messages.order_by("created_at", "id")[: limit + 1]]
+        + [("comment", c) for c in after_comments.order_by("created_at", "id")[: limit + 1]],
+        key=lambda t: _key(*t),
+    )
+    page = _page(conversation, merged[:limit])
+    page.later = len(merged) > limit
+    page.earlier = _count_before(conversation, position)
+    if page.earlier:
+        page.before = encode_entry_cursor(kind, entry)
+    return page
 
 
 def custom_views(inbox: Inbox, user: User) -> QuerySet[CustomView]:

@@ -26,6 +26,7 @@ urlpatterns = [
     path("inbox/<id:inbox_id>/views/", v.create_view, name="create_view"),
     path("views/<id:view_id>/delete/", v.delete_view, name="delete_view"),
     path("c/<id:conversation_id>/", v.thread_fragment, name="thread_fragment"),
+    path("c/<id:conversation_id>/earlier/", v.thread_earlier, name="thread_earlier"),
     path("c/<id:conversation_id>/<str:action>/", v.conversation_action, name="conversation_action"),
     path("m/<id:message_id>/", v.message_permalink, name="message_permalink"),
     path("m/<id:message_id>/forward/", v.message_forward, name="message_forward"),

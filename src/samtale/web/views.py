@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -79,19 +79,33 @@ def _nav_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, Any
 
 
 def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
-    user = acting(request)
-    membership = membership_of(user)
-    thread = queries.thread(conversation)
     members = list(queries.inbox_members(conversation.inbox))
+    # the newest page; a redraw keeps the entries the agent had opened ("since" the oldest shown);
+    # a permalink opens at its message
+    thread = queries.thread(
+        conversation,
+        limit=queries.THREAD_MAX if request.GET.get("since") or request.POST.get("since") else queries.THREAD_PAGE,
+        since=request.GET.get("since") or request.POST.get("since") or None,
+        from_message=parse_id(request.GET.get("message")),
+    )
     return {
-        "conversation": conversation,
+        **_entry_context(request, conversation),
         "thread": thread,
         "members": _with_status(members),
+        "ChannelKind": ChannelKind,
+        "send_as": [(kind, ChannelKind(kind).label, ", ".join(to)) for kind, to in queries.reply_options(conversation)],
+    }
+
+
+def _entry_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+    """What rendering a thread's entries needs besides the entries."""
+    user = acting(request)
+    membership = membership_of(user)
+    return {
+        "conversation": conversation,
         "can_hide": membership.has_permission("hide_messages"),
         "is_super_admin": membership.is_super_admin,
         "me": user,
-        "ChannelKind": ChannelKind,
-        "send_as": [(kind, ChannelKind(kind).label, ", ".join(to)) for kind, to in queries.reply_options(conversation)],
         "inline_image_types": SAFE_INLINE_TYPES,
     }
 
@@ -174,6 +188,17 @@ def thread_fragment(request: HttpRequest, conversation_id: int) -> HttpResponse:
         )
     part = "thread-body" if request.GET.get("part") == "body" else "thread"
     return render(request, f"inbox/inbox.html#{part}", _thread_context(request, conversation))
+
+
+@member_required
+def thread_earlier(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The page of entries before a cursor, with the button for the page before it."""
+    conversation = access_conversation(acting(request), conversation_id)
+    before = request.GET.get("before", "")
+    if queries.decode_entry_cursor(before) is None:
+        return HttpResponseBadRequest(_("Unknown position in the thread."), content_type="text/plain; charset=utf-8")
+    page = queries.thread(conversation, before=before, limit=queries.THREAD_PAGE)
+    return render(request, "inbox/inbox.html#thread-entries", {**_entry_context(request, conversation), "thread": page})
 
 
 def _thread_body(request: HttpRequest, conversation_id: int) -> HttpResponse:

@@ -52,7 +52,10 @@
     const s = state();
     if (p.nav) htmx.ajax("GET", a.dataset.navUrl + "?view=" + encodeURIComponent(s.view), { source: "#sync-nav", target: "#nav", swap: "outerHTML" });
     if (p.list) refreshList();
-    if (p.thread && s.open) htmx.ajax("GET", "/c/" + s.open + "/?part=body", { source: "#sync-thread", target: "#thread-body", swap: "innerHTML" });
+    if (p.thread && s.open) {
+      // keep as many entries as the agent had opened ("Show earlier"), and the place they read at
+      htmx.ajax("GET", "/c/" + s.open + "/?part=body", { source: "#sync-thread", target: "#thread-body", swap: "innerHTML" });
+    }
   }
   function refreshList() {
     const a = app();
@@ -292,21 +295,63 @@
     if (target) target.focus();
   }
 
-  // A live refresh of the open thread keeps what the person had open (the More menu).
-  let menuWasOpen = false;
+  // Actions that redraw the thread keep the entries the agent had opened with "Show earlier".
+  document.addEventListener("htmx:configRequest", (e) => {
+    const oldest = $("#entries > li.entry[data-cursor]");
+    if (e.detail.target && e.detail.target.id === "thread-body" && oldest && !("since" in e.detail.parameters)) {
+      e.detail.parameters.since = oldest.dataset.cursor;
+    }
+  });
+
+  // A thread opens at its newest entry (the one to answer); the earlier ones are above it.
+  function toNewest() {
+    const body = $("#thread-body");
+    if (body && !new URLSearchParams(location.search).get("message")) body.scrollTop = body.scrollHeight;
+  }
+
+  // A live refresh of the open thread keeps what the person had open (the More menu) and where
+  // they were reading (at the bottom: stay there, so a new message shows).
+  let menuWasOpen = false, atBottom = false;
   document.addEventListener("htmx:beforeSwap", (e) => {
-    if (e.detail.target && e.detail.target.id === "thread-body") {
+    const target = e.detail.target;
+    const body = $("#thread-body");
+    if (target && target.id === "thread-body") {
       const menu = $("#more-menu");
       menuWasOpen = !!(menu && menu.open && !e.detail.requestConfig.elt.closest("#more-menu"));
+      atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 40;
     }
   });
   document.addEventListener("htmx:afterSwap", (e) => {
-    if (e.detail.target && e.detail.target.id === "thread-body" && menuWasOpen) {
+    const target = e.detail.target;
+    const body = $("#thread-body");
+    if (target && target.id === "thread-body") {
       const menu = $("#more-menu");
-      if (menu) menu.open = true;
+      if (menuWasOpen && menu) menu.open = true;
       menuWasOpen = false;
+      const by = e.detail.requestConfig && e.detail.requestConfig.elt;
+      if (atBottom || (by && (by.id === "reply-form" || by.id === "comment-form"))) body.scrollTop = body.scrollHeight;
     }
+    if (target && target.id === "thread-pane") toNewest();
   });
+  // "Show N earlier": the earlier page goes above, and what the agent was reading stays put.
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest && e.target.closest("button.show-earlier");
+    if (!button) return;
+    const body = $("#thread-body"), row = button.closest("li");
+    const fromBottom = body.scrollHeight - body.scrollTop;
+    const firstShown = $("#entries > li.entry");
+    button.disabled = true;
+    htmx.ajax("GET", button.dataset.url, { source: button, target: row, swap: "outerHTML" }).then(() => {
+      body.scrollTop = body.scrollHeight - fromBottom;
+      if (firstShown && firstShown.previousElementSibling) {
+        // keyboard and screen-reader users continue at the newest of the loaded entries
+        const last = firstShown.previousElementSibling;
+        last.setAttribute("tabindex", "-1");
+        last.focus({ preventScroll: true });
+      }
+    });
+  });
+
 
   // Row opened: mark it, keep the app's notion of the open conversation.
   document.addEventListener("htmx:afterSwap", (e) => {
@@ -480,7 +525,7 @@
     if (e.target.matches && e.target.matches("input[data-select-on-focus]")) e.target.select();
   });
 
-  document.addEventListener("DOMContentLoaded", () => { restoreMore(); connect(); highlight(); });
+  document.addEventListener("DOMContentLoaded", () => { restoreMore(); connect(); toNewest(); highlight(); });
 })();
 
 // "Send as" changes who a reply goes to: show it (an email's Reply-To, a contact's address)

@@ -1,0 +1,155 @@
+"""Long threads: a page of the newest entries first, earlier ones by cursor (issue 11, item 2 and
+thread paging) — on the screen, in the fragment that loads earlier entries, and in the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from samtale.inbox import queries
+from samtale.inbox.models import Comment, Conversation, Message
+from tests.conftest import World
+
+
+def long_thread(world: World, messages: int, comments_every: int = 10, ties: bool = False) -> Conversation:
+    """A conversation of `messages` inbound messages, a comment every `comments_every`, one minute
+    apart (with `ties`: every second message shares its minute with the one before, and each
+    comment shares the minute of a message)."""
+    conversation = world.inbound("Long", text="message 0", sender="long@example.com")
+    start = timezone.now() - timedelta(days=30)
+    Message.objects.filter(conversation=conversation).update(created_at=start)
+    base = {"account": world.account, "conversation": conversation, "direction": "in", "channel_kind": "email"}
+    rows, notes = [], []
+    for i in range(1, messages):
+        at = start + timedelta(minutes=(i // 2 if ties else i))
+        rows.append(Message(**base, text=f"message {i}", html=f"<p>message {i}</p>", sender_address="long@example.com",
+                            created_at=at))  # fmt: skip
+        if i % comments_every == 0:
+            notes.append(Comment(account=world.account, conversation=conversation, author=world.agent,
+                                 text=f"note {i}", created_at=at))  # fmt: skip
+    Message.objects.bulk_create(rows)
+    Comment.objects.bulk_create(notes)
+    return conversation
+
+
+def names(thread: queries.Thread) -> list[str]:
+    return [e.text for _kind, e in thread.entries]
+
+
+def every_page(conversation: Conversation, limit: int) -> list[str]:
+    seen: list[str] = []
+    page = queries.thread(conversation, limit=limit)
+    while True:
+        seen = names(page) + seen
+        if page.before is None:
+            assert page.earlier == 0
+            return seen
+        assert page.earlier > 0
+        page = queries.thread(conversation, limit=limit, before=page.before)
+
+
+def test_the_first_page_is_the_newest_and_the_pages_cover_the_thread_once(world: World) -> None:
+    conversation = long_thread(world, 75)
+    whole = names(queries.thread(conversation, limit=None))
+    assert len(whole) == 75 + 7
+    first = queries.thread(conversation)
+    assert names(first) == whole[-queries.THREAD_PAGE :]
+    assert first.earlier == len(whole) - queries.THREAD_PAGE
+    assert [m.text for m in first.messages][-1] == "message 74"  # time order within the page
+    for limit in (1, 7, 30, 200):
+        assert every_page(conversation, limit) == whole
+
+
+def test_entries_at_the_same_instant_are_neither_lost_nor_doubled(world: World) -> None:
+    conversation = long_thread(world, 41, comments_every=3, ties=True)
+    whole = names(queries.thread(conversation, limit=None))
+    for limit in (1, 2, 3, 5):
+        assert every_page(conversation, limit) == whole
+
+
+def test_a_permalink_opens_the_thread_at_its_message(world: World) -> None:
+    conversation = long_thread(world, 80)
+    target = Message.objects.get(conversation=conversation, text="message 5")
+    page = queries.thread(conversation, from_message=target.pk)
+    assert names(page)[0] == "message 5" and len(page.entries) == queries.THREAD_PAGE
+    assert page.later and page.earlier == 5
+    assert names(queries.thread(conversation, before=page.before, limit=50)) == [f"message {i}" for i in range(5)]
+    other = world.inbound("Other")
+    assert names(queries.thread(conversation, from_message=world.first_message(other).pk)) == names(
+        queries.thread(conversation)
+    )  # a message of another thread is no anchor
+
+
+def test_a_thread_page_costs_the_same_queries_at_any_length(world: World) -> None:
+    short, long = long_thread(world, 40), long_thread(world, 400)
+
+    def cost(conversation: Conversation) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            page = queries.thread(conversation)
+            assert len(page.entries) == queries.THREAD_PAGE
+        return len(ctx.captured_queries)
+
+    assert cost(short) == cost(long)
+
+
+def test_the_conversation_page_shows_the_newest_and_loads_earlier(world: World, client_for) -> None:  # type: ignore[no-untyped-def]
+    conversation = long_thread(world, 75)
+    client: Client = client_for(world.agent)
+    page = client.get(f"/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/").content.decode()
+    assert "message 74" in page and "message 73" in page
+    assert ">message 10<" not in page and "note 10" not in page
+    earlier = 75 + 7 - queries.THREAD_PAGE
+    assert f"Show {earlier} earlier" in page
+    url = re.search(r'data-url="(/c/\d+/earlier/\?before=[^"]+)"', page)
+    assert url is not None
+    fragment = client.get(url.group(1).replace("&amp;", "&"), HTTP_HX_REQUEST="true").content.decode()
+    texts = re.findall(r"message \d+|note \d+", fragment)
+    assert texts[-1] == "message 47" and len(set(texts)) == queries.THREAD_PAGE
+    assert f"Show {earlier - queries.THREAD_PAGE} earlier" in fragment
+    # a live refresh keeps what the agent opened; a permalink opens at its message
+    since = queries.thread(conversation, before=queries.thread(conversation).before).first_cursor
+    refreshed = client.get(f"/c/{conversation.pk}/?part=body&since={since}", HTTP_HX_REQUEST="true").content.decode()
+    assert ">message 19<" not in refreshed and ">message 20<" in refreshed and "message 74" in refreshed
+    assert "Show 22 earlier" in refreshed
+    target = Message.objects.get(conversation=conversation, text="message 3")
+    linked = client.get(f"/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/?message={target.pk}")
+    body = linked.content.decode()
+    assert f'id="message-{target.pk}"' in body and "Show 3 earlier" in body
+    assert "Show the newest messages" in body and "message 74" not in body
+
+
+def test_the_earlier_fragment_refuses_bad_cursors_and_other_accounts(world: World, client_for) -> None:  # type: ignore[no-untyped-def]
+    conversation = long_thread(world, 40)
+    client: Client = client_for(world.agent)
+    for bad in ("", "x", "bm90fGF8Y3Vyc29y", "A" * 500):
+        r = client.get(f"/c/{conversation.pk}/earlier/?before={bad}", HTTP_HX_REQUEST="true")
+        assert r.status_code == 400 and "position" in r.content.decode()
+    cursor = queries.thread(conversation).before
+    assert client_for(world.outsider).get(f"/c/{conversation.pk}/earlier/?before={cursor}").status_code == 404
+
+
+def test_the_api_pages_a_thread_by_cursor(world: World) -> None:
+    conversation = long_thread(world, 120)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {world.token(world.agent)}")
+    detail = api.get(f"/api/v1/conversations/{conversation.pk}").json()
+    assert len(detail["messages"]) + len(detail["comments"]) == 50
+    assert detail["messages"][-1]["text"] == "message 119" and detail["earlier"] == 120 + 11 - 50
+    seen = [m["text"] for m in detail["messages"]]
+    cursor = detail["earlier_cursor"]
+    while cursor:
+        page = api.get(f"/api/v1/conversations/{conversation.pk}/entries?before={cursor}&limit=37").json()
+        seen = [m["text"] for m in page["messages"]] + seen
+        cursor = page["earlier_cursor"]
+    assert seen == [f"message {i}" for i in range(120)]
+    newest = api.get(f"/api/v1/conversations/{conversation.pk}/entries?limit=3").json()
+    assert [m["text"] for m in newest["messages"]] == ["message 117", "message 118", "message 119"]
+    assert api.get(f"/api/v1/conversations/{conversation.pk}/entries?before=nope").status_code == 400
+    assert api.get(f"/api/v1/conversations/{conversation.pk}/entries?limit=0").status_code == 400
+    assert api.get(f"/api/v1/conversations/{conversation.pk}/entries?limit=201").status_code == 400
+    foreign = Client(HTTP_AUTHORIZATION=f"Bearer {world.token(world.outsider)}")
+    assert foreign.get(f"/api/v1/conversations/{conversation.pk}/entries").status_code == 404
