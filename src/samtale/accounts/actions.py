@@ -40,7 +40,7 @@ def _create_user(
     email = email.strip().lower()
     validate_email(email)
     if User.objects.filter(email=email).exists():
-        raise ValidationError(_("A user with that email already exists."))
+        raise ValidationError({"email": _("A user with that email already exists.")})
     if role not in Role.values or seat not in Seat.values:
         raise ValidationError(_("Unknown role or seat."))
     user = User.objects.create_user(email=email, password=password, name=name.strip() or email, language=language)
@@ -203,7 +203,7 @@ def create_team(account: Account, *, acting_user: User | None, name: str, member
     if not name.strip():
         raise ValidationError(_("A team needs a name."))
     if Team.objects.filter(account=account, name=name.strip()).exists():
-        raise ValidationError(_("A team with that name exists."))
+        raise ValidationError({"name": _("A team with that name exists.")})
     with transaction.atomic():
         team = Team.objects.create(account=account, name=name.strip())
         team.members.set([m for m in members if m.membership.account_id == account.pk])

@@ -3,6 +3,8 @@ become a 400 or 403 with the message, and the acting user. Used by every app's v
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -41,7 +43,8 @@ def action_view(view: F) -> F:
         try:
             return view(request, *args, **kwargs)
         except ValidationError as exc:
-            return HttpResponse("; ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8")
+            fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            return field_errors(fields)
         except PermissionDenied as exc:
             return HttpResponse(str(exc) or "Forbidden", status=403, content_type="text/plain; charset=utf-8")
 
@@ -49,10 +52,25 @@ def action_view(view: F) -> F:
 
 
 def form_error(form: Any) -> HttpResponse:
-    messages = [
-        f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs) for field, errs in form.errors.items()
-    ]
-    return HttpResponse("; ".join(messages), status=400, content_type="text/plain; charset=utf-8")
+    return field_errors({field: list(errors) for field, errors in form.errors.items()}, form)
+
+
+def field_errors(errors: dict[str, list[str]], form: Any = None) -> HttpResponse:
+    """A 400 naming what was wrong: as text (a toast, a page without scripts) and, in the
+    `X-Field-Errors` header, as JSON by field name, so the page puts each message next to its field
+    and keeps what was typed (`app.js`). `__all__`: about the form as a whole."""
+
+    def label(field: str) -> str:
+        bound = form.fields.get(field) if form is not None else None
+        return str(bound.label) if bound is not None and bound.label else field
+
+    text = "; ".join(
+        " ".join(messages) if field == "__all__" else f"{label(field)}: {' '.join(messages)}"
+        for field, messages in errors.items()
+    )
+    response = HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+    response["X-Field-Errors"] = json.dumps(errors)  # ASCII: non-ASCII text is \u-escaped
+    return response
 
 
 def acting(request: HttpRequest) -> User:

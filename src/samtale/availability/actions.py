@@ -36,7 +36,7 @@ def require_may_edit(acting_user: User, user: User) -> None:
 def set_time_zone(user: User, *, acting_user: User, time_zone: str) -> Profile:
     require_may_edit(acting_user, user)
     if time_zone not in available_timezones():
-        raise ValidationError(_("Unknown time zone."))
+        raise ValidationError({"time_zone": _("Unknown time zone.")})
     with transaction.atomic():
         profile, _created = Profile.objects.get_or_create(user=user)
         profile.time_zone = time_zone
@@ -51,7 +51,7 @@ def add_working_hours(user: User, *, acting_user: User, weekday: int, start: tim
     if not 0 <= weekday <= 6:
         raise ValidationError(_("Unknown weekday."))
     if start == end:
-        raise ValidationError(_("A range needs a start and a different end."))
+        raise ValidationError({"end": _("A range needs a start and a different end.")})
     with transaction.atomic():
         row = WorkingHours.objects.create(user=user, weekday=weekday, start=start, end=end)
         audit(user.membership.account, acting_user, "availability.hours_added", row, weekday=weekday)
@@ -78,7 +78,7 @@ def add_out_of_office(
     check_instant(starts_at, _("The start"))
     check_instant(ends_at, _("The end"))
     if ends_at <= starts_at:
-        raise ValidationError(_("The end must be after the start."))
+        raise ValidationError({"end_date": _("The end must be after the start.")})
     with transaction.atomic():
         row = OutOfOffice.objects.create(user=user, starts_at=starts_at, ends_at=ends_at, title=title[:300])
         audit(user.membership.account, acting_user, "availability.ooo_added", row)
@@ -204,7 +204,7 @@ def configure_calendar(user: User, *, acting_user: User, url: str, keywords: str
         try:
             check_address(url)
         except CalendarError as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError({"url": str(exc)}) from exc
     with transaction.atomic():
         feed = calendar_feed_of(user)
         changed_url = feed.url != url

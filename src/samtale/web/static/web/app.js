@@ -517,6 +517,65 @@
     const form = e.target.closest && e.target.closest("form[data-confirm]");
     if (form && !window.confirm(form.dataset.confirm)) { e.preventDefault(); e.stopImmediatePropagation(); }
   }, true);
+  // Settings forms are sent without leaving the page: an error shows next to its field (the server
+  // names fields in X-Field-Errors) and what was typed stays; on success, go where the server sends.
+  function clearErrors(form) {
+    $$(".field-error, .form-error", form).forEach((el) => el.remove());
+    $$("[aria-invalid]", form).forEach((el) => { el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); });
+  }
+  function showErrors(form, errors) {
+    clearErrors(form);
+    let first = null, n = 0;
+    const general = [];
+    Object.entries(errors).forEach(([name, messages]) => {
+      const found = name !== "__all__" && form.elements[name];
+      const field = found && !found.tagName ? found[0] : found;  // several with one name: the first
+      if (!field || field.type === "hidden") { general.push(messages.join(" ")); return; }
+      const note = document.createElement("span");
+      note.className = "field-error error-text";
+      note.id = (form.id || "form") + "-error-" + n++;
+      note.textContent = messages.join(" ");
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", note.id);
+      if (form.classList.contains("inline-form")) form.append(note);  // a row of fields: below it
+      else (field.closest("label") || field).after(note);
+      first = first || field;
+    });
+    if (general.length) {
+      const note = document.createElement("p");
+      note.className = "form-error error-text";
+      note.setAttribute("role", "alert");
+      note.textContent = general.join(" ");
+      form.prepend(note);
+    }
+    if (first) first.focus();
+  }
+  function errorsOf(response, text) {
+    const header = response.headers.get("X-Field-Errors");
+    if (header) { try { return JSON.parse(header); } catch (err) { /* shown as text below */ } }
+    const plain = (response.headers.get("Content-Type") || "").startsWith("text/plain") && text.length < 400;
+    const nb = document.documentElement.lang === "nb";
+    return { __all__: [plain ? text : (nb ? "Ikke lagret (feil " : "Not saved (error ") + response.status + ")"] };
+  }
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (e.defaultPrevented || !form.closest(".settings-main") || form.hasAttribute("data-native")) return;
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post" || form.hasAttribute("hx-post")) return;
+    e.preventDefault();
+    const buttons = $$("button", form);
+    buttons.forEach((b) => { b.disabled = true; });
+    const body = new FormData(form, e.submitter || undefined);
+    fetch(form.action || location.href, { method: "POST", body: body, headers: { "X-CSRFToken": csrf() }, credentials: "same-origin" })
+      .then((response) => {
+        if (response.ok) {
+          if (response.redirected) location.assign(response.url); else location.reload();
+          return null;
+        }
+        return response.text().then((text) => showErrors(form, errorsOf(response, text)));
+      })
+      .catch(() => showErrors(form, { __all__: [document.documentElement.lang === "nb" ? "Nettverksfeil — ikke lagret" : "Network error — not saved"] }))
+      .finally(() => buttons.forEach((b) => { b.disabled = false; }));
+  });
   document.addEventListener("click", (e) => {
     const closer = e.target.closest && e.target.closest("[data-close-dialog]");
     if (closer) { const dialog = closer.closest("dialog"); if (dialog) dialog.close(); }
