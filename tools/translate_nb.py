@@ -561,8 +561,13 @@ NB = {
     "%(date)s %(year)s, %(time)s": "%(date)s %(year)s kl. %(time)s",
     "Show the newest messages": "Vis de nyeste meldingene",
     "Unknown position in the thread.": "Ukjent plass i samtalen.",
+    "Conversation closed": "Samtalen er lukket",
+    "Moved to Trash": "Flyttet til papirkurven",
+    "Marked as spam": "Merket som søppelpost",
+    "Sender blocked": "Avsenderen er blokkert",
 }
 PLURALS = {
+    "%(count)d conversation updated": ["%(count)d samtale oppdatert", "%(count)d samtaler oppdatert"],
     "Show %(n)s earlier": ["Vis %(n)s tidligere", "Vis %(n)s tidligere"],
     "on %(n)s site": ["på %(n)s nettsted", "på %(n)s nettsteder"],
     "%(counter)s conversation": ["%(counter)s samtale", "%(counter)s samtaler"],

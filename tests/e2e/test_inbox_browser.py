@@ -101,6 +101,18 @@ def test_assign_close_and_reopen_with_the_keyboard(browser: Any, server: Server)
     expect(page.locator(".meta")).to_contain_text("Closed")
     page.click("#reopen-btn")
     expect(page.locator("#close-btn")).to_be_visible()
+    # closing offers Undo for a few seconds: by its button, and by "z"
+    page.keyboard.press("e")
+    toast = page.locator(".toast", has_text="Conversation closed")
+    expect(toast.get_by_role("button", name="Undo")).to_be_visible()
+    toast.get_by_role("button", name="Undo").click()
+    expect(page.locator("#close-btn")).to_be_visible()
+    expect(page.locator(".toast", has_text="Undone")).to_be_visible()
+    page.locator("body").click(position={"x": 700, "y": 400})
+    page.keyboard.press("e")
+    expect(page.locator("#reopen-btn")).to_be_visible()
+    page.keyboard.press("z")
+    expect(page.locator("#close-btn")).to_be_visible()
 
 
 def test_bulk_close(browser: Any, server: Server) -> None:
@@ -115,6 +127,13 @@ def test_bulk_close(browser: Any, server: Server) -> None:
         expect(page.locator(f"#row-{server.seed['conversations'][key]}")).to_have_count(0)
     expect(page.locator("a.view-link[data-view=all_closed] .count")).to_have_text(
         str(closed_before + 3), use_inner_text=False
+    )
+    # Undo from the toast opens exactly those three again
+    page.locator(".toast", has_text="3 conversations updated").get_by_role("button", name="Undo").click()
+    for key in ("bulk1", "bulk2", "bulk3"):
+        expect(page.locator(f"#row-{server.seed['conversations'][key]}")).to_have_count(1)
+    expect(page.locator("a.view-link[data-view=all_closed] .count")).to_have_text(
+        str(closed_before), use_inner_text=False
     )
 
 

@@ -68,8 +68,6 @@ def test_errors_are_norwegian_when_the_user_is(browser: Any, server: Server) -> 
     page.fill("#add-hours input[name=start]", "08:00")
     page.fill("#add-hours input[name=end]", "08:00")
     page.click("#add-hours button[type=submit]")
-    expect(field_error(page, "#add-hours input[name=end]")).to_have_text(
-        "Et tidsrom må ha en start og en annen slutt."
-    )
+    expect(field_error(page, "#add-hours input[name=end]")).to_have_text("Et tidsrom må ha en start og en annen slutt.")
     page.select_option(".lang-form select", "en")
     expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -4,7 +4,6 @@ become a 400 or 403 with the message, and the acting user. Used by every app's v
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast

@@ -214,13 +214,13 @@ def show(request: HttpRequest, message_id: s.PathId) -> dict[str, Any]:
 @router.post("/inboxes/{inbox_id}/bulk/close", response=s.BulkOut, tags=["conversations"])
 def bulk_close(request: HttpRequest, inbox_id: s.PathId, payload: s.BulkIn) -> dict[str, int]:
     user = _user(request)
-    return {"updated": actions.bulk_close(access_inbox(user, inbox_id), acting_user=user, ids=payload.ids)}
+    return {"updated": len(actions.bulk_close(access_inbox(user, inbox_id), acting_user=user, ids=payload.ids))}
 
 
 @router.post("/inboxes/{inbox_id}/bulk/trash", response=s.BulkOut, tags=["conversations"])
 def bulk_trash(request: HttpRequest, inbox_id: s.PathId, payload: s.BulkIn) -> dict[str, int]:
     user = _user(request)
-    return {"updated": actions.bulk_trash(access_inbox(user, inbox_id), acting_user=user, ids=payload.ids)}
+    return {"updated": len(actions.bulk_trash(access_inbox(user, inbox_id), acting_user=user, ids=payload.ids))}
 
 
 @router.post("/messages/{message_id}/forward", response=s.MessageOut, tags=["conversations"])

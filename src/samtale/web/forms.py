@@ -56,7 +56,7 @@ class AssignForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a, a) for a in ("close", "trash", "restore", "delete")])
+    action = forms.ChoiceField(choices=[(a, a) for a in ("close", "trash", "restore", "delete", "reopen")])
     ids = forms.CharField(max_length=20_000)
 
     def clean_ids(self) -> list[int]:

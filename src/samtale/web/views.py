@@ -10,6 +10,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from samtale.accounts.access import access_user, membership_of
 from samtale.accounts.http import acting, action_view, form_error, is_htmx, member_required
@@ -206,6 +207,16 @@ def _thread_body(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return render(request, "inbox/inbox.html#thread-body", _thread_context(request, conversation))
 
 
+# What can be taken back for a few seconds from the toast: the inverse action and what the toast says
+UNDO = {
+    "close": ("reopen", gettext_lazy("Conversation closed")),
+    "trash": ("restore", gettext_lazy("Moved to Trash")),
+    "spam": ("unspam", gettext_lazy("Marked as spam")),
+    "block": ("unblock", gettext_lazy("Sender blocked")),
+}
+BULK_UNDO = {"close": "reopen", "trash": "restore"}
+
+
 @action_view
 def conversation_action(request: HttpRequest, conversation_id: int, action: str) -> HttpResponse:
     user = acting(request)
@@ -220,8 +231,18 @@ def conversation_action(request: HttpRequest, conversation_id: int, action: str)
         "block": actions.block_sender,
         "unblock": actions.unblock_sender,
     }
-    if action in simple:
+    if action == "reopen" and request.POST.get("undo"):
+        # undoing a close puts it back as it was: no re-routing away from its owner
+        actions.reopen_conversation(conversation, acting_user=user, reroute=False)
+    elif action in simple:
         simple[action](conversation, acting_user=user)
+        if action in UNDO:
+            inverse, said = UNDO[action]
+            response = _thread_body(request, conversation.pk)
+            undo = {"text": str(said), "url": reverse("conversation_action", args=[conversation.pk, inverse]),
+                    "conversation": conversation.pk}  # fmt: skip
+            response["HX-Trigger"] = json.dumps({"samtale:undo": undo})
+            return response
     elif action == "delete":
         actions.delete_conversation_forever(conversation, acting_user=user)
         return HttpResponse('<div class="empty-thread">' + _("Deleted forever.") + "</div>")
@@ -346,11 +367,21 @@ def bulk_action(request: HttpRequest, inbox_id: int) -> HttpResponse:
         "close": actions.bulk_close,
         "trash": actions.bulk_trash,
         "restore": actions.bulk_restore,
-        "delete": actions.bulk_delete_forever,
-    }[form.cleaned_data["action"]]
-    count = act(inbox, acting_user=user, ids=ids)
+        "reopen": actions.bulk_reopen,
+    }
+    name = form.cleaned_data["action"]
+    if name == "delete":
+        count = actions.bulk_delete_forever(inbox, acting_user=user, ids=ids)
+        changed: list[int] = []
+    else:
+        changed = act[name](inbox, acting_user=user, ids=ids)
+        count = len(changed)
     response = HttpResponse(status=204)
-    response["HX-Trigger"] = json.dumps({"samtale:toast": _("%(count)d conversations updated") % {"count": count}})
+    said = ngettext("%(count)d conversation updated", "%(count)d conversations updated", count) % {"count": count}
+    trigger: dict[str, Any] = {"samtale:toast": said}
+    if name in BULK_UNDO and changed:
+        trigger = {"samtale:undo": {"text": said, "action": BULK_UNDO[name], "ids": changed}}
+    response["HX-Trigger"] = json.dumps(trigger)
     return response
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from samtale.inbox.actions.bulk import bulk_close, bulk_delete_forever, bulk_restore, bulk_trash, purge_trash
+from samtale.inbox.actions.bulk import (
+    bulk_close,
+    bulk_delete_forever,
+    bulk_reopen,
+    bulk_restore,
+    bulk_trash,
+    purge_trash,
+)
 from samtale.inbox.actions.comments import add_comment, find_mentions, mark_notifications_read
 from samtale.inbox.actions.conversations import (
     BOT_CLOSE_AFTER,
@@ -56,6 +63,7 @@ __all__ = [
     "block_sender",
     "bulk_close",
     "bulk_delete_forever",
+    "bulk_reopen",
     "bulk_restore",
     "bulk_trash",
     "change_contact",

@@ -37,7 +37,8 @@ def _bulk(inbox: Inbox, acting_user: User, ids: Iterable[int]) -> list[Conversat
     return found
 
 
-def bulk_close(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+def bulk_close(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> list[int]:
+    """Close the open ones (a bot still talking keeps its chat); returns the ids that closed."""
     conversations = _bulk(inbox, acting_user, ids)
     at = now()
     with transaction.atomic(), counted(conversations) as rows:
@@ -48,20 +49,34 @@ def bulk_close(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
         Conversation.objects.filter(pk__in=pks).update(status=Status.CLOSED, closed_at=at)
         audit(inbox.account, acting_user, "conversation.bulk_closed", inbox, ids=pks)
         publish_on_commit(events.conversations_changed(inbox.pk, pks, "status"))
-    return len(pks)
+    return pks
 
 
-def bulk_trash(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+def bulk_reopen(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> list[int]:
+    """Open the closed ones again, owners kept (the undo of a bulk close); returns the ids reopened."""
+    conversations = _bulk(inbox, acting_user, ids)
+    with transaction.atomic(), counted(conversations) as rows:
+        opening = [c for c in rows if c.status == Status.CLOSED]
+        for c in opening:
+            c.status, c.closed_at = Status.OPEN, None
+        pks = [c.pk for c in opening]
+        Conversation.objects.filter(pk__in=pks).update(status=Status.OPEN, closed_at=None)
+        audit(inbox.account, acting_user, "conversation.bulk_reopened", inbox, ids=pks)
+        publish_on_commit(events.conversations_changed(inbox.pk, pks, "status"))
+    return pks
+
+
+def bulk_trash(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> list[int]:
     return _set_trashed(inbox, acting_user, ids, now(), "conversation.bulk_trashed")
 
 
-def bulk_restore(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:
+def bulk_restore(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> list[int]:
     """Out of Trash, back where they were."""
     return _set_trashed(inbox, acting_user, ids, None, "conversation.bulk_restored")
 
 
-def _set_trashed(inbox: Inbox, acting_user: User, ids: Iterable[int], at: datetime | None, verb: str) -> int:
-    """Into Trash (`at`) or out of it (None): only those not there already; returns how many moved."""
+def _set_trashed(inbox: Inbox, acting_user: User, ids: Iterable[int], at: datetime | None, verb: str) -> list[int]:
+    """Into Trash (`at`) or out of it (None): only those not there already; returns the ids moved."""
     conversations = _bulk(inbox, acting_user, ids)
     with transaction.atomic(), counted(conversations) as rows:
         moving = [c for c in rows if (c.trashed_at is None) != (at is None)]
@@ -71,7 +86,7 @@ def _set_trashed(inbox: Inbox, acting_user: User, ids: Iterable[int], at: dateti
         Conversation.objects.filter(pk__in=pks).update(trashed_at=at)
         audit(inbox.account, acting_user, verb, inbox, ids=pks)
         publish_on_commit(events.conversations_changed(inbox.pk, pks, "trash"))
-    return len(pks)
+    return pks
 
 
 def bulk_delete_forever(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> int:

@@ -142,7 +142,8 @@ def close_unattended_bot_conversation(conversation: Conversation) -> bool:
     return True
 
 
-def reopen_conversation(conversation: Conversation, *, acting_user: User) -> Conversation:
+def reopen_conversation(conversation: Conversation, *, acting_user: User, reroute: bool = True) -> Conversation:
+    """Open again; `reroute=False` (the undo of a close) keeps the owner even if they are away."""
     _require_inbox_access(acting_user, conversation)
     if conversation.status == Status.OPEN:
         return conversation
@@ -152,7 +153,7 @@ def reopen_conversation(conversation: Conversation, *, acting_user: User) -> Con
         conversation.save(update_fields=["status", "closed_at"])
         audit(conversation.account, acting_user, "conversation.reopened", conversation)
         publish_on_commit(events.conversation_changed(conversation, "status"))
-        if conversation.trashed_at is None and not conversation.spam_at and not conversation.filtered_at:
+        if reroute and conversation.trashed_at is None and not conversation.spam_at and not conversation.filtered_at:
             _reroute(conversation)  # an owner who is away now does not keep it (B10, configurable)
     return conversation
 

@@ -5,9 +5,9 @@
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
   const csrf = () => $('meta[name="csrf-token"]').content;
 
-  function toast(text, isError, link) {
+  function toast(text, isError, link, action) {
     const box = $("#toasts");
-    if (!box) return;
+    if (!box) return null;
     const el = document.createElement("div");
     el.className = "toast" + (isError ? " error" : "");
     el.textContent = text;
@@ -17,10 +17,40 @@
       a.textContent = link.text;
       el.append(" — ", a);
     }
+    if (action) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "toast-action";
+      b.textContent = action.label;
+      b.addEventListener("click", () => { el.remove(); action.run(); });
+      el.append(" ", b);
+    }
     box.appendChild(el);
-    setTimeout(() => el.remove(), isError ? 6000 : 3500);
+    setTimeout(() => el.remove(), action ? 8000 : isError ? 6000 : 3500);
+    return el;
   }
   window.samtaleToast = toast;
+
+  // Undo: close, Trash, Spam, Block and bulk actions can be taken back from their toast for a few
+  // seconds (or with "z"). The server says what was done and what takes it back.
+  let lastUndo = null;
+  function offerUndo(undo) {
+    const nb = document.documentElement.lang === "nb";
+    const run = () => {
+      lastUndo = null;
+      const request = undo.url
+        ? fetch(undo.url, { method: "POST", body: new URLSearchParams({ undo: "1" }), headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } })
+        : fetch(app().dataset.bulkUrl, { method: "POST", body: new URLSearchParams({ action: undo.action, ids: undo.ids.join(",") }), headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
+      request.then((res) => {
+        if (!res.ok) { res.text().then((t) => toast(t.length < 400 ? t : "Error " + res.status, true)); return; }
+        toast(nb ? "Angret" : "Undone");
+        schedule({ nav: true, list: true, thread: !!(undo.conversation && String(undo.conversation) === String(state().open)) });
+      }).catch(() => toast(nb ? "Nettverksfeil — ikke angret" : "Network error — not undone", true));
+    };
+    const el = toast(undo.text, false, null, { label: nb ? "Angre" : "Undo", run });
+    lastUndo = { el, run };
+  }
+  document.body.addEventListener("samtale:undo", (e) => offerUndo(e.detail.value || e.detail));
 
   document.addEventListener("htmx:responseError", (e) => {
     const xhr = e.detail.xhr;
@@ -204,8 +234,9 @@
       const body = new URLSearchParams({ action: btn.dataset.bulk, ids: ids.join(",") });
       const res = await fetch(app().dataset.bulkUrl, { method: "POST", body, headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
       if (!res.ok) { toast(await res.text(), true); return; }
-      const trig = res.headers.get("HX-Trigger");
-      if (trig) toast(JSON.parse(trig)["samtale:toast"]);
+      const trig = JSON.parse(res.headers.get("HX-Trigger") || "{}");
+      if (trig["samtale:undo"]) offerUndo(trig["samtale:undo"]);
+      else if (trig["samtale:toast"]) toast(trig["samtale:toast"]);
       $$(".row-check").forEach((c) => { c.checked = false; });
       schedule({ nav: true, list: true });
       return;
@@ -455,6 +486,7 @@
     else if (e.key === "r" && $("#reply-editor")) { e.preventDefault(); selectTab("reply"); }
     else if (e.key === "c" && $("#comment-text")) { e.preventDefault(); selectTab("comment"); }
     else if (e.key === "e") { const b = $("#close-btn"); if (b) { e.preventDefault(); b.click(); } }
+    else if (e.key === "z" && lastUndo && lastUndo.el.isConnected) { e.preventDefault(); lastUndo.el.remove(); lastUndo.run(); }
     else if (e.key === "/") { const q = $("#q"); if (q) { e.preventDefault(); q.focus(); } }
     else if (e.key === "[") { const a = app(); if (a) a.classList.toggle("nav-collapsed"); }
     else if (e.key === "]") { const th = $("#thread"); if (th) th.classList.toggle("contact-collapsed"); }
