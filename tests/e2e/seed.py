@@ -27,7 +27,7 @@ def main() -> None:
     verify_address(sales, how="test setup")
     subjects = {}
     for key in ["reply", "mention", "assign", "close", "bulk1", "bulk2", "bulk3", "trash", "block", "permalink", "hide",
-                "search", "live", "fanout", "ws"]:  # fmt: skip
+                "search", "live", "fanout", "ws", "undo"]:  # fmt: skip
         text = "The zebrafish invoice is wrong" if key == "search" else f"Body of {key}"
         c = world.inbound(f"E2E {key}", text=text, sender=f"{key}@customer.example", name=f"Customer {key.title()}")
         subjects[key] = c.pk

@@ -55,7 +55,8 @@ def test_connect_a_feed_import_a_file_and_publish(browser: Any, server: Server, 
         page.click("#calendar-upload button[type=submit]")
         expect(page.locator("#ooo-table")).to_contain_text("Kurs")
 
-        page.click("#calendar-token")
+        with page.expect_navigation():  # the form is sent in the background, then the page reloads
+            page.click("#calendar-token")
         address = page.locator("#published-feed").input_value()
         assert "/calendar/" in address
         page.screenshot(path=str(Path(__file__).parents[2] / "test-results" / "calendar-sync.png"), full_page=True)

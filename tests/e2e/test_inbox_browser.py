@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -112,6 +113,32 @@ def test_assign_close_and_reopen_with_the_keyboard(browser: Any, server: Server)
     page.keyboard.press("e")
     expect(page.locator("#reopen-btn")).to_be_visible()
     page.keyboard.press("z")
+    expect(page.locator("#close-btn")).to_be_visible()
+
+
+def test_undo_is_offered_when_a_live_redraw_replaced_the_button_meanwhile(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    open_conversation(page, server, "undo")
+    conversation = server.seed["conversations"]["undo"]
+    redrawn = []
+
+    def close_slowly(route: Any) -> None:
+        # while the close is on its way, a teammate comments: the thread (and its Close button) is
+        # redrawn live before the close's answer arrives
+        server.api("POST", f"/api/v1/conversations/{conversation}/comments", server.seed["tokens"]["agent2"],
+                   {"text": "Looking at it"})  # fmt: skip
+        answer = route.fetch()
+        time.sleep(1.0)  # the live redraw takes ~0.2 s; this makes the race certain, not the test pass
+        redrawn.append(True)
+        route.fulfill(response=answer)
+
+    page.route(f"**/c/{conversation}/close/", close_slowly)
+    page.click("#close-btn")
+    expect(page.locator(".toast", has_text="Conversation closed").get_by_role("button", name="Undo")).to_be_visible()
+    assert redrawn
+    expect(page.locator(".entry.comment").last).to_contain_text("Looking at it")
+    page.unroute(f"**/c/{conversation}/close/")
+    page.locator(".toast", has_text="Conversation closed").get_by_role("button", name="Undo").click()
     expect(page.locator("#close-btn")).to_be_visible()
 
 
@@ -322,3 +349,47 @@ def test_language_switch_to_norwegian(browser: Any, server: Server) -> None:
     page.select_option("#language-select", "en")
     page.wait_for_load_state("load")
     expect(page.locator("a.view-link[data-view=unassigned] span").first).to_have_text("Unassigned")
+
+
+def test_views_are_edited_hidden_reordered_and_remembered(browser: Any, server: Server) -> None:
+    page = login(browser, server, "carol@acme.test")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/unassigned/")
+    page.fill("#q", "zebrafish")
+    expect(page.locator("#list .list-title")).to_have_text("Search results")
+    page.fill(".save-view input[name=name]", "Zebra")
+    page.click(".save-view button[type=submit]")
+    expect(page.locator("#list .list-title")).to_have_text("Zebra")  # a custom view opens under its name
+    page.click("[data-action=edit-views]")
+    dialog = page.locator("#views-dialog")
+    expect(dialog.locator(".view-editor-row")).to_have_count(15)
+    dialog.get_by_role("button", name="Hide Chat").click()
+    expect(page.locator("#nav a[data-view=chat]")).to_have_count(0)  # the nav follows at once
+    dialog.get_by_role("button", name="Move All open up").click()
+    expect(page.locator("#nav .views a").nth(1)).to_have_attribute("data-view", "all_open")
+    row = dialog.locator(".view-editor-row", has=page.locator("input[name=name]"))
+    row.locator("input[name=name]").fill("Zebra cases")
+    row.get_by_role("button", name="Rename").click()
+    expect(page.locator("#nav")).to_contain_text("Zebra cases")
+    dialog.get_by_role("button", name="Done").click()
+    expect(dialog).not_to_be_visible()
+    # collapsed with the keyboard, and all of it still so after a reload
+    page.locator("body").click(position={"x": 700, "y": 400})
+    with page.expect_response("**/me/preferences/") as saved:  # the layout is saved by a request of its own
+        page.keyboard.press("[")
+    assert saved.value.status == 204
+    expect(page.locator("#app")).to_have_class(re.compile("nav-collapsed"))
+    page.reload()
+    expect(page.locator("#app")).to_have_class(re.compile("nav-collapsed"))
+    page.keyboard.press("[")
+    expect(page.locator("#app")).not_to_have_class(re.compile("nav-collapsed"))
+    expect(page.locator("#nav a[data-view=chat]")).to_have_count(0)
+    expect(page.locator("#nav .views a").nth(1)).to_have_attribute("data-view", "all_open")
+    # delete the view, show Chat again: the layout the other tests expect
+    page.click("[data-action=edit-views]")
+    page.once("dialog", lambda d: d.accept())
+    dialog.locator(".view-editor-row", has_text="Shared").get_by_role("button", name="Delete").click()
+    expect(page.locator("#nav")).not_to_contain_text("Zebra cases")
+    dialog.get_by_role("button", name="Show Chat").click()
+    dialog.get_by_role("button", name="Move All open down").click()
+    expect(page.locator("#nav a[data-view=chat]")).to_have_count(1)
+    expect(page.locator("#nav .views a").nth(2)).to_have_attribute("data-view", "all_open")

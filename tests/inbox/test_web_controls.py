@@ -123,3 +123,98 @@ def test_bulk_close_and_trash_undo_exactly_what_changed(world: World, client_for
                                                             "ids": [a.pk]}  # fmt: skip
     foreign = client.post(url, {"action": "reopen", "ids": "999999"}, HTTP_HX_REQUEST="true")
     assert foreign.status_code == 404
+
+
+def _nav_keys(page: str) -> list[str]:
+    import re
+
+    nav = page[page.index('id="nav"') : page.index("edit-views")]
+    return re.findall(r'data-view="([a-z_0-9-]+)"', nav)
+
+
+def test_views_can_be_hidden_and_reordered_per_user(world: World, client_for) -> None:  # type: ignore[no-untyped-def]
+    client: Client = client_for(world.agent)
+    arrange = f"/inbox/{world.support.pk}/views/arrange/"
+    nav = f"/inbox/{world.support.pk}/nav/?view=unassigned"
+    before = _nav_keys(client.get(nav).content.decode())
+    assert before[:4] == ["unassigned", "mine", "all_open", "chat"]
+    assert client.post(arrange, {"key": "chat", "op": "hide"}).status_code == 200
+    assert client.post(arrange, {"key": "all_open", "op": "up"}).status_code == 200
+    assert client.post(arrange, {"key": "trash", "op": "hide"}).status_code == 200
+    keys = _nav_keys(client.get(nav).content.decode())
+    assert keys[:3] == ["unassigned", "all_open", "mine"] and "chat" not in keys and "trash" not in keys
+    # a hidden view that is open right now is still listed; the editor lists every view
+    assert "trash" in _nav_keys(client.get(f"/inbox/{world.support.pk}/nav/?view=trash").content.decode())
+    editor = client.get(f"/inbox/{world.support.pk}/views/edit/").content.decode()
+    assert 'data-key="chat"' in editor and "Show Chat" in editor and "Hide Email" in editor
+    # someone else's layout is untouched
+    assert _nav_keys(client_for(world.agent2).get(nav).content.decode()) == before
+    client.post(arrange, {"key": "chat", "op": "show"})
+    assert "chat" in _nav_keys(client.get(nav).content.decode())
+    for bad in ({"key": "nope", "op": "hide"}, {"key": "chat", "op": "explode"}, {"key": "custom-999", "op": "up"}):
+        assert client.post(arrange, bad).status_code == 404
+
+
+def test_custom_views_are_renamed_edited_and_deleted(world: World, client_for) -> None:  # type: ignore[no-untyped-def]
+    world.inbound("Refund please", sender="r@example.com")
+    world.inbound("Invoice copy", sender="i@example.com")
+    owner: Client = client_for(world.agent)
+    owner.post(f"/inbox/{world.support.pk}/views/", {"name": "Refunds", "q": "refund", "shared": "1"})
+    view = CustomView.objects.get(name="Refunds")
+    page = owner.get(f"/inbox/{world.support.pk}/v/custom-{view.pk}/").content.decode()
+    assert '<strong class="list-title">Refunds</strong>' in page and "Save changes to Refunds" in page
+    r = owner.post(f"/views/{view.pk}/update/", {"name": "Money back", "shared": ""})
+    assert r.status_code == 200 and 'value="Money back"' in r.content.decode()
+    view.refresh_from_db()
+    assert view.name == "Money back" and not view.shared
+    assert owner.post(f"/views/{view.pk}/update/", {"name": "  "}).status_code == 400
+    r = owner.post(f"/views/{view.pk}/update/", {"filters": "1", "q": "invoice"})
+    assert r.status_code == 204
+    listed = owner.get(f"/inbox/{world.support.pk}/list/?view=custom-{view.pk}").content.decode()
+    assert "Invoice copy" in listed and "Refund please" not in listed
+    # not the owner: no changes (the view is private now, so it is not even found)
+    other = client_for(world.agent2)
+    assert other.post(f"/views/{view.pk}/update/", {"name": "Mine"}).status_code in (403, 404)
+    assert client_for(world.outsider).post(f"/views/{view.pk}/update/", {"name": "x"}).status_code == 404
+    # arranged and hidden like the default views, deleted from the editor
+    owner.post(f"/inbox/{world.support.pk}/views/arrange/", {"key": view.key, "op": "hide"})
+    assert view.key not in _nav_keys(owner.get(f"/inbox/{world.support.pk}/nav/").content.decode())
+    r = owner.post(f"/views/{view.pk}/delete/", {"editor": "1"})
+    assert r.status_code == 200 and "Money back" not in r.content.decode()
+    assert not CustomView.objects.filter(pk=view.pk).exists()
+
+
+def test_panels_and_more_are_remembered_per_user(world: World, client_for) -> None:  # type: ignore[no-untyped-def]
+    c = world.inbound("Panels")
+    client: Client = client_for(world.agent)
+    url = f"/inbox/{world.support.pk}/v/all_open/c/{c.pk}/"
+    page = client.get(url).content.decode()
+    assert 'class="app" id="app"' in page and 'class="thread-wrap" id="thread"' in page
+    for name in ("nav_collapsed", "contact_collapsed", "more_views_open"):
+        assert client.post("/me/preferences/", {"name": name, "value": "1"}).status_code == 204
+    page = client.get(url).content.decode()
+    assert 'class="app nav-collapsed"' in page and 'class="thread-wrap contact-collapsed"' in page
+    assert '<details class="more-views" open>' in page
+    assert 'class="app" id="app"' in client_for(world.agent2).get(url).content.decode()  # per user
+    client.post("/me/preferences/", {"name": "nav_collapsed", "value": "0"})
+    assert 'class="app" id="app"' in client.get(url).content.decode()
+    assert client.post("/me/preferences/", {"name": "is_superuser", "value": "1"}).status_code == 400
+    assert client.post("/me/preferences/", {"name": "nav_collapsed", "value": "yes"}).status_code == 400
+    world.agent.refresh_from_db()
+    assert world.agent.preferences == {"nav_collapsed": False, "contact_collapsed": True, "more_views_open": True}
+
+
+def test_preferences_are_validated() -> None:
+    import pytest
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from samtale.accounts.actions import set_preferences
+    from samtale.accounts.models import User
+
+    a, b = User(pk=1), User(pk=2)
+    with pytest.raises(PermissionDenied):
+        set_preferences(a, acting_user=b, nav_collapsed=True)
+    for bad in ({"hidden_views": ["<script>"]}, {"view_order": "chat"}, {"nav_collapsed": "1"},
+                {"view_order": ["chat"] * 201}, {"theme": "dark"}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            set_preferences(a, acting_user=a, **bad)

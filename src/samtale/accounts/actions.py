@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -195,6 +197,37 @@ def set_language(user: User, *, acting_user: User, language: str) -> None:
         user.language = language
         user.save(update_fields=["language"])
         audit(user.membership.account, acting_user, "user.language", user, language=language)
+
+
+# A person's layout of the screens, remembered across reloads and devices: which panels are
+# collapsed, whether "More" views are unfolded, which views are hidden and in what order.
+PREFERENCE_FLAGS = ("nav_collapsed", "contact_collapsed", "more_views_open")
+PREFERENCE_LISTS = ("hidden_views", "view_order")
+VIEW_KEY = re.compile(r"[a-z_]{1,32}|custom-[0-9]{1,12}")
+
+
+def set_preferences(user: User, *, acting_user: User, **changes: Any) -> dict[str, Any]:
+    """Merge `changes` into the user's preferences: flags are booleans, lists hold view keys (at
+    most 200). Only the user sets their own; not audited (a layout, not a decision anyone answers for)."""
+    if acting_user.pk != user.pk:
+        raise PermissionDenied("You can only change your own layout.")
+    for key, value in changes.items():
+        if key in PREFERENCE_FLAGS:
+            if not isinstance(value, bool):
+                raise ValidationError(_("Unknown setting."))
+        elif key in PREFERENCE_LISTS:
+            if not isinstance(value, list) or len(value) > 200:
+                raise ValidationError(_("Unknown setting."))
+            if not all(isinstance(v, str) and VIEW_KEY.fullmatch(v) for v in value):
+                raise ValidationError(_("Unknown setting."))
+            changes[key] = list(dict.fromkeys(value))
+        else:
+            raise ValidationError(_("Unknown setting."))
+    with transaction.atomic():
+        locked = User.objects.select_for_update().only("preferences").get(pk=user.pk)
+        user.preferences = {**(locked.preferences or {}), **changes}
+        User.objects.filter(pk=user.pk).update(preferences=user.preferences)
+    return dict(user.preferences)
 
 
 def create_team(account: Account, *, acting_user: User | None, name: str, members: Iterable[User] = ()) -> Team:

@@ -41,6 +41,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # how the screens are laid out for this person (`actions.set_preferences` knows the keys)
+    preferences = models.JSONField(default=dict, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

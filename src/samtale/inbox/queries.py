@@ -62,6 +62,17 @@ VIEW_KEYS = [v.key for v in VIEWS]
 VIEW_LABELS = {v.key: v.label for v in VIEWS}
 
 
+def in_user_order(keys: list[str], preferences: dict[str, Any]) -> list[str]:
+    """`keys` in the order the user gave them (`view_order`); others after, as they came."""
+    rank = {key: i for i, key in enumerate(preferences.get("view_order") or [])}
+    given = {key: i for i, key in enumerate(keys)}
+    return sorted(keys, key=lambda k: (rank.get(k, len(rank)), given[k]))
+
+
+def hidden_views(preferences: dict[str, Any]) -> set[str]:
+    return set(preferences.get("hidden_views") or [])
+
+
 def view_condition(view: str, user: User | None) -> Q:
     """Which conversations of an inbox a default view holds (SPEC C1)."""
     conditions: dict[str, Q] = {

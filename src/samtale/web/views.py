@@ -68,15 +68,42 @@ def _list_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, An
 
 
 def _nav_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, Any]:
+    """The views in the order the user arranged them, without those they hid (unless open now)."""
     user = acting(request)
     counts = queries.view_counts(inbox, user)
-    views = [{"key": v.key, "label": v.label, "count": counts[v.key], "always": v.always_shown} for v in queries.VIEWS]
+    groups = _view_groups(user, inbox)
+    shown = {
+        key: [item for item in items if not item["hidden"] or item["key"] == view] for key, items in groups.items()
+    }
     return {
         "inbox": inbox,
         "view": view,
-        "views": views,
-        "custom_views": list(queries.custom_views(inbox, user)),
+        "main_views": [{**item, "count": counts[item["key"]]} for item in shown["main"]],
+        "more_views": [{**item, "count": counts[item["key"]]} for item in shown["more"]],
+        "custom_views": [item["view"] for item in shown["custom"]],
+        "more_open": bool(user.preferences.get("more_views_open")),
     }
+
+
+def _view_groups(user: User, inbox: Inbox) -> dict[str, list[dict[str, Any]]]:
+    """Every view of the inbox in three groups (the first row, "More", custom), in the user's order,
+    each marked hidden or not."""
+    prefs = user.preferences or {}
+    hidden = queries.hidden_views(prefs)
+    custom = {cv.key: cv for cv in queries.custom_views(inbox, user)}
+    members = {
+        "main": [v.key for v in queries.VIEWS if v.always_shown],
+        "more": [v.key for v in queries.VIEWS if not v.always_shown],
+        "custom": list(custom),
+    }
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for group, keys in members.items():
+        groups[group] = [
+            {"key": key, "label": custom[key].name if key in custom else queries.VIEW_LABELS[key],
+             "hidden": key in hidden, "view": custom.get(key)}
+            for key in queries.in_user_order(keys, prefs)
+        ]  # fmt: skip
+    return groups
 
 
 def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
@@ -427,11 +454,90 @@ def create_view(request: HttpRequest, inbox_id: int) -> HttpResponse:
 
 
 @action_view
+def update_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    """Rename or (un)share a custom view from the views editor, or save the search form's filters
+    into it (`filters=1`, from the view's own search bar)."""
+    user = acting(request)
+    view = access_custom_view(user, view_id)
+    if request.POST.get("filters"):
+        actions.update_custom_view(view, acting_user=user, filters=queries.Filters.from_mapping(request.POST))
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("inbox", kwargs={"inbox_id": view.inbox_id, "view": view.key})
+        return response
+    form = forms.CustomViewForm(request.POST)
+    if not form.is_valid():
+        return form_error(form)
+    actions.update_custom_view(
+        view, acting_user=user, name=form.cleaned_data["name"], shared=form.cleaned_data["shared"]
+    )
+    return _views_editor(request, view.inbox)
+
+
+def _views_editor(request: HttpRequest, inbox: Inbox) -> HttpResponse:
+    user = acting(request)
+    context = {
+        "inbox": inbox,
+        "groups": list(_view_groups(user, inbox).items()),
+        "is_super_admin": membership_of(user).is_super_admin,
+    }
+    response = render(request, "inbox/inbox.html#views-editor", context)
+    response["HX-Trigger"] = json.dumps({"samtale:views-changed": inbox.pk})  # the nav is redrawn
+    return response
+
+
+@member_required
+def views_editor(request: HttpRequest, inbox_id: int) -> HttpResponse:
+    return _views_editor(request, access_inbox(acting(request), inbox_id))
+
+
+@action_view
+def arrange_views(request: HttpRequest, inbox_id: int) -> HttpResponse:
+    """Hide or show a view, or move it up or down within its group: the user's own layout."""
+    from samtale.accounts.actions import set_preferences
+
+    user = acting(request)
+    inbox = access_inbox(user, inbox_id)
+    key, op = request.POST.get("key", ""), request.POST.get("op", "")
+    groups = _view_groups(user, inbox)
+    group = next((items for items in groups.values() if any(i["key"] == key for i in items)), None)
+    if group is None or op not in {"hide", "show", "up", "down"}:
+        raise Http404("No such view")
+    prefs = user.preferences or {}
+    if op in {"hide", "show"}:
+        hidden = queries.hidden_views(prefs) - {key} | ({key} if op == "hide" else set())
+        set_preferences(user, acting_user=user, hidden_views=sorted(hidden))
+    else:
+        keys = [i["key"] for i in group]
+        at = keys.index(key)
+        to = at - 1 if op == "up" else at + 1
+        if 0 <= to < len(keys):
+            keys[at], keys[to] = keys[to], keys[at]
+        order = [k for items in groups.values() for k in ([*keys] if items is group else [i["key"] for i in items])]
+        set_preferences(user, acting_user=user, view_order=order)
+    return _views_editor(request, inbox)
+
+
+@action_view
+def save_preference(request: HttpRequest) -> HttpResponse:
+    """One on/off layout setting (a collapsed panel, "More" unfolded), remembered for the user."""
+    from samtale.accounts.actions import PREFERENCE_FLAGS, set_preferences
+
+    name = request.POST.get("name", "")
+    if name not in PREFERENCE_FLAGS or request.POST.get("value") not in {"0", "1"}:
+        return HttpResponseBadRequest(_("Unknown setting."), content_type="text/plain; charset=utf-8")
+    user = acting(request)
+    set_preferences(user, acting_user=user, **{name: request.POST["value"] == "1"})
+    return HttpResponse(status=204)
+
+
+@action_view
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     user = acting(request)
     view = access_custom_view(user, view_id)
     inbox_id = view.inbox_id
     actions.delete_custom_view(view, acting_user=user)
+    if request.POST.get("editor"):
+        return _views_editor(request, view.inbox)
     response = HttpResponse(status=204)
     response["HX-Redirect"] = reverse("inbox", kwargs={"inbox_id": inbox_id, "view": "unassigned"})
     return response

@@ -28,7 +28,7 @@ from samtale.inbox.actions.conversations import (
     unblock_sender,
     unmark_spam,
 )
-from samtale.inbox.actions.custom_views import create_custom_view, delete_custom_view
+from samtale.inbox.actions.custom_views import create_custom_view, delete_custom_view, update_custom_view
 from samtale.inbox.actions.hiding import hide_message, show_message
 from samtale.inbox.actions.live import agent_seen, agent_typing, send_transcript
 from samtale.inbox.actions.people import release_conversations_of
@@ -102,4 +102,5 @@ __all__ = [
     "trash_conversation",
     "unblock_sender",
     "unmark_spam",
+    "update_custom_view",
 ]

@@ -44,9 +44,45 @@ def create_custom_view(inbox: Inbox, *, acting_user: User, name: str, filters: F
     return view
 
 
-def delete_custom_view(view: CustomView, *, acting_user: User) -> None:
+def _require_owner(view: CustomView, acting_user: User) -> None:
     if view.owner_id != acting_user.pk and not membership_of(acting_user).is_super_admin:
-        raise PermissionDenied("Only the owner can delete this view.")
+        raise PermissionDenied("Only the owner can change this view.")
+
+
+def update_custom_view(
+    view: CustomView,
+    *,
+    acting_user: User,
+    name: str | None = None,
+    shared: bool | None = None,
+    filters: Filters | None = None,
+) -> CustomView:
+    """Rename, share or unshare, or save new filters into a view (its owner, or a super admin)."""
+    _require_owner(view, acting_user)
+    changed: dict[str, object] = {}
+    if name is not None:
+        if not name.strip():
+            raise ValidationError({"name": _("A view needs a name.")})
+        changed["name"] = name.strip()[:100]
+    if shared is not None:
+        changed["shared"] = shared
+    if filters is not None:
+        if not filters.active:
+            raise ValidationError(_("Set at least one filter or a search before saving a view."))
+        changed["filters"] = filters.as_dict()
+    if not changed:
+        return view
+    with transaction.atomic():
+        for field, value in changed.items():
+            setattr(view, field, value)
+        view.save(update_fields=list(changed))
+        audit(view.account, acting_user, "view.updated", view, fields=sorted(changed))
+        publish_on_commit(events.inbox_changed(view.account_id, view.inbox_id))
+    return view
+
+
+def delete_custom_view(view: CustomView, *, acting_user: User) -> None:
+    _require_owner(view, acting_user)
     with transaction.atomic():
         audit(view.account, acting_user, "view.deleted", view)
         view.delete()

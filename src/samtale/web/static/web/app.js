@@ -50,14 +50,28 @@
     const el = toast(undo.text, false, null, { label: nb ? "Angre" : "Undo", run });
     lastUndo = { el, run };
   }
-  document.body.addEventListener("samtale:undo", (e) => offerUndo(e.detail.value || e.detail));
+
+  // What the server asks the page to do (HX-Trigger: a toast, an Undo offer, a redraw of the views)
+  // is read from the response itself: an event on the element that sent the request never arrives
+  // when a live redraw has replaced that element meanwhile (the Close button, say).
+  function serverSaid(header) {
+    let said = null;
+    try { said = JSON.parse(header || "null"); } catch (err) { return; }
+    if (!said || typeof said !== "object") return;
+    if (said["samtale:undo"]) offerUndo(said["samtale:undo"]);
+    if (said["samtale:toast"]) toast(said["samtale:toast"]);
+    if (said["samtale:views-changed"]) schedule({ nav: true });
+  }
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const xhr = e.detail.xhr;
+    xhr.addEventListener("load", () => { if (xhr.status < 400) serverSaid(xhr.getResponseHeader("HX-Trigger")); });
+  });
 
   document.addEventListener("htmx:responseError", (e) => {
     const xhr = e.detail.xhr;
     toast(xhr.responseText && xhr.responseText.length < 400 ? xhr.responseText : "Error " + xhr.status, true);
   });
   document.addEventListener("htmx:sendError", () => toast("Network error — not saved", true));
-  document.body.addEventListener("samtale:toast", (e) => toast(e.detail.value || e.detail));
 
   const app = () => $("#app");
   const state = () => {
@@ -234,9 +248,7 @@
       const body = new URLSearchParams({ action: btn.dataset.bulk, ids: ids.join(",") });
       const res = await fetch(app().dataset.bulkUrl, { method: "POST", body, headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
       if (!res.ok) { toast(await res.text(), true); return; }
-      const trig = JSON.parse(res.headers.get("HX-Trigger") || "{}");
-      if (trig["samtale:undo"]) offerUndo(trig["samtale:undo"]);
-      else if (trig["samtale:toast"]) toast(trig["samtale:toast"]);
+      serverSaid(res.headers.get("HX-Trigger"));
       $$(".row-check").forEach((c) => { c.checked = false; });
       schedule({ nav: true, list: true });
       return;
@@ -272,8 +284,8 @@
       if (next) next.focus();
       return;
     }
-    if (e.target.closest("[data-action=toggle-contact]")) { $("#thread").classList.toggle("contact-collapsed"); return; }
-    if (e.target.closest("[data-action=toggle-nav]")) { app().classList.toggle("nav-collapsed"); return; }
+    if (e.target.closest("[data-action=toggle-contact]")) { toggleContact(); return; }
+    if (e.target.closest("[data-action=toggle-nav]")) { toggleNav(); return; }
     if (e.target.closest("[data-action=enlarge]")) { $("#composer").classList.toggle("large"); return; }
     const load = e.target.closest(".load-images");
     if (load) {
@@ -325,6 +337,24 @@
     const target = name === "reply" ? $("#reply-editor") : $("#comment-text");
     if (target) target.focus();
   }
+
+  // A redraw of the list (a live update, the search's own change) keeps a view name being typed.
+  let typedView = null;
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (!e.detail.target || e.detail.target.id !== "list") return;
+    const name = $(".save-view input[name=name]"), shared = $(".save-view input[name=shared]");
+    typedView = name && name.value ? { value: name.value, focused: document.activeElement === name, shared: shared && shared.checked } : null;
+  });
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (!typedView || !e.detail.target || e.detail.target.id !== "list") return;
+    const name = $(".save-view input[name=name]"), shared = $(".save-view input[name=shared]");
+    if (name && !name.value) {
+      name.value = typedView.value;
+      if (shared) shared.checked = typedView.shared;
+      if (typedView.focused) name.focus();
+    }
+    typedView = null;
+  });
 
   // Actions that redraw the thread keep the entries the agent had opened with "Show earlier".
   document.addEventListener("htmx:configRequest", (e) => {
@@ -488,8 +518,8 @@
     else if (e.key === "e") { const b = $("#close-btn"); if (b) { e.preventDefault(); b.click(); } }
     else if (e.key === "z" && lastUndo && lastUndo.el.isConnected) { e.preventDefault(); lastUndo.el.remove(); lastUndo.run(); }
     else if (e.key === "/") { const q = $("#q"); if (q) { e.preventDefault(); q.focus(); } }
-    else if (e.key === "[") { const a = app(); if (a) a.classList.toggle("nav-collapsed"); }
-    else if (e.key === "]") { const th = $("#thread"); if (th) th.classList.toggle("contact-collapsed"); }
+    else if (e.key === "[") toggleNav();
+    else if (e.key === "]") toggleContact();
   });
 
   // Permalink: highlight the linked message.
@@ -520,23 +550,34 @@
   document.addEventListener("htmx:afterSwap", scheduleStatusRefresh);
   document.addEventListener("htmx:load", scheduleStatusRefresh);
 
+  // Layout remembered per user on the server (panels collapsed, "More" unfolded): saved at each
+  // change; a live redraw of the views that raced the save keeps what the person just chose.
+  function savePref(name, on) {
+    fetch("/me/preferences/", { method: "POST", body: new URLSearchParams({ name, value: on ? "1" : "0" }), headers: { "X-CSRFToken": csrf() } })
+      .then((res) => { if (!res.ok) toast(document.documentElement.lang === "nb" ? "Oppsettet ble ikke lagret" : "Layout not saved", true); });
+  }
+  let moreOpen = null;
   function restoreMore() {
     const more = $(".more-views");
-    if (more && localStorage.getItem("samtale.more") === "1") more.open = true;
+    if (more && moreOpen !== null && !more.querySelector(".view-link.active")) more.open = moreOpen;
   }
   document.addEventListener("toggle", (e) => {
     if (!(e.target.classList && e.target.classList.contains("more-views"))) return;
-    localStorage.setItem("samtale.more", e.target.open ? "1" : "0");
     // A live refresh may have replaced the views between the click and this (asynchronous) event.
     const current = $(".more-views");
-    if (current && current !== e.target) current.open = e.target.open;
+    if (current && current !== e.target && moreOpen !== null) current.open = moreOpen;
   }, true);
   // Remembered at the click itself, not only at the (asynchronous) toggle event: a live refresh
   // may detach the clicked <details> first, and a detached element's toggle never reaches here.
   document.addEventListener("click", (e) => {
     const summary = e.target.closest && e.target.closest(".more-views > summary");
-    if (summary) localStorage.setItem("samtale.more", summary.parentElement.open ? "0" : "1");
+    if (summary) { moreOpen = !summary.parentElement.open; savePref("more_views_open", moreOpen); }
   }, true);
+  function toggleNav() { const a = app(); if (a) savePref("nav_collapsed", a.classList.toggle("nav-collapsed")); }
+  function toggleContact() { const th = $("#thread"); if (th) savePref("contact_collapsed", th.classList.toggle("contact-collapsed")); }
+  document.addEventListener("click", (e) => {
+    if (e.target.closest && e.target.closest("[data-action=edit-views]")) $("#views-dialog").showModal();
+  });
   document.addEventListener("htmx:afterSwap", restoreMore);
 
   // Behaviours declared in the markup (the Content-Security-Policy allows no inline handlers).
