@@ -83,3 +83,16 @@ def test_without_the_permission_others_statuses_are_read_only(browser: Any, serv
     expect(page.locator(f"#avail-{server.seed['users']['agent']} .status-readonly")).to_be_visible()
     expect(page.locator(f"#avail-{server.seed['users']['agent']} select")).to_have_count(0)
     expect(page.locator(f"#avail-{server.seed['users']['noperm']} select.status-select")).to_have_count(1)  # his own
+
+
+def test_the_owner_dropdown_follows_a_teammates_status_live(browser: Any, server: Server) -> None:
+    bob = login(browser, server, "bob@acme.test")
+    bob.goto(f"/inbox/{server.seed['inbox']}/v/all_open/c/{server.seed['conversations']['fanout']}/")
+    option = bob.locator("#owner-select option", has_text="Dave Plain")
+    expect(option).to_have_text("● Dave Plain")
+    dave = f"/api/v1/users/{server.seed['users']['noperm']}/status"
+    server.api("POST", dave, server.seed["tokens"]["noperm"], {"action": "away"})
+    expect(option).to_have_text("○ Dave Plain (away)", timeout=3000)  # live, no reload
+    expect(option).to_have_attribute("data-available", "0")
+    server.api("POST", dave, server.seed["tokens"]["noperm"], {"action": "available"})
+    expect(option).to_have_text("● Dave Plain", timeout=3000)

@@ -218,3 +218,16 @@ def test_preferences_are_validated() -> None:
                 {"view_order": ["chat"] * 201}, {"theme": "dark"}):  # fmt: skip
         with pytest.raises(ValidationError):
             set_preferences(a, acting_user=a, **bad)
+
+
+def test_the_owner_dropdown_alone_shows_statuses_now(world: World, client_for) -> None:  # type: ignore[no-untyped-def]
+    from samtale.availability import actions as availability
+
+    c = world.inbound("Owners")
+    client: Client = client_for(world.agent)
+    before = client.get(f"/c/{c.pk}/owner/").content.decode()
+    assert "● Carol Agent</option>" in before and 'id="owner-select"' in before
+    availability.set_away(world.agent2, acting_user=world.agent2)
+    after = client.get(f"/c/{c.pk}/owner/").content.decode()
+    assert "○ Carol Agent (away)</option>" in after
+    assert client_for(world.outsider).get(f"/c/{c.pk}/owner/").status_code == 404

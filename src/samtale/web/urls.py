@@ -31,6 +31,7 @@ urlpatterns = [
     path("me/preferences/", v.save_preference, name="save_preference"),
     path("c/<id:conversation_id>/", v.thread_fragment, name="thread_fragment"),
     path("c/<id:conversation_id>/earlier/", v.thread_earlier, name="thread_earlier"),
+    path("c/<id:conversation_id>/owner/", v.owner_select, name="owner_select"),
     path("c/<id:conversation_id>/<str:action>/", v.conversation_action, name="conversation_action"),
     path("m/<id:message_id>/", v.message_permalink, name="message_permalink"),
     path("m/<id:message_id>/forward/", v.message_forward, name="message_forward"),

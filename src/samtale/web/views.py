@@ -107,7 +107,6 @@ def _view_groups(user: User, inbox: Inbox) -> dict[str, list[dict[str, Any]]]:
 
 
 def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
-    members = list(queries.inbox_members(conversation.inbox))
     # the newest page; a redraw keeps the entries the agent had opened ("since" the oldest shown);
     # a permalink opens at its message
     thread = queries.thread(
@@ -119,7 +118,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
     return {
         **_entry_context(request, conversation),
         "thread": thread,
-        "members": _with_status(members),
+        **_owner_choices(conversation),
         "ChannelKind": ChannelKind,
         "send_as": [(kind, ChannelKind(kind).label, ", ".join(to)) for kind, to in queries.reply_options(conversation)],
     }
@@ -139,14 +138,30 @@ def _entry_context(request: HttpRequest, conversation: Conversation) -> dict[str
 
 
 def _with_status(members: list[Any]) -> list[Any]:
-    """Each person with `available` set, so the owner dropdown shows who is there (B10)."""
+    """Each person with `available` and `next_change` set, so the owner dropdown shows who is there
+    (B10) and is redrawn when one of them changes (at the earliest `next_change`)."""
     from samtale.availability.roster import statuses
     from samtale.core.clock import now
 
     current = statuses([m.pk for m in members], now())
     for member in members:
         member.available = current[member.pk].available
+        member.next_change = current[member.pk].next_change
     return members
+
+
+@member_required
+def owner_select(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The owner dropdown alone, with everyone's status now (a status changed: F1)."""
+    conversation = access_conversation(acting(request), conversation_id)
+    context = {"conversation": conversation, **_owner_choices(conversation)}
+    return render(request, "inbox/inbox.html#owner-select", context)
+
+
+def _owner_choices(conversation: Conversation) -> dict[str, Any]:
+    members = _with_status(list(queries.inbox_members(conversation.inbox)))
+    changes = [m.next_change for m in members if m.next_change is not None]
+    return {"members": members, "owner_next_change": min(changes, default=None)}
 
 
 @member_required

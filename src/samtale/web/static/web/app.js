@@ -144,6 +144,7 @@
         htmx.ajax("GET", location.pathname, { source: "#availability-table", target: ".settings-main", select: ".settings-main", swap: "outerHTML" });
         return;
       }
+      if (msg.event === "availability.changed") refreshOwners();
       const menu = $("#status-menu");
       const me = document.body.dataset.me;
       if (menu && String(msg.user_id) === me) htmx.ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" });
@@ -542,7 +543,22 @@
       if (target) htmx.ajax("GET", url, { source: "#" + el.id, target: "#" + el.id, swap: "outerHTML", select: select });
     }, Math.max(due, 500));
   }
+  // The owner dropdown's away dots follow every status change (F1): redrawn on an availability
+  // event, and when the earliest of its people's statuses is due to change (working hours, a
+  // temporary away running out). Not while the agent has it open: then once they leave it.
+  let ownersStale = false;
+  function refreshOwners() {
+    const wrap = $("#owner-select-wrap");
+    if (!wrap) return;
+    if (document.activeElement === $("#owner-select")) { ownersStale = true; return; }
+    ownersStale = false;
+    htmx.ajax("GET", wrap.dataset.url, { source: "#owner-select-wrap", target: "#owner-select-wrap", swap: "outerHTML" });
+  }
+  document.addEventListener("focusout", (e) => { if (e.target.id === "owner-select" && ownersStale) setTimeout(refreshOwners, 0); });
+
   function scheduleStatusRefresh() {
+    const owners = $("#owner-select-wrap");
+    if (owners) refreshAt(owners, owners.dataset.url);
     refreshAt($("#status-menu[data-next-change]"), "/me/status/");
     const table = $("#availability-table");
     if (table) refreshAt(table, table.dataset.url);
