@@ -580,6 +580,18 @@ NB = {
     "Delete the view %(name)s?": "Slette visningen %(name)s?",
     "Done": "Ferdig",
     "Layout not saved": "Oppsettet ble ikke lagret",
+    "Skip to main content": "Hopp til hovedinnholdet",
+    "Conversations": "Samtaler",
+    "All keyboard shortcuts": "Alle hurtigtaster",
+    "Keyboard shortcuts": "Hurtigtaster",
+    "Next / previous conversation": "Neste / forrige samtale",
+    "Send the reply or comment": "Send svaret eller kommentaren",
+    "Close the conversation": "Lukk samtalen",
+    "Undo the last close, Trash, Spam or Block (while its notice shows)": "Angre siste lukking, sletting, søppelpost eller blokkering (mens meldingen om den vises)",
+    "Show or hide the views panel": "Vis eller skjul visningspanelet",
+    "Show or hide the contact panel": "Vis eller skjul kontaktpanelet",
+    "Close a menu or panel; leave a text field": "Lukk en meny eller et panel; forlat et tekstfelt",
+    "This list": "Denne listen",
 }
 PLURALS = {
     "%(count)d conversation updated": ["%(count)d samtale oppdatert", "%(count)d samtaler oppdatert"],

@@ -393,3 +393,51 @@ def test_views_are_edited_hidden_reordered_and_remembered(browser: Any, server: 
     dialog.get_by_role("button", name="Move All open down").click()
     expect(page.locator("#nav a[data-view=chat]")).to_have_count(1)
     expect(page.locator("#nav .views a").nth(2)).to_have_attribute("data-view", "all_open")
+
+
+def test_everything_is_reachable_and_visible_by_keyboard(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    # the first Tab reaches a skip link, which is shown and leads to the main region
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["y"] >= 0
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+    # j moves to a conversation: the row has the focus and the move is announced
+    page.keyboard.press("j")
+    expect(page.locator("#thread h1")).to_be_visible()
+    subject = page.locator("#thread h1").text_content()
+    expect(page.locator("#announcer")).to_contain_text(subject)
+    assert page.evaluate("document.activeElement.classList.contains('row-link')")
+    # a message's tools show when they have the focus (not only on hover)
+    copy = page.locator(".entry.message .copy-link").first
+    page.mouse.move(0, 0)
+    assert copy.evaluate("el => getComputedStyle(el.parentElement).opacity") == "0"
+    copy.focus()
+    assert copy.evaluate("el => getComputedStyle(el.parentElement).opacity") == "1"
+    # a focused checkbox has a clear ring
+    page.keyboard.press("Shift")  # the last input was the keyboard: focus rings show
+    check = page.locator(".row-check").first
+    check.focus()
+    ring = check.evaluate("el => [getComputedStyle(el).outlineStyle, parseFloat(getComputedStyle(el).outlineWidth)]")
+    assert ring[0] == "solid" and ring[1] >= 2
+    # Esc closes menus and gives the focus back to what opened them
+    page.locator("#more-menu > summary").click()
+    expect(page.locator("#more-menu")).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(page.locator("#more-menu")).not_to_have_attribute("open", "")
+    expect(page.locator("#more-menu > summary")).to_be_focused()
+    page.click("#bell-button")
+    expect(page.locator("#bell-panel")).to_be_visible()
+    expect(page.locator("#bell-button")).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Escape")
+    expect(page.locator("#bell-panel")).to_be_hidden()
+    # ? lists the shortcuts
+    page.keyboard.press("?")
+    dialog = page.locator("#shortcuts-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Next / previous conversation")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()

@@ -213,9 +213,14 @@
   document.addEventListener("click", (e) => {
     const bell = e.target.closest("#bell-button");
     const panel = $("#bell-panel");
-    if (bell && panel) { panel.hidden = !panel.hidden; return; }
-    if (panel && !panel.hidden && !e.target.closest("#bell")) panel.hidden = true;
+    if (bell && panel) { panel.hidden = !panel.hidden; bell.setAttribute("aria-expanded", String(!panel.hidden)); return; }
+    if (panel && !panel.hidden && !e.target.closest("#bell")) closeBell();
   });
+  function closeBell() {
+    const panel = $("#bell-panel"), bell = $("#bell-button");
+    if (panel) panel.hidden = true;
+    if (bell) bell.setAttribute("aria-expanded", "false");
+  }
   document.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target && e.detail.target.id === "bell-panel") {
       const unread = $(".notif-panel", e.detail.target);
@@ -490,7 +495,38 @@
     i = Math.max(0, Math.min(rows.length - 1, i + delta));
     rows[i].classList.add("cursor");
     rows[i].scrollIntoView({ block: "nearest" });
-    $(".row-link", rows[i]).click();
+    const link = $(".row-link", rows[i]);
+    link.click();
+    link.focus({ preventScroll: true });  // a screen reader reads the row it moved to
+    announce(`${$(".who", rows[i]).textContent.trim()}, ${$(".subject", rows[i]).textContent.trim()} (${i + 1}/${rows.length})`);
+  }
+  function announce(text) {
+    const region = $("#announcer");
+    if (!region) return;
+    region.textContent = "";
+    setTimeout(() => { region.textContent = text; }, 30);  // a change of text is what is read out
+  }
+
+  // Esc closes what is open (menus, panels, the shortcut list), innermost first, and gives the
+  // focus back to what opened it.
+  function closeSomething() {
+    const menus = $$("details[open]").filter((d) => d.matches(".menu, .submenu, .forward, .status-details"));
+    if (menus.length) {
+      const inner = menus[menus.length - 1];
+      inner.open = false;
+      const summary = $("summary", inner);
+      if (summary) summary.focus();
+      return true;
+    }
+    const panel = $("#bell-panel");
+    if (panel && !panel.hidden) { closeBell(); $("#bell-button").focus(); return true; }
+    const filters = $("#filters");
+    if (filters && !filters.hidden) { filters.hidden = true; const t = $("#filters-toggle"); if (t) t.focus(); return true; }
+    return false;
+  }
+  function showShortcuts() {
+    const dialog = $("#shortcuts-dialog");
+    if (dialog && !dialog.open) dialog.showModal();
   }
   document.addEventListener("keydown", (e) => {
     const t = e.target;
@@ -510,7 +546,10 @@
       if (form && (form.id === "reply-form" || form.id === "comment-form")) { e.preventDefault(); htmx.trigger(form, "submit"); }
       return;
     }
-    if (e.key === "Escape") { const c = $("#composer.large"); if (c) c.classList.remove("large"); if (typing(t)) t.blur(); return; }
+    if (e.key === "Escape") {
+      if (closeSomething()) { e.preventDefault(); return; }
+      const c = $("#composer.large"); if (c) c.classList.remove("large"); if (typing(t)) t.blur(); return;
+    }
     if (typing(t) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "j") { e.preventDefault(); moveCursor(1); }
     else if (e.key === "k") { e.preventDefault(); moveCursor(-1); }
@@ -521,6 +560,7 @@
     else if (e.key === "/") { const q = $("#q"); if (q) { e.preventDefault(); q.focus(); } }
     else if (e.key === "[") toggleNav();
     else if (e.key === "]") toggleContact();
+    else if (e.key === "?") { e.preventDefault(); showShortcuts(); }
   });
 
   // Permalink: highlight the linked message.
@@ -593,6 +633,7 @@
   function toggleContact() { const th = $("#thread"); if (th) savePref("contact_collapsed", th.classList.toggle("contact-collapsed")); }
   document.addEventListener("click", (e) => {
     if (e.target.closest && e.target.closest("[data-action=edit-views]")) $("#views-dialog").showModal();
+    if (e.target.closest && e.target.closest("[data-action=shortcuts]")) showShortcuts();
   });
   document.addEventListener("htmx:afterSwap", restoreMore);
 
