@@ -152,6 +152,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "samtale.web.context.permissions",
+                "samtale.web.context.ui_strings",
             ],
         },
     }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from samtale.accounts.models import Membership, Team, User
 
@@ -12,13 +13,13 @@ def membership_of(user: User) -> Membership:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     if not user.is_authenticated:
-        raise PermissionDenied("Not signed in.")
+        raise PermissionDenied(_("Not signed in."))
     try:
         membership = Membership.objects.select_related("account").get(user=user)
     except Membership.DoesNotExist:
-        raise PermissionDenied("You do not belong to an account.") from None
+        raise PermissionDenied(_("You do not belong to an account.")) from None
     if not membership.is_usable:
-        raise PermissionDenied("Your access has been deactivated.")
+        raise PermissionDenied(_("Your access has been deactivated."))
     user._samtale_membership = membership  # type: ignore[attr-defined]
     return membership
 
@@ -26,14 +27,17 @@ def membership_of(user: User) -> Membership:
 def require_permission(user: User, name: str) -> Membership:
     membership = membership_of(user)
     if not membership.has_permission(name):
-        raise PermissionDenied(f"You need the {name} permission.")
+        from samtale.accounts.models import PERMISSION_LABELS
+
+        label = str(PERMISSION_LABELS.get(name, name)).lower()
+        raise PermissionDenied(_("You need the permission “%(name)s”.") % {"name": label})
     return membership
 
 
 def require_super_admin(user: User) -> Membership:
     membership = membership_of(user)
     if not membership.is_super_admin:
-        raise PermissionDenied("Only super admins can do this.")
+        raise PermissionDenied(_("Only super admins can do this."))
     return membership
 
 

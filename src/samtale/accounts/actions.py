@@ -75,7 +75,7 @@ def create_user(
     if acting_user is not None:
         membership = require_super_admin(acting_user)
         if membership.account_id != account.pk:
-            raise PermissionDenied("Not your account.")
+            raise PermissionDenied(_("Not your account."))
     with transaction.atomic():
         user = _create_user(
             account,
@@ -103,7 +103,7 @@ def update_membership(
     actor = require_super_admin(acting_user)
     membership = user.membership
     if membership.account_id != actor.account_id:
-        raise PermissionDenied("Not your account.")
+        raise PermissionDenied(_("Not your account."))
     with transaction.atomic():
         if role is not None:
             if role not in Role.values:
@@ -136,7 +136,7 @@ def _lifecycle_guard(user: User, acting_user: User) -> Membership:
     actor = require_super_admin(acting_user)
     membership = user.membership
     if membership.account_id != actor.account_id:
-        raise PermissionDenied("Not your account.")
+        raise PermissionDenied(_("Not your account."))
     if user.pk == acting_user.pk:
         raise ValidationError(_("You cannot do that to yourself."))
     return membership
@@ -190,7 +190,7 @@ def remove_user(user: User, *, acting_user: User) -> int:
 
 def set_language(user: User, *, acting_user: User, language: str) -> None:
     if acting_user.pk != user.pk:
-        raise PermissionDenied("You can only change your own language.")
+        raise PermissionDenied(_("You can only change your own language."))
     if language not in {"en", "nb"}:
         raise ValidationError(_("Unknown language."))
     with transaction.atomic():
@@ -210,7 +210,7 @@ def set_preferences(user: User, *, acting_user: User, **changes: Any) -> dict[st
     """Merge `changes` into the user's preferences: flags are booleans, lists hold view keys (at
     most 200). Only the user sets their own; not audited (a layout, not a decision anyone answers for)."""
     if acting_user.pk != user.pk:
-        raise PermissionDenied("You can only change your own layout.")
+        raise PermissionDenied(_("You can only change your own layout."))
     for key, value in changes.items():
         if key in PREFERENCE_FLAGS:
             if not isinstance(value, bool):
@@ -249,7 +249,7 @@ def set_team_members(team: Team, *, acting_user: User, members: Iterable[User]) 
     require_super_admin(acting_user)
     members = list(members)
     if any(m.membership.account_id != team.account_id for m in members):
-        raise PermissionDenied("Not your account.")
+        raise PermissionDenied(_("Not your account."))
     with transaction.atomic():
         team.members.set(members)
         audit(team.account, acting_user, "team.members", team, members=[m.pk for m in members])
@@ -269,7 +269,7 @@ def create_api_token(user: User, *, acting_user: User, name: str) -> tuple[ApiTo
     """Returns the token and its clear text, which is never stored and shown only now."""
     membership = membership_of(acting_user)
     if acting_user.pk != user.pk and not membership.is_super_admin:
-        raise PermissionDenied("You can only create your own tokens.")
+        raise PermissionDenied(_("You can only create your own tokens."))
     clear = ApiToken.generate()
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -286,7 +286,7 @@ def create_api_token(user: User, *, acting_user: User, name: str) -> tuple[ApiTo
 def revoke_api_token(token: ApiToken, *, acting_user: User) -> None:
     membership = membership_of(acting_user)
     if token.user_id != acting_user.pk and not membership.is_super_admin:
-        raise PermissionDenied("You can only revoke your own tokens.")
+        raise PermissionDenied(_("You can only revoke your own tokens."))
     with transaction.atomic():
         audit(membership.account, acting_user, "token.revoked", token)
         token.delete()
@@ -304,7 +304,7 @@ def change_password(user: User, *, acting_user: User, new_password: str, current
     else:
         actor = require_super_admin(acting_user)
         if user.membership.account_id != actor.account_id:
-            raise PermissionDenied("Not your account.")
+            raise PermissionDenied(_("Not your account."))
     validate_password(new_password, user)
     with transaction.atomic():
         user.set_password(new_password)

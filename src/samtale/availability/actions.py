@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -28,14 +29,23 @@ def require_may_edit(acting_user: User, user: User) -> None:
     actor = membership_of(acting_user)
     target = user.membership
     if target.account_id != actor.account_id:
-        raise PermissionDenied("Not your account.")
+        raise PermissionDenied(_("Not your account."))
     if acting_user.pk != user.pk and not actor.is_super_admin:
-        raise PermissionDenied("Only the user or a super admin can change this.")
+        raise PermissionDenied(_("Only the user or a super admin can change this."))
+
+
+@functools.cache
+def time_zones() -> list[str]:
+    """The zones a person can live in: "Europe/Oslo" and the like, and UTC; not the database's
+    aliases of the server's own clock or file layout ("localtime", "posixrules", "Factory")."""
+    return sorted(
+        z for z in available_timezones() if ("/" in z and not z.startswith(("Etc/", "posix/", "right/"))) or z == "UTC"
+    )
 
 
 def set_time_zone(user: User, *, acting_user: User, time_zone: str) -> Profile:
     require_may_edit(acting_user, user)
-    if time_zone not in available_timezones():
+    if time_zone not in time_zones():
         raise ValidationError({"time_zone": _("Unknown time zone.")})
     with transaction.atomic():
         profile, _created = Profile.objects.get_or_create(user=user)
@@ -132,7 +142,7 @@ def set_temporary_away(
     """Away for a while (B4): a preset, "today" (rest of the user's day) or a custom end."""
     _may_change_status(acting_user, user)
     if user.membership.seat != Seat.SERVICE:
-        raise PermissionDenied("Setting temporarily away needs a service seat.")
+        raise PermissionDenied(_("Setting temporarily away needs a service seat."))
     start = now()
     if preset in TEMPORARY_PRESETS:
         until = start + TEMPORARY_PRESETS[preset]
@@ -153,9 +163,9 @@ def _may_change_status(acting_user: User, user: User) -> None:
     """Your own status; someone else's only with `availability_management` (B7)."""
     actor = membership_of(acting_user)
     if user.membership.account_id != actor.account_id:
-        raise PermissionDenied("Not your account.")
+        raise PermissionDenied(_("Not your account."))
     if acting_user.pk != user.pk and not actor.has_permission("availability_management"):
-        raise PermissionDenied("You need the availability management permission.")
+        raise PermissionDenied(_("You need the availability management permission."))
 
 
 def save_management_filters(account_id: int, *, acting_user: User, filters: dict[str, str]) -> None:
@@ -164,7 +174,7 @@ def save_management_filters(account_id: int, *, acting_user: User, filters: dict
 
     membership = membership_of(acting_user)
     if membership.account_id != account_id:
-        raise PermissionDenied("Not your account.")
+        raise PermissionDenied(_("Not your account."))
     clean = {k: str(v)[:40] for k, v in filters.items() if k in {"status", "team", "inbox", "seat"} and v}
     with transaction.atomic():
         ManagementFilters.objects.update_or_create(

@@ -54,7 +54,8 @@ def _context(request: HttpRequest) -> dict[str, object]:
         "status": status,
         "admin_set_away": status.reason == Reason.SET_AWAY_BY_ADMIN,
         "can_go_temporary": membership_of(user).seat == Seat.SERVICE,
-        "presets": [("15m", "15 min"), ("30m", "30 min"), ("1h", "1 h"), ("2h", "2 h"), ("4h", "4 h")],
+        "presets": [(f"{n}m", _("%(n)s min") % {"n": n}) for n in (15, 30)]
+        + [(f"{n}h", _("%(n)s h") % {"n": n}) for n in (1, 2, 4)],
         "user_zone": profile.time_zone if profile else "UTC",
     }
 
@@ -155,7 +156,7 @@ def published_calendar(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _record_context(request: HttpRequest, target_id: int) -> dict[str, object]:
-    from zoneinfo import ZoneInfo, available_timezones
+    from zoneinfo import ZoneInfo
 
     from samtale.accounts.access import access_user
     from samtale.availability.models import CalendarFeed, OutOfOffice, WorkingHours
@@ -200,7 +201,7 @@ def _record_context(request: HttpRequest, target_id: int) -> dict[str, object]:
         "default_keywords": DEFAULT_OOO_KEYWORDS,
         "out_of_office": OutOfOffice.objects.filter(user=target, ends_at__gt=at),
         "weekdays": WEEKDAYS,
-        "zones": sorted(available_timezones()),
+        "zones": actions.time_zones(),
         "membership": viewer_membership,
         "section": "availability",
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from samtale.accounts.access import membership_of
 from samtale.accounts.models import User
@@ -38,7 +39,7 @@ def access_inbox_settings(user: User, inbox_id: int) -> Inbox:
     except (Inbox.DoesNotExist, ValueError, TypeError):
         raise Http404("No such inbox") from None
     if not membership.has_permission("inbox_settings"):
-        raise PermissionDenied("You need the inbox settings permission.")
+        raise PermissionDenied(_("You need the inbox settings permission."))
     return inbox
 
 
@@ -93,7 +94,7 @@ def access_custom_view(user: User, view_id: int) -> CustomView:
 def access_own_custom_view(user: User, view_id: int) -> CustomView:
     view = access_custom_view(user, view_id)
     if view.owner_id != user.pk and not membership_of(user).is_super_admin:
-        raise PermissionDenied("Only the owner can change this view.")
+        raise PermissionDenied(_("Only the owner can change this view."))
     return view
 
 

@@ -102,7 +102,7 @@ def retry_raw_email(raw: RawEmail, *, acting_user: User) -> RawEmail:
     """Put a parked message back in the queue with fresh attempts (after a fix was deployed)."""
     membership = require_permission(acting_user, "inbox_settings")
     if raw.account_id != membership.account_id:
-        raise PermissionDenied("Not a message of your account.")
+        raise PermissionDenied(_("Not a message of your account."))
     if raw.state != RawEmail.State.PARKED:
         raise ValidationError(_("This message is not parked."))
     with transaction.atomic():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class MailServerForm(forms.Form):
-    SECURITY = [("none", "None"), ("starttls", "STARTTLS"), ("tls", "SSL/TLS")]
+    SECURITY = [("none", _("None (unencrypted)")), ("starttls", "STARTTLS"), ("tls", "SSL/TLS")]
     smtp_host = forms.CharField(required=False, max_length=255)
     smtp_port = forms.IntegerField(min_value=1, max_value=65535, initial=587)
     smtp_security = forms.ChoiceField(choices=SECURITY)

@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from samtale.accounts.models import User
 from samtale.channels.email.outbound import connection_for, new_message_id
@@ -27,7 +28,7 @@ def _sending_channel(conversation: Conversation) -> Channel:
         return conversation.channel
     channel = Channel.objects.filter(inbox_id=conversation.inbox_id, kind=ChannelKind.EMAIL).exclude(address="").first()
     if channel is None:
-        raise ValidationError("This inbox has no email channel to send the transcript from.")
+        raise ValidationError(_("This inbox has no email channel to send the transcript from."))
     return channel
 
 

@@ -68,7 +68,7 @@ def add_comment(conversation: Conversation, *, acting_user: User, text: str) -> 
 
 def mark_notifications_read(user: User, *, acting_user: User, ids: Iterable[int] | None = None) -> int:
     if acting_user.pk != user.pk:
-        raise PermissionDenied("You can only read your own notifications.")
+        raise PermissionDenied(_("You can only read your own notifications."))
     qs = Notification.objects.filter(user=user, read_at=None)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))

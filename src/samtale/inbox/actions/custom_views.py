@@ -46,7 +46,7 @@ def create_custom_view(inbox: Inbox, *, acting_user: User, name: str, filters: F
 
 def _require_owner(view: CustomView, acting_user: User) -> None:
     if view.owner_id != acting_user.pk and not membership_of(acting_user).is_super_admin:
-        raise PermissionDenied("Only the owner can change this view.")
+        raise PermissionDenied(_("Only the owner can change this view."))
 
 
 def update_custom_view(

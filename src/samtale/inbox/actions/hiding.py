@@ -6,6 +6,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from samtale.accounts.access import membership_of, require_permission
 from samtale.accounts.models import User
@@ -44,7 +45,7 @@ def show_message(message: Message, *, acting_user: User) -> Message:
     if message.hidden_at is None:
         return message
     if not membership.is_super_admin and message.hidden_by_id != acting_user.pk:
-        raise PermissionDenied("Only super admins or the person who hid this message can show it.")
+        raise PermissionDenied(_("Only super admins or the person who hid this message can show it."))
     with transaction.atomic():
         message.hidden_by = None
         message.hidden_at = None

@@ -60,7 +60,7 @@ def add_inbox_member(inbox: Inbox, *, acting_user: User | None, user: User) -> N
     if acting_user is not None:
         require_permission(acting_user, "inbox_settings")
     if not _same_account(user, inbox.account):
-        raise PermissionDenied("That user is not in this account.")
+        raise PermissionDenied(_("That user is not in this account."))
     with transaction.atomic():
         inbox.members.add(user)
         audit(inbox.account, acting_user, "inbox.member_added", inbox, user_id=user.pk)

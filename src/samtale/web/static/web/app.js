@@ -4,6 +4,14 @@
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
   const csrf = () => $('meta[name="csrf-token"]').content;
+  // what the script says, in the page's language (`web.context.ui_strings`)
+  let strings = null;
+  function say(key, values) {
+    if (strings === null) { const el = $("#ui-strings"); strings = el ? JSON.parse(el.textContent) : {}; }
+    let text = strings[key] || key;
+    Object.entries(values || {}).forEach(([name, value]) => { text = text.replace("%(" + name + ")s", String(value)); });
+    return text;
+  }
 
   function toast(text, isError, link, action) {
     const box = $("#toasts");
@@ -35,19 +43,18 @@
   // seconds (or with "z"). The server says what was done and what takes it back.
   let lastUndo = null;
   function offerUndo(undo) {
-    const nb = document.documentElement.lang === "nb";
     const run = () => {
       lastUndo = null;
       const request = undo.url
         ? fetch(undo.url, { method: "POST", body: new URLSearchParams({ undo: "1" }), headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } })
         : fetch(app().dataset.bulkUrl, { method: "POST", body: new URLSearchParams({ action: undo.action, ids: undo.ids.join(",") }), headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
       request.then((res) => {
-        if (!res.ok) { res.text().then((t) => toast(t.length < 400 ? t : "Error " + res.status, true)); return; }
-        toast(nb ? "Angret" : "Undone");
+        if (!res.ok) { res.text().then((text) => toast(text.length < 400 ? text : say("error", { status: res.status }), true)); return; }
+        toast(say("undone"));
         schedule({ nav: true, list: true, thread: !!(undo.conversation && String(undo.conversation) === String(state().open)) });
-      }).catch(() => toast(nb ? "Nettverksfeil — ikke angret" : "Network error — not undone", true));
+      }).catch(() => toast(say("network_not_undone"), true));
     };
-    const el = toast(undo.text, false, null, { label: nb ? "Angre" : "Undo", run });
+    const el = toast(undo.text, false, null, { label: say("undo"), run });
     lastUndo = { el, run };
   }
 
@@ -69,9 +76,9 @@
 
   document.addEventListener("htmx:responseError", (e) => {
     const xhr = e.detail.xhr;
-    toast(xhr.responseText && xhr.responseText.length < 400 ? xhr.responseText : "Error " + xhr.status, true);
+    toast(xhr.responseText && xhr.responseText.length < 400 ? xhr.responseText : say("error", { status: xhr.status }), true);
   });
-  document.addEventListener("htmx:sendError", () => toast("Network error — not saved", true));
+  document.addEventListener("htmx:sendError", () => toast(say("network_not_saved"), true));
 
   const app = () => $("#app");
   const state = () => {
@@ -130,9 +137,8 @@
     } else if (msg.event === "notification.created") {
       const badge = $("#bell-count");
       if (badge) { badge.textContent = String((parseInt(badge.textContent, 10) || 0) + 1); badge.hidden = false; }
-      const label = msg.kind === "mention" ? (document.documentElement.lang === "nb" ? "Du ble nevnt" : "You were mentioned")
-        : (document.documentElement.lang === "nb" ? "Ny samtale tildelt deg" : "A conversation was assigned to you");
-      toast(label, false, { href: "/c/" + encodeURIComponent(msg.conversation_id) + "/", text: document.documentElement.lang === "nb" ? "åpne" : "open" });
+      const label = msg.kind === "mention" ? say("mentioned") : say("assigned");
+      toast(label, false, { href: "/c/" + encodeURIComponent(msg.conversation_id) + "/", text: say("open") });
       const panel = $("#bell-panel");
       if (panel && !panel.hidden) htmx.ajax("GET", "/notifications/", { source: "#bell-panel", target: "#bell-panel", swap: "innerHTML" });
     } else if (msg.event === "availability.changed" || msg.event === "availability.filters_changed") {
@@ -236,7 +242,7 @@
     const n = $$(".row-check:checked").length;
     bar.hidden = n === 0;
     const label = $("#bulk-count");
-    if (label) label.textContent = n + (document.documentElement.lang === "nb" ? " valgt" : " selected");
+    if (label) label.textContent = say("selected", { n });
   }
   document.addEventListener("change", (e) => {
     if (e.target.id === "select-all") { $$(".row-check").forEach((c) => { c.checked = e.target.checked; }); updateBulk(); }
@@ -309,7 +315,7 @@
       const field = $(copyValue.dataset.copy);
       if (field) {
         try { await navigator.clipboard.writeText(field.value); } catch (err) { field.select(); document.execCommand("copy"); }
-        toast(document.documentElement.lang === "nb" ? "Kopiert" : "Copied");
+        toast(say("copied"));
       }
       return;
     }
@@ -321,7 +327,7 @@
         document.execCommand("copy"); ta.remove();
       }
       document.body.dataset.copied = url;
-      toast((document.documentElement.lang === "nb" ? "Lenke kopiert: " : "Link copied: ") + url);
+      toast(say("link_copied", { url }));
       return;
     }
     const tab = e.target.closest(".tab[data-tab]");
@@ -610,7 +616,7 @@
   // change; a live redraw of the views that raced the save keeps what the person just chose.
   function savePref(name, on) {
     fetch("/me/preferences/", { method: "POST", body: new URLSearchParams({ name, value: on ? "1" : "0" }), headers: { "X-CSRFToken": csrf() } })
-      .then((res) => { if (!res.ok) toast(document.documentElement.lang === "nb" ? "Oppsettet ble ikke lagret" : "Layout not saved", true); });
+      .then((res) => { if (!res.ok) toast(say("layout_not_saved"), true); });
   }
   let moreOpen = null;
   function restoreMore() {
@@ -684,8 +690,7 @@
     const header = response.headers.get("X-Field-Errors");
     if (header) { try { return JSON.parse(header); } catch (err) { /* shown as text below */ } }
     const plain = (response.headers.get("Content-Type") || "").startsWith("text/plain") && text.length < 400;
-    const nb = document.documentElement.lang === "nb";
-    return { __all__: [plain ? text : (nb ? "Ikke lagret (feil " : "Not saved (error ") + response.status + ")"] };
+    return { __all__: [plain ? text : say("not_saved", { status: response.status })] };
   }
   document.addEventListener("submit", (e) => {
     const form = e.target;
@@ -703,7 +708,7 @@
         }
         return response.text().then((text) => showErrors(form, errorsOf(response, text)));
       })
-      .catch(() => showErrors(form, { __all__: [document.documentElement.lang === "nb" ? "Nettverksfeil — ikke lagret" : "Network error — not saved"] }))
+      .catch(() => showErrors(form, { __all__: [say("network_not_saved")] }))
       .finally(() => buttons.forEach((b) => { b.disabled = false; }));
   });
   document.addEventListener("click", (e) => {
