@@ -188,5 +188,9 @@ def test_errors_are_norwegian_and_name_permissions_by_their_label(world: World) 
     r = client.post(f"/m/{message.pk}/hide/", HTTP_HX_REQUEST="true")
     assert r.status_code == 403
     assert r.content.decode() == "Du trenger tillatelsen «skjule meldinger»."
-    r = client.post(f"/settings/users/{world.agent.pk}/availability/hours/", {"weekday": "1", "start": "8:00", "end": "8:00"})
-    assert r.status_code == 403 and r.content.decode() == "Bare brukeren selv eller en superadministrator kan endre dette."
+    r = client.post(
+        f"/settings/users/{world.agent.pk}/availability/hours/", {"weekday": "1", "start": "8:00", "end": "8:00"}
+    )
+    assert (
+        r.status_code == 403 and r.content.decode() == "Bare brukeren selv eller en superadministrator kan endre dette."
+    )

@@ -441,3 +441,47 @@ def test_everything_is_reachable_and_visible_by_keyboard(browser: Any, server: S
     expect(dialog).to_contain_text("Next / previous conversation")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+
+
+def test_the_inbox_works_on_a_phone_and_a_tablet(browser: Any, server: Server) -> None:
+    context = browser.new_context(base_url=server.base_url, viewport={"width": 390, "height": 800}, has_touch=True)
+    page = context.new_page()
+    page.goto("/login/")
+    page.fill("input[name=username]", "bob@acme.test")
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button[type=submit]")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    width = lambda sel: page.locator(sel).bounding_box()["width"]  # noqa: E731
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
+    expect(page.locator("#list-pane")).to_be_visible()
+    expect(page.locator("#thread-pane")).to_be_hidden()
+    assert width("#list-pane") >= 380
+    page.click(f"#row-{server.seed['conversations']['reply']} .row-link")
+    expect(page.locator("#thread h1")).to_have_text("E2E reply")
+    expect(page.locator("#list-pane")).to_be_hidden()  # one pane at a time
+    assert width("#thread-pane") >= 380
+    expect(page.locator("#reply-editor")).to_be_visible()
+    expect(page.locator("#composer button[type=submit]").first).to_be_in_viewport()
+    page.click("[data-action=back-to-list]")
+    expect(page.locator("#list-pane")).to_be_visible()
+    expect(page.locator("#thread-pane")).to_be_hidden()
+    assert page.url.endswith("/v/all_open/")
+    # the views are a drawer, opened from the list and closed by choosing a view
+    page.click("[data-action=toggle-nav]")
+    expect(page.locator("#nav-pane")).to_be_visible()
+    page.click("#nav a[data-view=unassigned]")
+    expect(page.locator("#list .list-title")).to_have_text("Unassigned")
+    expect(page.locator("#nav-pane")).to_be_hidden()
+    # a tablet: list and thread side by side, the contact panel a drawer that Esc closes
+    page.set_viewport_size({"width": 900, "height": 800})
+    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/c/{server.seed['conversations']['reply']}/")
+    expect(page.locator("#list-pane")).to_be_visible()
+    expect(page.locator("#thread-pane")).to_be_visible()
+    expect(page.locator("#contact-panel")).to_be_hidden()
+    page.click("[data-action=toggle-contact]")
+    expect(page.locator("#contact-panel")).to_be_visible()
+    expect(page.locator("#contact-panel")).to_contain_text("reply@customer.example")
+    page.keyboard.press("Escape")
+    expect(page.locator("#contact-panel")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 900
+    context.close()

@@ -404,7 +404,7 @@
       const by = e.detail.requestConfig && e.detail.requestConfig.elt;
       if (atBottom || (by && (by.id === "reply-form" || by.id === "comment-form"))) body.scrollTop = body.scrollHeight;
     }
-    if (target && target.id === "thread-pane") toNewest();
+    if (target && target.id === "thread-pane") { toNewest(); const a = app(); if (a) a.classList.toggle("thread-open", !!$("#thread")); }
   });
   // "Show N earlier": the earlier page goes above, and what the agent was reading stays put.
   document.addEventListener("click", (e) => {
@@ -516,6 +516,7 @@
   // Esc closes what is open (menus, panels, the shortcut list), innermost first, and gives the
   // focus back to what opened it.
   function closeSomething() {
+    if (closeDrawers()) return true;
     const menus = $$("details[open]").filter((d) => d.matches(".menu, .submenu, .forward, .status-details"));
     if (menus.length) {
       const inner = menus[menus.length - 1];
@@ -635,8 +636,42 @@
     const summary = e.target.closest && e.target.closest(".more-views > summary");
     if (summary) { moreOpen = !summary.parentElement.open; savePref("more_views_open", moreOpen); }
   }, true);
-  function toggleNav() { const a = app(); if (a) savePref("nav_collapsed", a.classList.toggle("nav-collapsed")); }
-  function toggleContact() { const th = $("#thread"); if (th) savePref("contact_collapsed", th.classList.toggle("contact-collapsed")); }
+  // On a wide screen the panels collapse (and that is remembered); on a narrower one they are
+  // drawers over the list and thread, opened for a moment.
+  const narrow = () => window.matchMedia("(max-width: 1100px)").matches;
+  function toggleNav() {
+    const a = app();
+    if (!a) return;
+    if (narrow()) { a.classList.remove("contact-open"); const th = $("#thread"); if (th) th.classList.remove("contact-open"); a.classList.toggle("nav-open"); return; }
+    savePref("nav_collapsed", a.classList.toggle("nav-collapsed"));
+  }
+  function toggleContact() {
+    const th = $("#thread"), a = app();
+    if (!th) return;
+    if (narrow()) { a.classList.remove("nav-open"); a.classList.toggle("contact-open", th.classList.toggle("contact-open")); return; }
+    savePref("contact_collapsed", th.classList.toggle("contact-collapsed"));
+  }
+  function closeDrawers() {
+    const a = app(), th = $("#thread");
+    if (!a || !(a.classList.contains("nav-open") || a.classList.contains("contact-open"))) return false;
+    a.classList.remove("nav-open", "contact-open");
+    if (th) th.classList.remove("contact-open");
+    return true;
+  }
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest) return;
+    if (e.target.closest("[data-action=close-drawers]")) { closeDrawers(); return; }
+    if (e.target.closest(".nav-pane .view-link")) closeDrawers();
+    const back = e.target.closest("[data-action=back-to-list]");
+    if (back && app()) {
+      // the list is still there under the thread: show it again, no reload
+      e.preventDefault();
+      app().classList.remove("thread-open");
+      history.pushState({}, "", back.getAttribute("href"));
+      const row = $(".row.open .row-link");
+      if (row) row.focus();
+    }
+  });
   document.addEventListener("click", (e) => {
     if (e.target.closest && e.target.closest("[data-action=edit-views]")) $("#views-dialog").showModal();
     if (e.target.closest && e.target.closest("[data-action=shortcuts]")) showShortcuts();
