@@ -16,11 +16,12 @@ $(BIN)/python:
 
 .stamp-install: $(BIN)/python pyproject.toml package.json
 	$(BIN)/pip install --quiet -e .
-	npm install --no-audit --no-fund --silent
+	npm install --omit=dev --no-audit --no-fund --silent
 	touch $@
 
 .stamp-install-test: .stamp-install
 	$(BIN)/pip install --quiet -e '.[test]'
+	npm install --no-audit --no-fund --silent  # with axe-core, for the accessibility test
 	touch $@
 
 install: .stamp-install

@@ -627,6 +627,7 @@ NB = {
     "You need the inbox settings permission.": "Du trenger tillatelsen innboksinnstillinger.",
     "Your access has been deactivated.": "Tilgangen din er deaktivert.",
     "You need the permission “%(name)s”.": "Du trenger tillatelsen «%(name)s».",
+    "Reply or comment": "Svar eller kommentar",
 }
 PLURALS = {
     "%(count)d conversation updated": ["%(count)d samtale oppdatert", "%(count)d samtaler oppdatert"],

@@ -189,15 +189,15 @@ def test_panels_and_more_are_remembered_per_user(world: World, client_for) -> No
     client: Client = client_for(world.agent)
     url = f"/inbox/{world.support.pk}/v/all_open/c/{c.pk}/"
     page = client.get(url).content.decode()
-    assert 'class="app" id="app"' in page and 'class="thread-wrap" id="thread"' in page
+    assert 'class="app thread-open" id="app"' in page and 'class="thread-wrap" id="thread"' in page
     for name in ("nav_collapsed", "contact_collapsed", "more_views_open"):
         assert client.post("/me/preferences/", {"name": name, "value": "1"}).status_code == 204
     page = client.get(url).content.decode()
     assert 'class="app nav-collapsed"' in page and 'class="thread-wrap contact-collapsed"' in page
     assert '<details class="more-views" open>' in page
-    assert 'class="app" id="app"' in client_for(world.agent2).get(url).content.decode()  # per user
+    assert 'class="app thread-open" id="app"' in client_for(world.agent2).get(url).content.decode()  # per user
     client.post("/me/preferences/", {"name": "nav_collapsed", "value": "0"})
-    assert 'class="app" id="app"' in client.get(url).content.decode()
+    assert 'class="app thread-open" id="app"' in client.get(url).content.decode()
     assert client.post("/me/preferences/", {"name": "is_superuser", "value": "1"}).status_code == 400
     assert client.post("/me/preferences/", {"name": "nav_collapsed", "value": "yes"}).status_code == 400
     world.agent.refresh_from_db()

@@ -86,7 +86,7 @@
     ".msg{max-width:82%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".msg.out{align-self:flex-start;background:#fff;border:1px solid #e3e5e8}",
     ".msg.in{align-self:flex-end;background:var(--c);color:#fff}",
-    ".msg.pending{opacity:.65}.msg .meta{display:block;font-size:11px;opacity:.75;margin-top:3px}",
+    ".msg.pending{opacity:.65}.msg .meta{display:block;font-size:11px;opacity:.9;margin-top:3px}",
     ".msg .who{display:block;font-size:11px;font-weight:600;margin-bottom:2px;opacity:.8}",
     ".msg img{max-width:100%;border-radius:8px;display:block;margin-top:4px}",
     ".msg a{color:inherit}",
