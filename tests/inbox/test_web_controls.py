@@ -193,7 +193,7 @@ def test_panels_and_more_are_remembered_per_user(world: World, client_for) -> No
     for name in ("nav_collapsed", "contact_collapsed", "more_views_open"):
         assert client.post("/me/preferences/", {"name": name, "value": "1"}).status_code == 204
     page = client.get(url).content.decode()
-    assert 'class="app nav-collapsed"' in page and 'class="thread-wrap contact-collapsed"' in page
+    assert 'class="app nav-collapsed thread-open"' in page and 'class="thread-wrap contact-collapsed"' in page
     assert '<details class="more-views" open>' in page
     assert 'class="app thread-open" id="app"' in client_for(world.agent2).get(url).content.decode()  # per user
     client.post("/me/preferences/", {"name": "nav_collapsed", "value": "0"})
