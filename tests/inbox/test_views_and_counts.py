@@ -214,3 +214,31 @@ def test_paging_with_a_cursor_walks_every_conversation_once(world: World) -> Non
             break
         cursor = page.next_cursor
     assert len(seen) == 13 and set(seen) == made
+
+
+def test_bot_names_are_read_by_index_seeks_not_a_scan(world: World) -> None:
+    from django.db import connection
+
+    from samtale.inbox.models import Conversation
+    from samtale.inbox.queries import BOT_NAMES_SQL, bot_names
+
+    for i, bot in enumerate(["Velkomst", "Booking", "", "Velkomst", "Avvik", "", "Booking"]):
+        c = world.inbound(f"Bot {i}", sender=f"bot{i}@example.com")
+        Conversation.objects.filter(pk=c.pk).update(bot=bot)
+    other = world.inbound("Elsewhere", sender="x@example.com", channel=world.other_email)
+    Conversation.objects.filter(pk=other.pk).update(bot="Evil bot")
+    assert bot_names(world.support) == ["Avvik", "Booking", "Velkomst"]
+    assert bot_names(world.support, limit=2) == ["Avvik", "Booking"]
+    assert bot_names(world.other_inbox) == ["Evil bot"]
+    sql = BOT_NAMES_SQL.format(table=Conversation._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET enable_seqscan = off")  # a tiny table is scanned anyway; ask for the plan as at 1M
+            cursor.execute("EXPLAIN " + sql, [world.support.pk, world.support.pk, 50])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute("SET enable_seqscan = on")
+            assert "conv_inbox_bot" in plan and "Seq Scan on inbox_conversation" not in plan, plan
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, [world.support.pk, world.support.pk, 50])
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+            assert "conv_inbox_bot" in plan and "SCAN inbox_conversation" not in plan, plan

@@ -150,6 +150,8 @@ class Conversation(models.Model):
             ),
             models.Index(fields=["account", "contact"]),
             models.Index(fields=["trashed_at"], condition=~Q(trashed_at=None), name="conv_trash_purge"),
+            # the bot names of an inbox, read by skipping from one name to the next (`bot_names`)
+            models.Index(fields=["inbox", "bot"], name="conv_inbox_bot"),
         ]
 
     def __str__(self) -> str:

@@ -505,10 +505,26 @@ def assignee_choices(inbox: Inbox, include_inactive: bool) -> QuerySet[User]:
     return qs
 
 
-def bot_names(inbox: Inbox) -> list[str]:
-    return sorted(
-        set(Conversation.objects.filter(inbox=inbox).exclude(bot="").values_list("bot", flat=True).distinct()[:50])
-    )
+BOT_NAMES_SQL = """
+WITH RECURSIVE names(name, n) AS (
+    SELECT (SELECT MIN(bot) FROM {table} WHERE inbox_id = %s AND bot > ''), 1
+    UNION ALL
+    SELECT (SELECT MIN(bot) FROM {table} WHERE inbox_id = %s AND bot > names.name), n + 1
+    FROM names WHERE names.name IS NOT NULL AND n < %s
+)
+SELECT name FROM names WHERE name IS NOT NULL
+"""
+
+
+def bot_names(inbox: Inbox, limit: int = 50) -> list[str]:
+    """The names of the bots that hold or held conversations here, sorted, at most `limit`. Read
+    as a skip scan over the (inbox, bot) index: one seek per name, never a pass over the inbox's
+    conversations (a plain DISTINCT reads every one: 1M rows in a big inbox)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(BOT_NAMES_SQL.format(table=Conversation._meta.db_table), [inbox.pk, inbox.pk, limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def messages_with_external_id(account_id: int, external_id: str) -> QuerySet[Message]:
