@@ -624,7 +624,6 @@ NB = {
     "You can only revoke your own tokens.": "Du kan bare trekke tilbake dine egne nøkler.",
     "You do not belong to an account.": "Du hører ikke til noen konto.",
     "You need the availability management permission.": "Du trenger tillatelsen tilgjengelighetsstyring.",
-    "You need the inbox settings permission.": "Du trenger tillatelsen innboksinnstillinger.",
     "Your access has been deactivated.": "Tilgangen din er deaktivert.",
     "You need the permission “%(name)s”.": "Du trenger tillatelsen «%(name)s».",
     "Reply or comment": "Svar eller kommentar",

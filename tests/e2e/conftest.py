@@ -143,21 +143,33 @@ _violations: list[str] = []
 @pytest.fixture(autouse=True)
 def _close_pages() -> Iterator[None]:
     """Closes the test's browser contexts; fails the test if the Content-Security-Policy refused
-    anything on its pages (an inline script or handler, an eval)."""
+    anything on its pages (an inline script or handler, an eval) or a script failed (an uncaught
+    error, an error htmx logged)."""
     _violations.clear()
     yield
     while _contexts:
         _contexts.pop().close()
     refused, _violations[:] = list(_violations), []
-    assert not refused, f"Content-Security-Policy violations: {refused}"
+    assert not refused, f"Content-Security-Policy violations or script errors: {refused}"
+
+
+# what the browser and htmx log about answers, aborted requests and lost connections: a 4xx or a
+# server killed on purpose is the test's business, and a live refresh replacing an older one aborts
+# it on purpose (hx-sync)
+ANSWERS = ("Failed to load resource", "Response Status Error Code", "htmx:sendAbort", "htmx:afterRequest",
+           "htmx:responseError", "WebSocket connection to")  # fmt: skip
 
 
 def _watch_csp(page: Any) -> None:
     def seen(message: Any) -> None:
-        if "Content Security Policy" in message.text:
-            _violations.append(message.text[:300])
+        text = message.text
+        if "Content Security Policy" in text:
+            _violations.append(text[:300])
+        elif message.type == "error" and not text.startswith(ANSWERS):
+            _violations.append(f"console error: {text[:300]}")
 
     page.on("console", seen)
+    page.on("pageerror", lambda error: _violations.append(f"uncaught: {str(error)[:300]}"))
 
 
 def login(browser: Any, server: Server, email: str) -> Any:

@@ -27,12 +27,12 @@ def main() -> None:
     verify_address(sales, how="test setup")
     subjects = {}
     for key in ["reply", "mention", "assign", "close", "bulk1", "bulk2", "bulk3", "trash", "block", "permalink", "hide",
-                "search", "live", "fanout", "ws", "undo"]:  # fmt: skip
+                "search", "live", "fanout", "ws"]:  # fmt: skip
         text = "The zebrafish invoice is wrong" if key == "search" else f"Body of {key}"
         c = world.inbound(f"E2E {key}", text=text, sender=f"{key}@customer.example", name=f"Customer {key.title()}")
         subjects[key] = c.pk
     # in the second inbox: more conversations in the first would push the oldest off its first page
-    for key in ["trashbulk1", "trashbulk2", "trashbulk3"]:
+    for key in ["trashbulk1", "trashbulk2", "trashbulk3", "undo"]:
         subjects[key] = world.inbound(
             f"E2E {key}", text=f"Body of {key}", sender=f"{key}@customer.example", channel=sales
         ).pk

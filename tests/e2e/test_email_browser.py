@@ -1,5 +1,6 @@
 """Email in a real browser: mail sent over SMTP to the running server appears live; hostile HTML
-runs nothing when opened; trimmed content and remote images only on request; forward."""
+runs nothing when opened; trimmed content and remote images only on request; forward. The mail
+goes to the second inbox: the first one's list shows the inbox tests' own conversations."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ def test_hostile_mail_arrives_live_and_runs_nothing(browser: Any, server: Server
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    page.goto(f"/inbox/{server.seed['second_inbox']}/v/all_open/")
     expect(page.locator("body")).to_have_attribute("data-live", "1")
     with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as client:
-        client.sendmail("mallory@evil.example", ["support@acme.test"], corpus.hostile_html())
-        client.sendmail("bjorn@kunde.no", ["support@acme.test"], corpus.outlook_alternative())
+        client.sendmail("mallory@evil.example", ["sales@acme.test"], corpus.hostile_html())
+        client.sendmail("bjorn@kunde.no", ["sales@acme.test"], corpus.outlook_alternative())
     row = page.locator(".row", has_text="Hostile HTML")
     expect(row).to_have_count(1, timeout=5000)  # arrives without a reload
     row.locator(".row-link").click()
@@ -54,10 +55,10 @@ def test_hostile_mail_arrives_live_and_runs_nothing(browser: Any, server: Server
 
 def test_reply_and_forward_show_their_delivery_status(browser: Any, server: Server) -> None:
     page = login(browser, server, "alice@acme.test")
-    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    page.goto(f"/inbox/{server.seed['second_inbox']}/v/all_open/")
     expect(page.locator("body")).to_have_attribute("data-live", "1")
     with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as client:
-        client.sendmail("anna@icloud.example", ["support@acme.test"], corpus.inline_image())
+        client.sendmail("anna@icloud.example", ["sales@acme.test"], corpus.inline_image())
     row = page.locator(".row", has_text="Screenshot of the error")
     expect(row).to_have_count(1, timeout=5000)
     row.locator(".row-link").click()
@@ -76,7 +77,7 @@ def test_reply_and_forward_show_their_delivery_status(browser: Any, server: Serv
 
 def test_a_new_email_from_the_contact_panel(browser: Any, server: Server) -> None:
     page = login(browser, server, "alice@acme.test")
-    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    page.goto(f"/inbox/{server.seed['second_inbox']}/v/all_open/")
     page.locator(".row").first.locator(".row-link").click()
     contact_email = page.locator("#contact-panel dd").first.inner_text()
     page.click("#contact-compose")

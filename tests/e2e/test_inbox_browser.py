@@ -118,14 +118,14 @@ def test_assign_close_and_reopen_with_the_keyboard(browser: Any, server: Server)
 
 def test_undo_is_offered_when_a_live_redraw_replaced_the_button_meanwhile(browser: Any, server: Server) -> None:
     page = login(browser, server, "bob@acme.test")
-    open_conversation(page, server, "undo")
     conversation = server.seed["conversations"]["undo"]
+    page.goto(f"/inbox/{server.seed['second_inbox']}/v/all_open/c/{conversation}/")
     redrawn = []
 
     def close_slowly(route: Any) -> None:
         # while the close is on its way, a teammate comments: the thread (and its Close button) is
         # redrawn live before the close's answer arrives
-        server.api("POST", f"/api/v1/conversations/{conversation}/comments", server.seed["tokens"]["agent2"],
+        server.api("POST", f"/api/v1/conversations/{conversation}/comments", server.seed["tokens"]["admin"],
                    {"text": "Looking at it"})  # fmt: skip
         answer = route.fetch()
         time.sleep(1.0)  # the live redraw takes ~0.2 s; this makes the race certain, not the test pass
@@ -384,11 +384,14 @@ def test_views_are_edited_hidden_reordered_and_remembered(browser: Any, server: 
     expect(page.locator("#app")).not_to_have_class(re.compile("nav-collapsed"))
     expect(page.locator("#nav a[data-view=chat]")).to_have_count(0)
     expect(page.locator("#nav .views a").nth(1)).to_have_attribute("data-view", "all_open")
-    # delete the view, show Chat again: the layout the other tests expect
+    # delete the view that is open: the page leaves it for Unassigned
     page.click("[data-action=edit-views]")
     page.once("dialog", lambda d: d.accept())
     dialog.locator(".view-editor-row", has_text="Shared").get_by_role("button", name="Delete").click()
+    page.wait_for_url("**/v/unassigned/")
     expect(page.locator("#nav")).not_to_contain_text("Zebra cases")
+    # show Chat again: the layout the other tests expect
+    page.click("[data-action=edit-views]")
     dialog.get_by_role("button", name="Show Chat").click()
     dialog.get_by_role("button", name="Move All open down").click()
     expect(page.locator("#nav a[data-view=chat]")).to_have_count(1)

@@ -182,6 +182,12 @@ def test_custom_views_are_renamed_edited_and_deleted(world: World, client_for) -
     r = owner.post(f"/views/{view.pk}/delete/", {"editor": "1"})
     assert r.status_code == 200 and "Money back" not in r.content.decode()
     assert not CustomView.objects.filter(pk=view.pk).exists()
+    # deleting the view that is on screen leaves it
+    owner.post(f"/inbox/{world.support.pk}/views/", {"name": "Again", "q": "invoice"})
+    again = CustomView.objects.get(name="Again")
+    r = owner.post(f"/views/{again.pk}/delete/", {"editor": "1"},
+                   HTTP_HX_CURRENT_URL=f"http://testserver/inbox/{world.support.pk}/v/{again.key}/")  # fmt: skip
+    assert r.status_code == 204 and r["HX-Redirect"] == f"/inbox/{world.support.pk}/v/unassigned/"
 
 
 def test_panels_and_more_are_remembered_per_user(world: World, client_for) -> None:  # type: ignore[no-untyped-def]

@@ -549,9 +549,10 @@ def save_preference(request: HttpRequest) -> HttpResponse:
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     user = acting(request)
     view = access_custom_view(user, view_id)
-    inbox_id = view.inbox_id
+    inbox_id, key = view.inbox_id, view.key
     actions.delete_custom_view(view, acting_user=user)
-    if request.POST.get("editor"):
+    # from the views editor: redraw it, unless the deleted view is the one on screen (then leave it)
+    if request.POST.get("editor") and f"/v/{key}/" not in request.headers.get("HX-Current-URL", ""):
         return _views_editor(request, view.inbox)
     response = HttpResponse(status=204)
     response["HX-Redirect"] = reverse("inbox", kwargs={"inbox_id": inbox_id, "view": "unassigned"})

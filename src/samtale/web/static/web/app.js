@@ -4,6 +4,9 @@
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
   const csrf = () => $('meta[name="csrf-token"]').content;
+  // htmx.ajax, without an unhandled rejection when a newer redraw replaces a request in flight
+  // (hx-sync aborts it on purpose); failed answers are shown by the responseError handler
+  const ajax = (...args) => htmx.ajax(...args).catch(() => undefined);
   // what the script says, in the page's language (`web.context.ui_strings`)
   let strings = null;
   function say(key, values) {
@@ -101,11 +104,11 @@
     const p = pending;
     pending = { nav: false, list: false, thread: false };
     const s = state();
-    if (p.nav) htmx.ajax("GET", a.dataset.navUrl + "?view=" + encodeURIComponent(s.view), { source: "#sync-nav", target: "#nav", swap: "outerHTML" });
+    if (p.nav) ajax("GET", a.dataset.navUrl + "?view=" + encodeURIComponent(s.view), { source: "#sync-nav", target: "#nav", swap: "outerHTML" });
     if (p.list) refreshList();
     if (p.thread && s.open) {
       // keep as many entries as the agent had opened ("Show earlier"), and the place they read at
-      htmx.ajax("GET", "/c/" + s.open + "/?part=body", { source: "#sync-thread", target: "#thread-body", swap: "innerHTML" });
+      ajax("GET", "/c/" + s.open + "/?part=body", { source: "#sync-thread", target: "#thread-body", swap: "innerHTML" });
     }
   }
   function refreshList() {
@@ -118,7 +121,7 @@
     if (s.open) params.set("open", s.open);
     const scroller = $("#list-pane");
     const top = scroller ? scroller.scrollTop : 0;
-    htmx.ajax("GET", a.dataset.listUrl + "?" + params.toString(), { source: "#sync-list", target: "#list", swap: "outerHTML" }).then(() => {
+    ajax("GET", a.dataset.listUrl + "?" + params.toString(), { source: "#sync-list", target: "#list", swap: "outerHTML" }).then(() => {
       $$(".row-check").forEach((c) => { if (checked.has(c.value)) c.checked = true; });
       if (scroller) scroller.scrollTop = top;
       updateBulk();
@@ -140,20 +143,20 @@
       const label = msg.kind === "mention" ? say("mentioned") : say("assigned");
       toast(label, false, { href: "/c/" + encodeURIComponent(msg.conversation_id) + "/", text: say("open") });
       const panel = $("#bell-panel");
-      if (panel && !panel.hidden) htmx.ajax("GET", "/notifications/", { source: "#bell-panel", target: "#bell-panel", swap: "innerHTML" });
+      if (panel && !panel.hidden) ajax("GET", "/notifications/", { source: "#bell-panel", target: "#bell-panel", swap: "innerHTML" });
     } else if (msg.event === "availability.changed" || msg.event === "availability.filters_changed") {
       const table = $("#availability-table");
       if (table && msg.event === "availability.changed") {
-        htmx.ajax("GET", table.dataset.url, { source: "#availability-table", target: "#availability-table", swap: "outerHTML" });
+        ajax("GET", table.dataset.url, { source: "#availability-table", target: "#availability-table", swap: "outerHTML" });
       }
       if (msg.event === "availability.filters_changed" && table) {
-        htmx.ajax("GET", location.pathname, { source: "#availability-table", target: ".settings-main", select: ".settings-main", swap: "outerHTML" });
+        ajax("GET", location.pathname, { source: "#availability-table", target: ".settings-main", select: ".settings-main", swap: "outerHTML" });
         return;
       }
       if (msg.event === "availability.changed") refreshOwners();
       const menu = $("#status-menu");
       const me = document.body.dataset.me;
-      if (menu && String(msg.user_id) === me) htmx.ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" });
+      if (menu && String(msg.user_id) === me) ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" });
     } else if (msg.event === "inbox.changed") {
       schedule({ nav: true });
     } else if (msg.event === "chat.typing" && String(msg.conversation_id) === String(s.open)) {
@@ -414,7 +417,7 @@
     const fromBottom = body.scrollHeight - body.scrollTop;
     const firstShown = $("#entries > li.entry");
     button.disabled = true;
-    htmx.ajax("GET", button.dataset.url, { source: button, target: row, swap: "outerHTML" }).then(() => {
+    ajax("GET", button.dataset.url, { source: button, target: row, swap: "outerHTML" }).then(() => {
       body.scrollTop = body.scrollHeight - fromBottom;
       if (firstShown && firstShown.previousElementSibling) {
         // keyboard and screen-reader users continue at the newest of the loaded entries
@@ -587,7 +590,7 @@
     clearTimeout(timers[el.id]);
     timers[el.id] = setTimeout(() => {
       const target = document.getElementById(el.id);
-      if (target) htmx.ajax("GET", url, { source: "#" + el.id, target: "#" + el.id, swap: "outerHTML", select: select });
+      if (target) ajax("GET", url, { source: "#" + el.id, target: "#" + el.id, swap: "outerHTML", select: select });
     }, Math.max(due, 500));
   }
   // The owner dropdown's away dots follow every status change (F1): redrawn on an availability
@@ -599,7 +602,7 @@
     if (!wrap) return;
     if (document.activeElement === $("#owner-select")) { ownersStale = true; return; }
     ownersStale = false;
-    htmx.ajax("GET", wrap.dataset.url, { source: "#owner-select-wrap", target: "#owner-select-wrap", swap: "outerHTML" });
+    ajax("GET", wrap.dataset.url, { source: "#owner-select-wrap", target: "#owner-select-wrap", swap: "outerHTML" });
   }
   document.addEventListener("focusout", (e) => { if (e.target.id === "owner-select" && ownersStale) setTimeout(refreshOwners, 0); });
 
