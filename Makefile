@@ -75,6 +75,7 @@ bench: install-test
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/email_ingest.py
 	$(BIN)/python bench/chat_ws.py
+	$(BIN)/python bench/thread_http.py
 
 lint: .stamp-install-test
 	$(BIN)/ruff check .

@@ -488,3 +488,34 @@ def test_the_inbox_works_on_a_phone_and_a_tablet(browser: Any, server: Server) -
     expect(page.locator("#contact-panel")).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth") <= 900
     context.close()
+
+
+def test_a_row_ticked_while_the_list_is_redrawn_stays_ticked(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    inbox, undo = server.seed["second_inbox"], server.seed["conversations"]["undo"]
+    page.goto(f"/inbox/{inbox}/v/all_open/")
+    held: list[Any] = []
+    holding = [True]
+
+    def hold(route: Any) -> None:
+        if holding[0]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/inbox/*/list/*", hold)
+    # a teammate's comment makes the list redraw; its answer is held back while the agent ticks a row
+    server.api("POST", f"/api/v1/conversations/{undo}/comments", server.seed["tokens"]["admin"], {"text": "Ping"})
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the list was not redrawn"
+    page.check(f"#row-{undo} .row-check")
+    holding[0] = False
+    with page.expect_response("**/inbox/*/list/*"):
+        for route in held:
+            route.continue_()
+    expect(page.locator(f"#row-{undo} .row-check")).to_be_checked()
+    expect(page.locator("#bulk-count")).to_have_text("1 selected")
+    page.uncheck(f"#row-{undo} .row-check")

@@ -237,3 +237,15 @@ def test_the_owner_dropdown_alone_shows_statuses_now(world: World, client_for) -
     after = client.get(f"/c/{c.pk}/owner/").content.decode()
     assert "○ Carol Agent (away)</option>" in after
     assert client_for(world.outsider).get(f"/c/{c.pk}/owner/").status_code == 404
+
+
+def test_a_live_redraw_keeps_the_rows_loaded_with_load_more(world: World, client_for) -> None:  # type: ignore[no-untyped-def]
+    for i in range(60):
+        world.inbound(f"Many {i}", sender=f"m{i}@example.com")
+    client: Client = client_for(world.agent)
+    base = f"/inbox/{world.support.pk}/list/?view=all_open"
+    assert client.get(base, HTTP_HX_REQUEST="true").content.decode().count('class="row ') == 25
+    kept = client.get(base + "&shown=50", HTTP_HX_REQUEST="true").content.decode()
+    assert kept.count('class="row ') == 50 and "Load more" in kept and "shown=" not in kept
+    assert client.get(base + "&shown=9999", HTTP_HX_REQUEST="true").content.decode().count('class="row ') == 60
+    assert client.get(base + "&shown=x", HTTP_HX_REQUEST="true").content.decode().count('class="row ') == 25

@@ -53,7 +53,13 @@ def _list_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, An
     view, filters, custom = _resolve_view(request, inbox, view)
     qs = queries.conversation_queryset(inbox, user, view, filters)
     count = queries.known_count(inbox, user, view, filters) if custom is None else None
-    page = queries.list_page(qs, sort=filters.sort, cursor=request.GET.get("cursor", ""), count=count)
+    # a live redraw keeps the rows the agent loaded with "Load more" (up to the largest page)
+    shown = parse_id(request.GET.get("shown")) or 0
+    page = queries.list_page(
+        qs, sort=filters.sort, cursor=request.GET.get("cursor", ""), count=count, limit=max(25, min(shown, 100))
+    )
+    kept = request.GET.copy()
+    kept.pop("shown", None)
     return {
         "inbox": inbox,
         "view": view,
@@ -63,7 +69,7 @@ def _list_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, An
         "search_mode": filters.active,
         "view_title": queries.VIEW_LABELS.get(view, ""),
         "open_id": parse_id(request.GET.get("open")),
-        "query_string": request.GET.urlencode(),
+        "query_string": kept.urlencode(),
     }
 
 

@@ -93,12 +93,14 @@
   // ---------------------------------------------------------------- live refresh
   let pending = { nav: false, list: false, thread: false };
   let timer = null;
+  // Events in a burst are redrawn together, at most 120 ms after the first of them: a steady
+  // stream of events (a busy inbox) must not keep postponing the redraw.
   function schedule(what) {
     Object.assign(pending, what);
-    clearTimeout(timer);
-    timer = setTimeout(flush, 120);
+    if (timer === null) timer = setTimeout(flush, 120);
   }
   function flush() {
+    timer = null;
     const a = app();
     if (!a) return;
     const p = pending;
@@ -115,18 +117,29 @@
     const a = app();
     const form = $("#search-form");
     if (!a || !form) return;
-    const checked = new Set($$(".row-check:checked").map((c) => c.value));
     const params = new URLSearchParams(new FormData(form));
     const s = state();
     if (s.open) params.set("open", s.open);
-    const scroller = $("#list-pane");
-    const top = scroller ? scroller.scrollTop : 0;
+    params.set("shown", String($$("#rows .row").length));  // rows loaded with "Load more" stay
+    listState = null;
     ajax("GET", a.dataset.listUrl + "?" + params.toString(), { source: "#sync-list", target: "#list", swap: "outerHTML" }).then(() => {
+      if (!listState) return;  // aborted by a newer redraw, which restores instead
+      const { checked, top } = listState;
+      listState = null;
       $$(".row-check").forEach((c) => { if (checked.has(c.value)) c.checked = true; });
+      const scroller = $("#list-pane");
       if (scroller) scroller.scrollTop = top;
       updateBulk();
     });
   }
+  // What the agent did on the list while a redraw was on its way (ticked rows, the scroll) is taken
+  // at the moment of the swap, not when the redraw was asked for: a row ticked meanwhile stays ticked.
+  let listState = null;
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (!e.detail.target || e.detail.target.id !== "list" || e.detail.requestConfig.elt.id !== "sync-list") return;
+    const scroller = $("#list-pane");
+    listState = { checked: new Set($$(".row-check:checked").map((c) => c.value)), top: scroller ? scroller.scrollTop : 0 };
+  });
 
   function onEvent(msg) {
     const s = state();
