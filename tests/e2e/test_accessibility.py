@@ -122,8 +122,9 @@ def test_no_screen_violates_wcag_aa(browser: Any, server: Server, language: str)
         if problems := violations(login_page):
             found["login"] = problems
         outside.close()
-    finally:
+    finally:  # Alice is English for the other tests on this server: wait for the change to be saved
         page.goto("/settings/")
         page.select_option("#language-select", "en")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
         context.close()
     assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
