@@ -240,24 +240,39 @@ def conversation_queryset(inbox: Inbox, user: User, view: str, filters: Filters)
     return qs.order_by("-last_activity_at", "-id")
 
 
-def encode_cursor(conversation: Conversation) -> str:
-    raw = f"{conversation.last_activity_at.isoformat()}|{conversation.pk}"
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _pack(at: datetime, *rest: int) -> str:
+    """A position as an opaque cursor: a moment and numbers (ids, ranks)."""
+    raw = "|".join([at.isoformat(), *map(str, rest)])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _unpack(cursor: str, numbers: int) -> tuple[datetime, list[int]] | None:
+    """The moment and the `numbers` ids of a cursor `_pack` made, or None for anything else
+    (too long, not base64, a naive or out-of-range moment, a missing or malformed number)."""
+    if len(cursor) > 200:
+        return None
+    try:
+        stamp, *rest = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        at = datetime.fromisoformat(stamp)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    parsed = [parse_id(part) for part in rest]
+    if len(parsed) != numbers or None in parsed or at.tzinfo is None or not EARLIEST <= at <= LATEST:
+        return None
+    return at, [n for n in parsed if n is not None]
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    return _pack(conversation.last_activity_at, conversation.pk)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     """The position a cursor names, or None for anything that is not one of ours."""
-    if len(cursor) > 200:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, pk = raw.partition("|")
-        at, number = datetime.fromisoformat(stamp), parse_id(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-    if number is None or at.tzinfo is None or not EARLIEST <= at <= datetime(2200, 1, 1, tzinfo=UTC):
-        return None
-    return at, number
+    position = _unpack(cursor, 1)
+    return (position[0], position[1][0]) if position else None
 
 
 COUNT_CAP = 1000
@@ -307,7 +322,7 @@ def known_count(inbox: Inbox, user: User, view: str, filters: Filters) -> int | 
 
 THREAD_PAGE = 30  # entries on a thread's first paint: the newest; earlier ones load on request
 THREAD_MAX = 500  # entries in one answer at most (a permalink deep in a long thread, a live refresh)
-_RANK = {"comment": 0, "message": 1}  # entries at the same instant: comments before messages
+_RANK = {"comment": 1, "message": 2}  # entries at the same instant: comments before messages
 
 
 @dataclass
@@ -338,25 +353,16 @@ def _key(kind: str, entry: Message | Comment) -> tuple[datetime, int, int]:
 
 
 def encode_entry_cursor(kind: str, entry: Message | Comment) -> str:
-    raw = f"{entry.created_at.isoformat()}|{_RANK[kind]}|{entry.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return _pack(entry.created_at, _RANK[kind], entry.pk)
 
 
 def decode_entry_cursor(cursor: str) -> tuple[datetime, int, int] | None:
     """The position a thread cursor names, or None for anything that is not one of ours."""
-    if len(cursor) > 200:
+    position = _unpack(cursor, 2)
+    if position is None or position[1][0] not in _RANK.values():
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, rank, pk = raw.split("|")
-        at, number = datetime.fromisoformat(stamp), parse_id(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-    if number is None or rank not in ("0", "1") or at.tzinfo is None:
-        return None
-    if not EARLIEST <= at <= datetime(2200, 1, 1, tzinfo=UTC):
-        return None
-    return at, int(rank), number
+    at, (rank, pk) = position
+    return at, rank, pk
 
 
 def _older(kind: str, position: tuple[datetime, int, int]) -> Q:

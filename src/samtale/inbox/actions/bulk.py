@@ -39,29 +39,28 @@ def _bulk(inbox: Inbox, acting_user: User, ids: Iterable[int]) -> list[Conversat
 
 def bulk_close(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> list[int]:
     """Close the open ones (a bot still talking keeps its chat); returns the ids that closed."""
-    conversations = _bulk(inbox, acting_user, ids)
-    at = now()
-    with transaction.atomic(), counted(conversations) as rows:
-        closing = [c for c in rows if c.status == Status.OPEN and not _bot_still_talking(c)]
-        for c in closing:
-            c.status, c.closed_at = Status.CLOSED, at
-        pks = [c.pk for c in closing]
-        Conversation.objects.filter(pk__in=pks).update(status=Status.CLOSED, closed_at=at)
-        audit(inbox.account, acting_user, "conversation.bulk_closed", inbox, ids=pks)
-        publish_on_commit(events.conversations_changed(inbox.pk, pks, "status"))
-    return pks
+    return _set_status(inbox, acting_user, ids, Status.CLOSED, now(), "conversation.bulk_closed")
 
 
 def bulk_reopen(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) -> list[int]:
     """Open the closed ones again, owners kept (the undo of a bulk close); returns the ids reopened."""
+    return _set_status(inbox, acting_user, ids, Status.OPEN, None, "conversation.bulk_reopened")
+
+
+def _set_status(
+    inbox: Inbox, acting_user: User, ids: Iterable[int], status: str, closed_at: datetime | None, verb: str
+) -> list[int]:
+    """Closed (`closed_at`) or open again (None): only those not so already; returns the ids changed."""
     conversations = _bulk(inbox, acting_user, ids)
     with transaction.atomic(), counted(conversations) as rows:
-        opening = [c for c in rows if c.status == Status.CLOSED]
-        for c in opening:
-            c.status, c.closed_at = Status.OPEN, None
-        pks = [c.pk for c in opening]
-        Conversation.objects.filter(pk__in=pks).update(status=Status.OPEN, closed_at=None)
-        audit(inbox.account, acting_user, "conversation.bulk_reopened", inbox, ids=pks)
+        changing = [c for c in rows if c.status != status]
+        if status == Status.CLOSED:
+            changing = [c for c in changing if not _bot_still_talking(c)]
+        for c in changing:
+            c.status, c.closed_at = status, closed_at
+        pks = [c.pk for c in changing]
+        Conversation.objects.filter(pk__in=pks).update(status=status, closed_at=closed_at)
+        audit(inbox.account, acting_user, verb, inbox, ids=pks)
         publish_on_commit(events.conversations_changed(inbox.pk, pks, "status"))
     return pks
 
