@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,7 +30,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _database_url(tmp: Path, name: str) -> str:
+def _fresh_database(tmp: Path, name: str) -> str:
+    """An empty database for one server: a file on SQLite, a database of its own on PostgreSQL."""
     base = os.environ.get("SAMTALE_DATABASE_URL", "")
     if not base.startswith("postgres"):
         return f"sqlite:////{(tmp / f'{name}.sqlite3').as_posix().lstrip('/')}"
@@ -94,20 +96,59 @@ def start_server(env: dict[str, str], log: Path, *flags: str, port: int = 0) -> 
     raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
 
 
+# One migrated and seeded database per test process, copied for every server a test starts (a copy
+# is a file copy on SQLite and CREATE DATABASE … TEMPLATE on PostgreSQL): migrating and seeding
+# again for each of them cost a minute of the run.
+_template: dict[str, Any] = {}
+
+
+def _base_env(tmp: Path, name: str, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "SAMTALE_REDIS_URL"}
+    env.update(
+        SAMTALE_DATABASE_URL=database_url, SAMTALE_DATA_DIR=str(tmp / name), SAMTALE_LOG_LEVEL="WARNING",
+        SAMTALE_SECRET_KEY="e2e-secret", SAMTALE_LOGIN_RATE="1000/m", SAMTALE_EGRESS_ALLOWED_NETWORKS="127.0.0.0/8", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
+    )  # fmt: skip
+    return env
+
+
+def _seeded_template(tmp: Path) -> dict[str, Any]:
+    if not _template:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        name = f"template_{worker}"
+        where = tmp / "_template"
+        where.mkdir()
+        env = _base_env(where, name, _fresh_database(where, name))
+        subprocess.run([str(BIN / "samtale"), "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        out = subprocess.run(
+            [str(BIN / "python"), "-m", "tests.e2e.seed"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+        _template.update(url=env["SAMTALE_DATABASE_URL"], data=Path(env["SAMTALE_DATA_DIR"]), name=name,
+                         seed=json.loads(out.stdout))  # fmt: skip
+    return _template
+
+
 def prepare_database(
     tmp: Path, name: str, extra_env: dict[str, str] | None = None
 ) -> tuple[dict[str, str], dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "SAMTALE_REDIS_URL"}
-    env.update(
-        SAMTALE_DATABASE_URL=_database_url(tmp, name), SAMTALE_DATA_DIR=str(tmp / name), SAMTALE_LOG_LEVEL="WARNING",
-        SAMTALE_SECRET_KEY="e2e-" + name, SAMTALE_LOGIN_RATE="1000/m", SAMTALE_EGRESS_ALLOWED_NETWORKS="127.0.0.0/8", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
-    )  # fmt: skip
+    """A database for one server, migrated and holding the seed (tests/e2e/seed.py), and its env."""
+    template = _seeded_template(tmp)
+    if template["url"].startswith("postgres"):
+        import psycopg
+
+        dbname = f"samtale_{name}"
+        with psycopg.connect(os.environ["SAMTALE_DATABASE_URL"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "samtale_{template["name"]}"')
+        url = template["url"].rsplit("/", 1)[0] + "/" + dbname
+    else:
+        target = tmp / f"{name}.sqlite3"
+        shutil.copyfile(template["url"].removeprefix("sqlite:///"), target)
+        url = f"sqlite:////{target.as_posix().lstrip('/')}"
+    env = _base_env(tmp, name, url)
+    if template["data"].exists():
+        shutil.copytree(template["data"], env["SAMTALE_DATA_DIR"], dirs_exist_ok=True)
     env.update(extra_env or {})
-    subprocess.run([str(BIN / "samtale"), "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    out = subprocess.run(
-        [str(BIN / "python"), "-m", "tests.e2e.seed"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
-    return env, json.loads(out.stdout)
+    return env, json.loads(json.dumps(template["seed"]))
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server, login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.screen]
 
 
 def test_go_temporarily_away_and_back(browser: Any, server: Server) -> None:

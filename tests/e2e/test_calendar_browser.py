@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from tests.availability.test_calendar_sync import Feed, FeedServer
 from tests.e2e.conftest import Server, login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.screen]
 
 
 def _outlook_calendar(first: date, summary: str) -> bytes:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from tests.channels.email import corpus
 from tests.e2e.conftest import Server, login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.screen]
 
 
 def test_hostile_mail_arrives_live_and_runs_nothing(browser: Any, server: Server) -> None:

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server, login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.screen]
 
 
 def open_conversation(page: Any, server: Server, key: str, view: str = "all_open") -> None:
