@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection
 from django.test import Client
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from samtale.inbox import queries
-from samtale.inbox.models import Comment, Conversation, Message
+from samtale.inbox.models import Attachment, Comment, Conversation, Message
 from tests.conftest import World
 
 
@@ -153,3 +154,27 @@ def test_the_api_pages_a_thread_by_cursor(world: World) -> None:
     assert api.get(f"/api/v1/conversations/{conversation.pk}/entries?limit=201").status_code == 400
     foreign = Client(HTTP_AUTHORIZATION=f"Bearer {world.token(world.outsider)}")
     assert foreign.get(f"/api/v1/conversations/{conversation.pk}/entries").status_code == 404
+
+
+def test_every_value_a_sender_or_teammate_writes_is_escaped_on_the_thread(world: World, client_for: Any) -> None:
+    """The thread's entries are written by `inbox/templatetags/entries.py`, not the template engine:
+    what a sender controls (name, address, Reply-To, attachment names) and a comment's text must
+    still reach the page as text, never as markup."""
+    evil = '"><img src=x onerror=alert(1)>'
+    conversation = world.inbound(
+        "Escapes", text="hi", sender="kari@example.com", name=f"Kari {evil}", reply_to=f"x{evil}@example.com"
+    )
+    message = world.first_message(conversation)
+    Attachment.objects.create(
+        account=world.account, message=message, filename=f"bill{evil}.pdf", content_type="application/pdf", size=2048
+    )
+    Comment.objects.create(account=world.account, conversation=conversation, author=world.agent,
+                           text=f"line one {evil}\nline two <b>bold</b>", created_at=timezone.now())  # fmt: skip
+    page = client_for(world.agent).get(f"/c/{conversation.pk}/", headers={"HX-Request": "true"}).content.decode()
+    entries = page[page.index('id="entries"') : page.index("</ol>", page.index('id="entries"'))]
+    assert "<img src=x" not in entries and "<b>bold" not in entries
+    escaped = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+    assert f"Kari {escaped}" in entries  # the name
+    assert f"bill{escaped}.pdf" in entries  # the attachment, in its link and download name
+    assert f"line one {escaped}<br>line two &lt;b&gt;bold&lt;/b&gt;" in entries  # the comment, lines kept
+    assert "2.0\xa0KB" in entries and f'id="message-{message.pk}"' in entries
