@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.test import Client
 
 from samtale.inbox import actions
@@ -249,3 +251,22 @@ def test_a_live_redraw_keeps_the_rows_loaded_with_load_more(world: World, client
     assert kept.count('class="row ') == 50 and "Load more" in kept and "shown=" not in kept
     assert client.get(base + "&shown=9999", HTTP_HX_REQUEST="true").content.decode().count('class="row ') == 60
     assert client.get(base + "&shown=x", HTTP_HX_REQUEST="true").content.decode().count('class="row ') == 25
+
+
+def test_every_value_a_customer_writes_is_escaped_in_the_list(world: World, client_for: Any) -> None:
+    """The list's rows are written by `inbox/templatetags/rows.py`, not the template engine: the
+    contact's name, the subject and the preview reach the page as text."""
+    evil = '"><img src=x onerror=alert(1)>'
+    conversation = world.inbound(
+        f"Subject {evil}", text=f"Preview {evil}", sender="kari@example.com", name=f"Kari {evil}"
+    )
+    page = client_for(world.agent).get(f"/inbox/{world.support.pk}/list/?view=all_open", HTTP_HX_REQUEST="true")
+    html = page.content.decode()
+    row = html[
+        html.index(f'id="row-{conversation.pk}"') : html.index("</li>", html.index(f'id="row-{conversation.pk}"'))
+    ]
+    assert "<img src=x" not in row
+    escaped = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+    for text in (f"Kari {escaped}", f"Subject {escaped}", f"Preview {escaped}"):
+        assert text in row
+    assert f'href="/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/?view=all_open"' in row

@@ -145,6 +145,15 @@ def record_heartbeat(beat: Beat) -> None:
     )
 
 
+def silent(names: list[str], *, within: timedelta = STALE_AFTER) -> list[str]:
+    """Those of `names` no process has beaten a heartbeat of recently (one query: the table
+    holds a row per process and loop)."""
+    from samtale.core.models import Heartbeat
+
+    beating = list(Heartbeat.objects.filter(beat_at__gte=now() - within).values_list("name", flat=True))
+    return [name for name in names if not any(b.startswith(name) for b in beating)]
+
+
 def alive(name: str, *, within: timedelta = STALE_AFTER) -> bool:
     """Has any process beaten `name`'s heartbeat recently?"""
     from samtale.core.models import Heartbeat

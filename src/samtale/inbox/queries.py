@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from samtale.accounts.access import membership_of
 from samtale.accounts.models import User
 from samtale.core.bounds import EARLIEST, parse_id
 from samtale.inbox import search
@@ -313,11 +315,14 @@ def list_page(
     return Page(items=rows[:limit], next_cursor=next_cursor, count=count, count_capped=capped)
 
 
-def known_count(inbox: Inbox, user: User, view: str, filters: Filters) -> int | None:
-    """The exact count of a default view without filters, from the kept counters."""
+def known_count(
+    inbox: Inbox, user: User, view: str, filters: Filters, counts: dict[str, int] | None = None
+) -> int | None:
+    """The exact count of a default view without filters, from the kept counters (`counts`: as
+    `view_counts` gave them, when the caller has read them already)."""
     if filters.active or view not in VIEW_KEYS:
         return None
-    return view_counts(inbox, user)[view]
+    return (counts if counts is not None else view_counts(inbox, user))[view]
 
 
 THREAD_PAGE = 30  # entries on a thread's first paint: the newest; earlier ones load on request
@@ -479,8 +484,11 @@ def _visible_notifications(user: User) -> QuerySet[Notification]:
     """The user's notifications about conversations they can still open (removed from an inbox:
     its notifications go with it)."""
     qs = Notification.objects.filter(user=user)
-    membership = getattr(user, "membership", None)
-    if membership is None or not membership.is_super_admin:
+    try:
+        super_admin = membership_of(user).is_super_admin
+    except PermissionDenied:
+        super_admin = False
+    if not super_admin:
         qs = qs.filter(conversation__inbox__members=user)
     return qs
 

@@ -48,11 +48,13 @@ def _resolve_view(request: HttpRequest, inbox: Inbox, view: str) -> tuple[str, q
     return view, filters, custom
 
 
-def _list_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, Any]:
+def _list_context(
+    request: HttpRequest, inbox: Inbox, view: str, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
     user = acting(request)
     view, filters, custom = _resolve_view(request, inbox, view)
     qs = queries.conversation_queryset(inbox, user, view, filters)
-    count = queries.known_count(inbox, user, view, filters) if custom is None else None
+    count = queries.known_count(inbox, user, view, filters, counts) if custom is None else None
     # a live redraw keeps the rows the agent loaded with "Load more" (up to the largest page)
     shown = parse_id(request.GET.get("shown")) or 0
     page = queries.list_page(
@@ -73,10 +75,10 @@ def _list_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, An
     }
 
 
-def _nav_context(request: HttpRequest, inbox: Inbox, view: str) -> dict[str, Any]:
+def _nav_context(request: HttpRequest, inbox: Inbox, view: str, counts: dict[str, int] | None = None) -> dict[str, Any]:
     """The views in the order the user arranged them, without those they hid (unless open now)."""
     user = acting(request)
-    counts = queries.view_counts(inbox, user)
+    counts = counts if counts is not None else queries.view_counts(inbox, user)
     groups = _view_groups(user, inbox)
     shown = {
         key: [item for item in items if not item["hidden"] or item["key"] == view] for key, items in groups.items()
@@ -112,7 +114,9 @@ def _view_groups(user: User, inbox: Inbox) -> dict[str, list[dict[str, Any]]]:
     return groups
 
 
-def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+def _thread_context(
+    request: HttpRequest, conversation: Conversation, members: list[Any] | None = None
+) -> dict[str, Any]:
     # the newest page; a redraw keeps the entries the agent had opened ("since" the oldest shown);
     # a permalink opens at its message
     thread = queries.thread(
@@ -124,7 +128,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
     return {
         **_entry_context(request, conversation),
         "thread": thread,
-        **_owner_choices(conversation),
+        **_owner_choices(conversation, members),
         "ChannelKind": ChannelKind,
         "send_as": [(kind, ChannelKind(kind).label, ", ".join(to)) for kind, to in queries.reply_options(conversation)],
     }
@@ -164,8 +168,8 @@ def owner_select(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return render(request, "inbox/inbox.html#owner-select", context)
 
 
-def _owner_choices(conversation: Conversation) -> dict[str, Any]:
-    members = _with_status(list(queries.inbox_members(conversation.inbox)))
+def _owner_choices(conversation: Conversation, members: list[Any] | None = None) -> dict[str, Any]:
+    members = _with_status(list(queries.inbox_members(conversation.inbox)) if members is None else members)
     changes = [m.next_change for m in members if m.next_change is not None]
     return {"members": members, "owner_next_change": min(changes, default=None)}
 
@@ -183,26 +187,32 @@ def inbox_page(
     request: HttpRequest, inbox_id: int, view: str = "unassigned", conversation_id: int | None = None
 ) -> HttpResponse:
     user = acting(request)
-    inbox = access_inbox(user, inbox_id)
+    inboxes = list(accessible_inboxes(user))
+    inbox = next((i for i in inboxes if i.pk == inbox_id), None)
+    if inbox is None:
+        raise Http404("No such inbox")
     conversation = None
     if conversation_id is not None:
         conversation = access_conversation(user, conversation_id)
         if conversation.inbox_id != inbox.pk:
             raise Http404("No such conversation")
+        conversation.inbox = inbox
+    counts = queries.view_counts(inbox, user)
+    members = list(queries.inbox_members(inbox))
     context = {
-        **_nav_context(request, inbox, view),
-        **_list_context(request, inbox, view),
-        "inboxes": list(accessible_inboxes(user)),
+        **_nav_context(request, inbox, view, counts),
+        **_list_context(request, inbox, view, counts),
+        "inboxes": inboxes,
         "channels": list(inbox.channels.all()),
         "assignees": list(queries.assignee_choices(inbox, include_inactive=True)),
         "bots": queries.bot_names(inbox),
         "unread": queries.unread_notifications(user),
         "membership": membership_of(user),
         "intake": _intake_health(user),
-        "mention_members": [{"id": u.pk, "name": u.name, "email": u.email} for u in queries.inbox_members(inbox)],
+        "mention_members": [{"id": u.pk, "name": u.name, "email": u.email} for u in members],
     }
     if conversation is not None:
-        context.update(_thread_context(request, conversation))
+        context.update(_thread_context(request, conversation, members))
         context["open_id"] = conversation.pk
     return render(request, "inbox/inbox.html", context)
 

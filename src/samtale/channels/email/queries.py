@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from samtale.channels.email.models import PENDING_INDEX, RawEmail
 from samtale.core.clock import now
-from samtale.core.loops import alive
+from samtale.core.loops import silent
 from samtale.core.metrics import loops
 from samtale.inbox.models import ChannelKind, Conversation, Direction, Message
 
@@ -104,7 +104,7 @@ def oldest_pending_at() -> datetime | None:
 
 
 def dead_loops() -> list[str]:
-    return [name for name in loops() if not alive(name)]
+    return silent(loops())
 
 
 def intake_health(account_id: int) -> IntakeHealth:

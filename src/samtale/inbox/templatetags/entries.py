@@ -9,7 +9,6 @@ bodies are the sanitized HTML stored with the message (`email_body`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import template
@@ -21,24 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from samtale.core.templatetags.icons import icon
-from samtale.core.templatetags.when import Moments, moments
+from samtale.core.templatetags.parts import ID, time_element, url_maker
+from samtale.core.templatetags.when import moments
 from samtale.inbox.templatetags.channel_tags import kind_can
 from samtale.inbox.templatetags.email_tags import email_body, has_remote_images, listed_attachments
 
 register = template.Library()
-
-_SENTINEL = 987654321987
-
-
-def _url(name: str) -> Callable[[int], str]:
-    """`reverse(name, args=[pk])` for many pks at the cost of one reversal."""
-    head, _sep, tail = reverse(name, args=[_SENTINEL]).partition(str(_SENTINEL))
-    return lambda pk: f"{head}{pk}{tail}"
-
-
-def _moment(clock: Moments, value: Any) -> str:
-    iso = value.astimezone(clock.zone).isoformat()
-    return f'<time datetime="{iso}" title="{escape(clock.when_full(value))}">{escape(clock.when(value))}</time>'
 
 
 class _Page:
@@ -50,12 +37,12 @@ class _Page:
         me = context.get("me")
         self.me_id = getattr(me, "pk", None)
         self.inline_types = context.get("inline_image_types") or ()
-        self.permalink = _url("message_permalink")
-        self.message_action = {action: _url_action("message_action", action) for action in ("show", "hide")}
-        self.attachment = _url("attachment")
-        self.attached_message = _url("attached_message")
-        self.source = _url("message_source")
-        self.forward = _url("message_forward")
+        self.permalink = url_maker("message_permalink", ID)
+        self.message_action = {action: url_maker("message_action", ID, action) for action in ("show", "hide")}
+        self.attachment = url_maker("attachment", ID)
+        self.attached_message = url_maker("attached_message", ID)
+        self.source = url_maker("message_source", ID)
+        self.forward = url_maker("message_forward", ID)
         self.paperclip = icon("paperclip")
         self.clock = moments()
         self.kinds: dict[str, str] = {}  # channel kind -> its name, as shown
@@ -95,11 +82,6 @@ class _Page:
         return self.statuses[e.delivery_status]
 
 
-def _url_action(name: str, action: str) -> Callable[[int], str]:
-    head, _sep, tail = reverse(name, args=[_SENTINEL, action]).partition(str(_SENTINEL))
-    return lambda pk: f"{head}{pk}{tail}"
-
-
 def _message(page: _Page, e: Any, cursor: str) -> str:
     w = page.words
     hidden = e.hidden_at is not None
@@ -123,7 +105,7 @@ def _message(page: _Page, e: Any, cursor: str) -> str:
             f'<span class="delivery delivery-{escape(e.delivery_status)}" title="{escape(e.delivery_error)}">'
             f"{page.status_name(e)}</span>\n"
         )
-    out.append(_moment(page.clock, e.created_at))
+    out.append(time_element(page.clock, e.created_at))
     out.append(
         f'\n<span class="entry-tools">\n<button type="button" class="link-btn copy-link" '
         f'data-url="{page.permalink(e.pk)}">{w["copy_link"]}</button>\n'
@@ -201,7 +183,7 @@ def _comment(page: _Page, e: Any, cursor: str) -> str:
     return (
         f'<li class="entry comment" id="comment-{e.pk}"{cursor}>\n<div class="entry-head"><strong>'
         f'{escape(e.author.name)}</strong> <span class="chip">{page.words["comment"]}</span>\n'
-        f"{_moment(page.clock, e.created_at)}</div>\n"
+        f"{time_element(page.clock, e.created_at)}</div>\n"
         f'<div class="entry-body">{linebreaksbr(e.text, autoescape=True)}</div>\n</li>\n'
     )
 
