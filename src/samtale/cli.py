@@ -32,6 +32,18 @@ def _warm() -> None:
     freeze_startup_objects()
 
 
+def _uvicorn_options() -> dict[str, Any]:
+    return {
+        "log_level": "info", "lifespan": "off",
+        # proxy_headers off: which proxies to believe is Samtale's decision (SAMTALE_TRUSTED_PROXIES)
+        "proxy_headers": False,
+        # frames are small JSON: compressing them is not worth a zlib state per socket (a chat
+        # widget on every visitor's page is thousands of sockets); a widget's frame is at most
+        # 16 KB (checked with a clear error), anything past 1 MB is cut off by the server
+        "ws_per_message_deflate": False, "ws_max_size": 1024 * 1024,
+    }  # fmt: skip
+
+
 def serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="samtale serve", description="Web + WebSocket + background worker")
     parser.add_argument("--host", default=os.environ.get("SAMTALE_HOST", "127.0.0.1"))
@@ -39,6 +51,10 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--no-worker", action="store_true", help="do not run the background worker in-process")
     parser.add_argument("--no-smtp", action="store_true", help="do not run the SMTP listener in-process")
     parser.add_argument("--no-ingest", action="store_true", help="do not process stored mail in this process")
+    parser.add_argument(
+        "--web-processes", type=int, default=int(os.environ.get("SAMTALE_WEB_PROCESSES", "0")),
+        help="processes serving HTTP and WebSockets (default: one per core with Redis, else 1)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     _setup()
     import uvicorn
@@ -46,8 +62,17 @@ def serve(argv: list[str]) -> int:
 
     from samtale.channels.email.imap import Watchers
     from samtale.channels.email.ingest import IngestLoop, IngestProcess
+    from samtale.core import serving
     from samtale.core.tasks import WorkerThreads
 
+    processes = args.web_processes or serving.default_count(bool(settings.REDIS_URL))
+    if processes > 1 and not settings.REDIS_URL:
+        print("samtale serve: more than one web process needs SAMTALE_REDIS_URL (the processes share "
+              "real-time events and the cache through Redis)", file=sys.stderr)  # fmt: skip
+        return 2
+    web = None
+    if processes > 1:  # bound before anything starts: a port in use fails at once
+        web = serving.WebProcesses(serving.listening_socket(args.host, args.port), processes)
     workers = None
     mail = None if args.no_smtp else _start_mail()
     # With Redis, a child process's events reach this process's WebSockets and its cache is
@@ -62,15 +87,14 @@ def serve(argv: list[str]) -> int:
         workers.start()
         mailboxes.start()
     try:
-        # proxy_headers off: which proxies to believe is Samtale's decision (SAMTALE_TRUSTED_PROXIES)
-        uvicorn.run(
-            "samtale.asgi:application", host=args.host, port=args.port, log_level="info", lifespan="off",
-            proxy_headers=False,
-            # frames are small JSON: compressing them is not worth a zlib state per socket (a chat
-            # widget on every visitor's page is thousands of sockets); a widget's frame is at most
-            # 16 KB (checked with a clear error), anything past 1 MB is cut off by the server
-            ws_per_message_deflate=False, ws_max_size=1024 * 1024,
-        )  # fmt: skip
+        if web is not None:
+            stop = _stop_on_signal()
+            web.start()
+            print(f"Serving http://{args.host}:{args.port}/ with {processes} web processes", flush=True)
+            stop.wait()
+            web.stop()
+        else:
+            uvicorn.run("samtale.asgi:application", host=args.host, port=args.port, **_uvicorn_options())
     finally:
         if workers is not None:
             workers.stop()
@@ -79,6 +103,27 @@ def serve(argv: list[str]) -> int:
         mailboxes.stop()
         if mail is not None:
             mail.stop()
+    return 0
+
+
+def web_command(argv: list[str]) -> int:
+    """One web process of `serve --web-processes N`: uvicorn on the socket the parent bound."""
+    parser = argparse.ArgumentParser(prog="samtale web", description="HTTP + WebSocket on an inherited socket")
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--index", type=int, default=0)
+    args = parser.parse_args(argv)
+    _setup()
+    _warm()
+    import socket
+
+    import uvicorn
+
+    from samtale.core.serving import exit_with_parent
+
+    sock = socket.socket(fileno=args.fd)
+    exit_with_parent()
+    server = uvicorn.Server(uvicorn.Config("samtale.asgi:application", **_uvicorn_options()))
+    server.run(sockets=[sock])
     return 0
 
 
@@ -213,7 +258,10 @@ def token(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "worker": worker, "smtpd": smtpd, "ingest": ingest_command, "demo": demo, "token": token}
+COMMANDS = {
+    "serve": serve, "web": web_command, "worker": worker, "smtpd": smtpd, "ingest": ingest_command, "demo": demo,
+    "token": token,
+}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[argv[0]](argv[1:])
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print("usage: samtale {serve,worker,smtpd,ingest,demo,token} | <django management command>")
-        print("  serve    web + websocket + SMTP listener + worker in one process")
+        print("  serve    web + websocket + SMTP listener + worker (--web-processes N: web on N cores)")
         print("  worker   background worker alone")
         print("  smtpd    SMTP/LMTP listener and mail ingest alone")
         print("  ingest   mail ingest loop alone (parses stored mail)")

@@ -106,7 +106,7 @@ def _base_env(tmp: Path, name: str, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "SAMTALE_REDIS_URL"}
     env.update(
         SAMTALE_DATABASE_URL=database_url, SAMTALE_DATA_DIR=str(tmp / name), SAMTALE_LOG_LEVEL="WARNING",
-        SAMTALE_SECRET_KEY="e2e-secret", SAMTALE_LOGIN_RATE="1000/m", SAMTALE_EGRESS_ALLOWED_NETWORKS="127.0.0.0/8", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
+        SAMTALE_SECRET_KEY="e2e-secret", SAMTALE_LOGIN_RATE="1000/m", SAMTALE_WEB_PROCESSES="1", SAMTALE_EGRESS_ALLOWED_NETWORKS="127.0.0.0/8", DJANGO_SETTINGS_MODULE="samtale.settings", PYTHONPATH=str(ROOT),
     )  # fmt: skip
     return env
 

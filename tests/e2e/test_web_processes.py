@@ -1,0 +1,119 @@
+"""`samtale serve --web-processes N`: HTTP and WebSockets served by N processes on one port (every
+core), sharing real-time events through Redis, each started again when it dies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+
+from tests.e2e.conftest import BIN, ROOT, prepare_database, process_info, start_server
+from tests.e2e.test_realtime import REDIS_URL, run, session_cookie
+
+pytestmark = pytest.mark.e2e
+
+
+def all_children(pid: int) -> list[int]:
+    """Children of every thread of `pid` (a child started again is started by a watcher thread)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def web_children(pid: int, count: int, seconds: float = 30.0) -> list[int]:
+    """The `samtale web` children of `pid`, once there are `count` of them."""
+    deadline = time.monotonic() + seconds
+    found: list[int] = []
+    while time.monotonic() < deadline:
+        found = []
+        for child in all_children(pid):
+            try:
+                if " web --fd " in process_info(child)[2]:
+                    found.append(child)
+            except FileNotFoundError:
+                continue
+        if len(found) == count:
+            return sorted(found)
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} web processes under {pid}, found {found}")
+
+
+def test_two_web_processes_share_the_port_and_the_events_and_one_that_dies_comes_back(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()  # Redis is required, never skipped
+    tmp = tmp_path_factory.mktemp("web_processes")
+    env, seed = prepare_database(
+        tmp, f"webprocs_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}", {"SAMTALE_REDIS_URL": REDIS_URL}
+    )
+    server = start_server(env, tmp / "server.log", "--web-processes", "2", "--no-smtp")
+    try:
+        first, second = web_children(server.process.pid, 2)
+        cid, token = seed["conversations"]["ws"], seed["tokens"]["agent"]
+        cookie = session_cookie(server, "carol@acme.test")
+        url = server.base_url.replace("http://", "ws://") + "/ws/agent/"
+
+        async def scenario() -> list[dict[str, Any]]:
+            # the socket can only be accepted by the second process (the first is stopped) ...
+            os.kill(first, signal.SIGSTOP)
+            try:
+                ws = await websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": server.base_url})
+                assert json.loads(await asyncio.wait_for(ws.recv(), 5))["event"] == "hello"
+            finally:
+                os.kill(first, signal.SIGCONT)
+            # ... and the change can only be made by the first (the second is stopped)
+            os.kill(second, signal.SIGSTOP)
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: server.api("POST", f"/api/v1/conversations/{cid}/close", token)
+                )
+            finally:
+                os.kill(second, signal.SIGCONT)
+            received = []
+            try:
+                while not any(e.get("conversation_id") == cid for e in received):
+                    received.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            except TimeoutError:
+                pass
+            await ws.close()
+            return received
+
+        received = run(scenario())
+        assert any(e["event"] == "conversation.changed" and e.get("conversation_id") == cid for e in received), received
+
+        # one dies: the other goes on answering, and the server starts a new one in its place
+        os.kill(first, signal.SIGKILL)
+        with urllib.request.urlopen(server.base_url + "/login/", timeout=5) as response:
+            assert response.status == 200
+        replaced = web_children(server.process.pid, 2)
+        assert first not in replaced and second in replaced
+        with urllib.request.urlopen(server.base_url + "/login/", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        server.stop()
+    # and none outlives the server
+    for pid in (second, *replaced):
+        assert not os.path.exists(f"/proc/{pid}") or process_info(pid)[0] == "Z"
+
+
+def test_more_than_one_web_process_without_redis_is_refused_with_a_clear_message(tmp_path: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SAMTALE_REDIS_URL"}
+    env.update(SAMTALE_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", SAMTALE_DATA_DIR=str(tmp_path),
+               SAMTALE_SECRET_KEY="x")  # fmt: skip
+    done = subprocess.run([str(BIN / "samtale"), "serve", "--web-processes", "2", "--no-smtp"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "needs SAMTALE_REDIS_URL" in done.stderr
