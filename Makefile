@@ -76,6 +76,7 @@ bench: install-test
 	$(BIN)/python bench/email_ingest.py
 	$(BIN)/python bench/chat_ws.py
 	$(BIN)/python bench/thread_http.py
+	$(BIN)/python bench/serving.py
 
 lint: .stamp-install-test
 	$(BIN)/ruff check .
