@@ -53,7 +53,7 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--no-ingest", action="store_true", help="do not process stored mail in this process")
     parser.add_argument(
         "--web-processes", type=int, default=int(os.environ.get("SAMTALE_WEB_PROCESSES", "0")),
-        help="processes serving HTTP and WebSockets (default: one per core with Redis, else 1)",
+        help="processes serving HTTP and WebSockets on the port (default: one per core)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     _setup()
@@ -62,17 +62,19 @@ def serve(argv: list[str]) -> int:
 
     from samtale.channels.email.imap import Watchers
     from samtale.channels.email.ingest import IngestLoop, IngestProcess
-    from samtale.core import serving
+    from samtale.core import hub, serving
     from samtale.core.tasks import WorkerThreads
 
-    processes = args.web_processes or serving.default_count(bool(settings.REDIS_URL))
-    if processes > 1 and not settings.REDIS_URL:
-        print("samtale serve: more than one web process needs SAMTALE_REDIS_URL (the processes share "
-              "real-time events and the cache through Redis)", file=sys.stderr)  # fmt: skip
-        return 2
-    web = None
+    processes = max(1, args.web_processes or serving.default_count())
+    web, event_hub = None, None
     if processes > 1:  # bound before anything starts: a port in use fails at once
-        web = serving.WebProcesses(serving.listening_socket(args.host, args.port), processes)
+        sock = serving.listening_socket(args.host, args.port)
+        env = {}
+        if not settings.REDIS_URL:  # the web processes share events through this process
+            event_hub = hub.Hub()
+            event_hub.start()
+            env[hub.ENV] = event_hub.path
+        web = serving.WebProcesses(sock, processes, env)
     workers = None
     mail = None if args.no_smtp else _start_mail()
     # With Redis, a child process's events reach this process's WebSockets and its cache is
@@ -93,6 +95,8 @@ def serve(argv: list[str]) -> int:
             print(f"Serving http://{args.host}:{args.port}/ with {processes} web processes", flush=True)
             stop.wait()
             web.stop()
+            if event_hub is not None:
+                event_hub.stop()
         else:
             uvicorn.run("samtale.asgi:application", host=args.host, port=args.port, **_uvicorn_options())
     finally:
@@ -118,10 +122,16 @@ def web_command(argv: list[str]) -> int:
 
     import uvicorn
 
+    from channels.layers import get_channel_layer
+
+    from samtale.core import hub
     from samtale.core.serving import exit_with_parent
 
     sock = socket.socket(fileno=args.fd)
     exit_with_parent()
+    if hub.active():  # no Redis: events from the other processes come through the parent's hub
+        get_channel_layer()  # (the layer receives them)
+        hub.connect()
     server = uvicorn.Server(uvicorn.Config("samtale.asgi:application", **_uvicorn_options()))
     server.run(sockets=[sock])
     return 0

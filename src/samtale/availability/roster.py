@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from samtale.availability.status import Status, status_at
+from samtale.core import hub
 
 KEY = "samtale:status:{}"
 LONGEST = timedelta(hours=6)
@@ -21,7 +22,12 @@ LONGEST = timedelta(hours=6)
 def forget(user_id: int) -> None:
     # Now, and again after commit: a reader between the two may have cached the old facts.
     cache.delete(KEY.format(user_id))
-    transaction.on_commit(lambda: cache.delete(KEY.format(user_id)))
+    transaction.on_commit(lambda: _forget_everywhere(KEY.format(user_id)))
+
+
+def _forget_everywhere(key: str) -> None:
+    cache.delete(key)
+    hub.forget(key)  # the other processes of this server, when they share no cache (no Redis)
 
 
 def statuses(user_ids: list[int], at: datetime) -> dict[int, Status]:

@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
-from samtale.core import batching
+from samtale.core import batching, hub
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ def _send(event: Event) -> None:
 def _send_all(batch: list[Event]) -> None:
     """Publish events in order. What the server's loop can take is handed to it (`relay`); the
     rest goes out in one hop to a loop, not one per event and group. Groups of a channel layer
-    local to this process that nobody here joined are skipped: no one can be listening."""
+    local to this process that nobody here joined are skipped: no one can be listening (unless
+    other processes of this server share events through the hub, `core.hub`)."""
     layer = get_channel_layer()
     outgoing: list[tuple[str, dict[str, Any]]] = []
     for event in batch:
@@ -116,7 +117,7 @@ def _send_all(batch: list[Event]) -> None:
             continue
         message = {"type": "samtale.event", "payload": event.payload()}
         for group in event.groups:
-            if isinstance(layer, InMemoryChannelLayer) and group not in layer.groups:
+            if isinstance(layer, InMemoryChannelLayer) and group not in layer.groups and not hub.active():
                 continue
             if not relay.offer(group, message):
                 outgoing.append((group, message))

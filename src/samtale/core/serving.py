@@ -8,9 +8,10 @@ one that dies is started again (with a growing pause if it keeps dying). A child
 stdin pipe from the parent closes, which also happens when the parent is killed (even by -9), so
 no child outlives its server.
 
-Several web processes need what they share to live outside them: real-time events and the cache
-(sign-in rate limits, statuses) go through Redis (`SAMTALE_REDIS_URL`); without it there is one
-web process (`cli.serve`)."""
+What the web processes share lives outside them: with Redis (`SAMTALE_REDIS_URL`), real-time
+events and the cache; without it (the default SQLite install), events and the cache keys to
+forget go through the parent's hub (`core.hub`), and each process keeps its own cache (rate
+limits are then counted per process)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
 class WebProcesses:
     """`count` children serving the socket, each started again if it dies."""
 
-    def __init__(self, sock: socket.socket, count: int) -> None:
+    def __init__(self, sock: socket.socket, count: int, env: dict[str, str] | None = None) -> None:
         self.sock = sock
         self.count = count
+        self.env = {**os.environ, **(env or {})}
         self.children: list[subprocess.Popen[bytes] | None] = [None] * count
         self.stopping = threading.Event()
         self.lock = threading.Lock()
@@ -51,7 +53,7 @@ class WebProcesses:
     def _spawn(self, n: int) -> subprocess.Popen[bytes]:
         fd = self.sock.fileno()
         command = [sys.executable, "-m", "samtale.cli", "web", "--fd", str(fd), "--index", str(n)]
-        child = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(fd,))
+        child = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(fd,), env=self.env)
         with self.lock:
             self.children[n] = child
         return child
@@ -116,6 +118,6 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="samtale-parent-watch", daemon=True).start()
 
 
-def default_count(shared_state: bool) -> int:
-    """Web processes when none are asked for: one per core with Redis, else one."""
-    return max(1, os.cpu_count() or 1) if shared_state else 1
+def default_count() -> int:
+    """Web processes when none are asked for: one per core."""
+    return max(1, os.cpu_count() or 1)
