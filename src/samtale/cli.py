@@ -121,7 +121,6 @@ def web_command(argv: list[str]) -> int:
     import socket
 
     import uvicorn
-
     from channels.layers import get_channel_layer
 
     from samtale.core import hub
