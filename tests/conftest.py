@@ -128,6 +128,17 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _language_and_zone_reset() -> Iterator[None]:
+    """A request served in-process activates its user's language and time zone on this thread and
+    leaves them there: a Norwegian screen test made the next test on the worker read Norwegian."""
+    from django.utils import timezone, translation
+
+    yield
+    translation.deactivate()
+    timezone.deactivate()
+
+
 @pytest.fixture
 def world(db: Any) -> World:
     return make_world()

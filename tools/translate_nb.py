@@ -560,6 +560,7 @@ NB = {
     "yesterday %(time)s": "i går %(time)s",
     "%(date)s %(year)s, %(time)s": "%(date)s %(year)s kl. %(time)s",
     "Show the newest messages": "Vis de nyeste meldingene",
+    "Show earlier (%(n)s+)": "Vis tidligere (%(n)s+)",
     "Unknown position in the thread.": "Ukjent plass i samtalen.",
     "Conversation closed": "Samtalen er lukket",
     "Moved to Trash": "Flyttet til papirkurven",

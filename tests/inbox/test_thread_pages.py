@@ -178,3 +178,22 @@ def test_every_value_a_sender_or_teammate_writes_is_escaped_on_the_thread(world:
     assert f"bill{escaped}.pdf" in entries  # the attachment, in its link and download name
     assert f"line one {escaped}<br>line two &lt;b&gt;bold&lt;/b&gt;" in entries  # the comment, lines kept
     assert "2.0\xa0KB" in entries and f'id="message-{message.pk}"' in entries
+
+
+def test_screens_count_the_earlier_entries_only_up_to_a_cap(world: World, client_for: Any, monkeypatch: Any) -> None:
+    """Counting every entry before the page read the whole thread's index (the one part of opening a
+    thread that grew with its length): screens stop counting at `EARLIER_COUNTED` and say "N+"."""
+    conversation = long_thread(world, 75)  # 82 entries: 52 before the first page
+    exact = queries.thread(conversation)
+    assert (exact.earlier, exact.earlier_capped) == (52, False)
+    capped = queries.thread(conversation, counted_up_to=20)
+    assert (capped.earlier, capped.earlier_capped) == (20, True) and capped.before == exact.before
+    assert names(capped) == names(exact)
+    assert queries.thread(conversation, counted_up_to=52).earlier_capped  # exactly the cap: a floor
+    assert not queries.thread(conversation, counted_up_to=53).earlier_capped
+    client = client_for(world.agent)
+    monkeypatch.setattr(queries, "EARLIER_COUNTED", 20)
+    page = client.get(f"/c/{conversation.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Show earlier (20+)" in page and "Show 52 earlier" not in page
+    monkeypatch.setattr(queries, "EARLIER_COUNTED", 1000)
+    assert "Show 52 earlier" in client.get(f"/c/{conversation.pk}/", HTTP_HX_REQUEST="true").content.decode()

@@ -327,6 +327,8 @@ def known_count(
 
 THREAD_PAGE = 30  # entries on a thread's first paint: the newest; earlier ones load on request
 THREAD_MAX = 500  # entries in one answer at most (a permalink deep in a long thread, a live refresh)
+EARLIER_COUNTED = 1000  # screens count the entries before a page up to this ("Show earlier (1000+)"):
+# an exact count reads the whole thread's index, the one part of opening a thread that grew with it
 _RANK = {"comment": 1, "message": 2}  # entries at the same instant: comments before messages
 
 
@@ -338,6 +340,7 @@ class Thread:
     earlier: int = 0  # entries before the first shown
     before: str | None = None  # cursor for them (None: the thread starts here)
     later: bool = False  # entries after the last shown (only when opened at an old message)
+    earlier_capped: bool = False  # `earlier` is a floor: counting stopped there (`counted_up_to`)
 
     @property
     def first_cursor(self) -> str:
@@ -404,13 +407,15 @@ def thread(
     before: str | None = None,
     since: str | None = None,
     from_message: int | None = None,
+    counted_up_to: int | None = None,
 ) -> Thread:
     """A thread's newest `limit` entries (messages and comments), or those before the `before`
     cursor, in a fixed number of queries whatever the thread's length: the page is read newest
     first through the (conversation, created_at, id) indexes and the rest only counted.
     `since`: no entry older than that cursor's (a redraw keeps what the agent had opened, and
     whatever arrived since). `from_message`: the page starts at that message and goes forward
-    (a permalink into an old part). `limit=None`: the whole thread (transcripts, not screens)."""
+    (a permalink into an old part). `limit=None`: the whole thread (transcripts, not screens).
+    `counted_up_to`: count the entries before the page only up to this many (screens)."""
     if limit is None:
         return Thread(conversation, list(_messages(conversation)), list(_comments(conversation)))
     limit = max(1, min(limit, THREAD_MAX))
@@ -418,7 +423,7 @@ def thread(
     if from_message is not None:
         anchor = Message.objects.filter(conversation=conversation, pk=from_message).only("created_at").first()
         if anchor is not None:
-            return _thread_from(conversation, ("message", anchor), limit)
+            return _thread_from(conversation, ("message", anchor), limit, counted_up_to)
     position = decode_entry_cursor(before) if before else None
     if position is not None:
         messages = messages.filter(_older("message", position))
@@ -437,7 +442,7 @@ def thread(
     page = _page(conversation, merged[limit - 1 :: -1])  # back in time order
     oldest = merged[:limit][-1] if merged else None
     if oldest is not None and (len(merged) > limit or lower is not None):
-        page.earlier = _count_before(conversation, _key(*oldest))
+        page.earlier, page.earlier_capped = _count_before(conversation, _key(*oldest), counted_up_to)
         page.before = encode_entry_cursor(*oldest) if page.earlier else None
     return page
 
@@ -450,14 +455,23 @@ def _page(conversation: Conversation, entries: list[tuple[str, Any]]) -> Thread:
     )
 
 
-def _count_before(conversation: Conversation, position: tuple[datetime, int, int]) -> int:
-    return (
-        Message.objects.filter(conversation=conversation).filter(_older("message", position)).count()
-        + Comment.objects.filter(conversation=conversation).filter(_older("comment", position)).count()
-    )
+def _count_before(
+    conversation: Conversation, position: tuple[datetime, int, int], up_to: int | None = None
+) -> tuple[int, bool]:
+    """Entries before `position`, and whether counting stopped at `up_to` (the count is then a floor)."""
+    messages = Message.objects.filter(conversation=conversation).filter(_older("message", position))
+    comments = Comment.objects.filter(conversation=conversation).filter(_older("comment", position))
+    if up_to is None:
+        return messages.count() + comments.count(), False
+    found = messages[:up_to].count()
+    if found < up_to:
+        found += comments[: up_to - found].count()
+    return found, found >= up_to
 
 
-def _thread_from(conversation: Conversation, anchor: tuple[str, Message], limit: int) -> Thread:
+def _thread_from(
+    conversation: Conversation, anchor: tuple[str, Message], limit: int, counted_up_to: int | None = None
+) -> Thread:
     """`limit` entries starting at `anchor`, going forward, with what is before and after it."""
     kind, entry = anchor
     position = _key(kind, entry)
@@ -470,7 +484,7 @@ def _thread_from(conversation: Conversation, anchor: tuple[str, Message], limit:
     )
     page = _page(conversation, merged[:limit])
     page.later = len(merged) > limit
-    page.earlier = _count_before(conversation, position)
+    page.earlier, page.earlier_capped = _count_before(conversation, position, counted_up_to)
     if page.earlier:
         page.before = encode_entry_cursor(kind, entry)
     return page

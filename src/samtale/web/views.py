@@ -124,6 +124,7 @@ def _thread_context(
         limit=queries.THREAD_MAX if request.GET.get("since") or request.POST.get("since") else queries.THREAD_PAGE,
         since=request.GET.get("since") or request.POST.get("since") or None,
         from_message=parse_id(request.GET.get("message")),
+        counted_up_to=queries.EARLIER_COUNTED,
     )
     return {
         **_entry_context(request, conversation),
@@ -256,7 +257,7 @@ def thread_earlier(request: HttpRequest, conversation_id: int) -> HttpResponse:
     before = request.GET.get("before", "")
     if queries.decode_entry_cursor(before) is None:
         return HttpResponseBadRequest(_("Unknown position in the thread."), content_type="text/plain; charset=utf-8")
-    page = queries.thread(conversation, before=before, limit=queries.THREAD_PAGE)
+    page = queries.thread(conversation, before=before, limit=queries.THREAD_PAGE, counted_up_to=queries.EARLIER_COUNTED)
     return render(request, "inbox/inbox.html#thread-entries", {**_entry_context(request, conversation), "thread": page})
 
 

@@ -220,7 +220,8 @@ def _identified(widget: ChatWidget, visitor: Visitor | None, user_id: str, email
 
 
 def _visitor_name(visitor: Visitor) -> str:
-    return f"{_('Visitor')} {visitor.uid.hex[:6]}"
+    word = _("Visitor")
+    return f"{word} {visitor.uid.hex[:6]}"
 
 
 def _note_page(

@@ -197,7 +197,10 @@ def thread_entries(context: Any) -> SafeString:
     page = _Page(context)
     out = []
     if thread.before:
-        label = ngettext("Show %(n)s earlier", "Show %(n)s earlier", thread.earlier) % {"n": thread.earlier}
+        if thread.earlier_capped:  # counting stopped there: a very long thread
+            label = _("Show earlier (%(n)s+)") % {"n": thread.earlier}
+        else:
+            label = ngettext("Show %(n)s earlier", "Show %(n)s earlier", thread.earlier) % {"n": thread.earlier}
         url = reverse("thread_earlier", args=[conversation.pk])
         out.append(
             f'<li class="earlier-row"><button type="button" class="small show-earlier" '
@@ -210,7 +213,6 @@ def thread_entries(context: Any) -> SafeString:
         out.append(_message(page, e, cursor) if kind == "message" else _comment(page, e, cursor))
     if thread.later:
         url = reverse("conversation", args=[conversation.inbox_id, context.get("view") or "all_open", conversation.pk])
-        out.append(
-            f'<li class="later-row"><a class="button small" href="{url}">{escape(_("Show the newest messages"))}</a></li>\n'
-        )
+        newest = _("Show the newest messages")  # (not inside an f-string: makemessages would miss it)
+        out.append(f'<li class="later-row"><a class="button small" href="{url}">{escape(newest)}</a></li>\n')
     return mark_safe("".join(out))  # noqa: S308 -- every value above is escaped or stored sanitized

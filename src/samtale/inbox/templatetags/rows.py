@@ -61,12 +61,14 @@ def list_rows(context: Any) -> SafeString:
             f'<span class="preview">{escape(c.preview)}</span>\n{owner}</span>\n</a>\n</li>\n'
         )
     if not out and not page.next_cursor:
-        out.append(f'<li class="empty">{escape(_("Nothing here."))}</li>\n')
+        nothing = _("Nothing here.")  # (a call inside an f-string is invisible to makemessages)
+        out.append(f'<li class="empty">{escape(nothing)}</li>\n')
     if page.next_cursor:
         more = reverse("list_fragment", args=[inbox.pk])
+        more_label = _("Load more")
         url = f"{more}?{query_string}&view={view}&cursor={page.next_cursor}"
         out.append(
             f'<li class="more-row"><button type="button" class="small load-more" hx-get="{escape(url)}" '
-            f'hx-include="#search-form" hx-target="closest li" hx-swap="outerHTML">{escape(_("Load more"))}</button></li>\n'
+            f'hx-include="#search-form" hx-target="closest li" hx-swap="outerHTML">{escape(more_label)}</button></li>\n'
         )
     return mark_safe("".join(out))  # noqa: S308 -- every value above is escaped
