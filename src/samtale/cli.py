@@ -56,6 +56,7 @@ def serve(argv: list[str]) -> int:
         help="processes serving HTTP and WebSockets on the port (default: one per core)",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    pool_chosen = "SAMTALE_DB_POOL_SIZE" in os.environ
     _setup()
     import uvicorn
     from django.conf import settings
@@ -70,6 +71,8 @@ def serve(argv: list[str]) -> int:
     if processes > 1:  # bound before anything starts: a port in use fails at once
         sock = serving.listening_socket(args.host, args.port)
         env = {}
+        if not pool_chosen:  # PostgreSQL: the processes share the connections one would have had
+            env["SAMTALE_DB_POOL_SIZE"] = str(max(5, 30 // processes))
         if not settings.REDIS_URL:  # the web processes share events through this process
             event_hub = hub.Hub()
             event_hub.start()
