@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,9 @@ def prepare_database(
         shutil.copyfile(template["url"].removeprefix("sqlite:///"), target)
         url = f"sqlite:////{target.as_posix().lstrip('/')}"
     env = _base_env(tmp, name, url)
+    # what it keeps in Redis is its own: a database of the same name recreated by a later run (on
+    # PostgreSQL) must not find the last run's cached statuses under the same prefix
+    env["SAMTALE_INSTALLATION"] = f"e2e-{name}-{uuid.uuid4().hex[:8]}"
     if template["data"].exists():
         shutil.copytree(template["data"], env["SAMTALE_DATA_DIR"], dirs_exist_ok=True)
     env.update(extra_env or {})
