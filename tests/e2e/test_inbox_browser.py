@@ -393,8 +393,10 @@ def test_views_are_edited_hidden_reordered_and_remembered(browser: Any, server: 
     # show Chat again: the layout the other tests expect
     page.click("[data-action=edit-views]")
     dialog.get_by_role("button", name="Show Chat").click()
-    dialog.get_by_role("button", name="Move All open down").click()
+    # (the dialog is redrawn by each change: the next click waits for it, or it lands on the old one)
     expect(page.locator("#nav a[data-view=chat]")).to_have_count(1)
+    expect(dialog.get_by_role("button", name="Hide Chat")).to_be_visible()
+    dialog.get_by_role("button", name="Move All open down").click()
     expect(page.locator("#nav .views a").nth(2)).to_have_attribute("data-view", "all_open")
 
 
