@@ -90,6 +90,8 @@ def test_the_owner_dropdown_follows_a_teammates_status_live(browser: Any, server
     bob.goto(f"/inbox/{server.seed['inbox']}/v/all_open/c/{server.seed['conversations']['fanout']}/")
     option = bob.locator("#owner-select option", has_text="Dave Plain")
     expect(option).to_have_text("● Dave Plain")
+    # the page's socket is connected before the change (an event before it is not this test's subject)
+    bob.locator("body[data-live='1']").wait_for(state="attached")
     dave = f"/api/v1/users/{server.seed['users']['noperm']}/status"
     server.api("POST", dave, server.seed["tokens"]["noperm"], {"action": "away"})
     expect(option).to_have_text("○ Dave Plain (away)", timeout=3000)  # live, no reload
