@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from thread_http import BIN, Session, free_port, prepare  # noqa: E402
+from thread_http import BIN, Session, free_port, prepare, wait_up  # noqa: E402
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 CLIENT_PROCESSES = 4
@@ -73,12 +73,7 @@ def start(processes: int, shared_by: str, env: dict[str, str]) -> tuple[subproce
                                str(port), "--web-processes", str(processes)], cwd=ROOT, env=env, stdout=log,
                               stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/login/", timeout=1).read()
-            break
-        except OSError:
-            time.sleep(0.2)
+    wait_up(base)
     for _ in range(processes * 4):  # every process has served once (templates, connections)
         urllib.request.urlopen(base + "/login/", timeout=5).read()
     return server, base

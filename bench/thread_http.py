@@ -151,6 +151,19 @@ class Session:
         return (time.perf_counter() - started) * 1000, body
 
 
+def wait_up(base: str, seconds: float = 40.0) -> None:
+    """Until the server at `base` answers its sign-in page."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(base + "/login/", timeout=1).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def summary(samples: list[tuple[float, bytes]]) -> dict[str, float]:
     times = sorted(t for t, _ in samples)
     return {
@@ -169,12 +182,7 @@ def measure(backend: str, samples: int) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/login/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_up(base)
         session = Session(base)
         session.login("admin@bench.example", "bench-password-1")
         api = {"Authorization": f"Bearer {info['token']}"}

@@ -235,7 +235,14 @@ def login(browser: Any, server: Server, email: str) -> Any:
 
 
 def child_processes(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    """Children of every thread of `pid` (one started again is started by a watcher thread)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def process_info(pid: int) -> tuple[str, int, str]:
@@ -244,23 +251,28 @@ def process_info(pid: int) -> tuple[str, int, str]:
     return stat[0], int(stat[16]), Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
-def ingest_child(pid: int, seconds: float = 20.0) -> int:
-    """The mail ingest process a server runs beside its listener (started just after the
-    listener answers, and shown by its own command line only once it has exec'd: wait)."""
+def children_running(pid: int, command: str, count: int, seconds: float = 20.0) -> list[int]:
+    """The children of `pid` whose command line holds `command`, once there are `count` of them
+    (a child shows its own command line only once it has exec'd: wait)."""
     deadline = time.monotonic() + seconds
     while True:
         found = []
         for child in child_processes(pid):
             try:
-                if " ingest --child" in process_info(child)[2]:
+                if command in process_info(child)[2]:
                     found.append(child)
             except FileNotFoundError:
                 continue
-        if found or time.monotonic() > deadline:
+        if len(found) >= count or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    assert len(found) == 1, f"expected one ingest process under {pid}, found {found}"
-    return found[0]
+    assert len(found) == count, f"expected {count} of {command!r} under {pid}, found {found}"
+    return sorted(found)
+
+
+def ingest_child(pid: int, seconds: float = 20.0) -> int:
+    """The mail ingest process a server runs beside its listener (started just after the listener answers)."""
+    return children_running(pid, " ingest --child", 1, seconds)[0]
 
 
 def wait_gone(pid: int, seconds: float) -> bool:

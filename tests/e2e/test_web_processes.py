@@ -9,28 +9,17 @@ import contextlib
 import json
 import os
 import signal
-import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 
-from tests.e2e.conftest import prepare_database, process_info, start_server
+from tests.e2e.conftest import children_running, prepare_database, process_info, start_server
 from tests.e2e.test_realtime import REDIS_URL, run, session_cookie
 
 pytestmark = pytest.mark.e2e
-
-
-def all_children(pid: int) -> list[int]:
-    """Children of every thread of `pid` (a child started again is started by a watcher thread)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):
-            found += [int(c) for c in (task / "children").read_text().split()]
-    return found
 
 
 @contextlib.contextmanager
@@ -43,22 +32,8 @@ def stopped(pid: int) -> Iterator[None]:
         os.kill(pid, signal.SIGCONT)
 
 
-def web_children(pid: int, count: int, seconds: float = 30.0) -> list[int]:
-    """The `samtale web` children of `pid`, once there are `count` of them."""
-    deadline = time.monotonic() + seconds
-    found: list[int] = []
-    while time.monotonic() < deadline:
-        found = []
-        for child in all_children(pid):
-            try:
-                if " web --fd " in process_info(child)[2]:
-                    found.append(child)
-            except FileNotFoundError:
-                continue
-        if len(found) == count:
-            return sorted(found)
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} web processes under {pid}, found {found}")
+def web_children(pid: int, count: int) -> list[int]:
+    return children_running(pid, " web --fd ", count, seconds=30.0)
 
 
 @pytest.mark.parametrize("shared_by", ["hub", "redis"])
