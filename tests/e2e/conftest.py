@@ -217,6 +217,22 @@ def _watch_csp(page: Any) -> None:
     page.on("pageerror", lambda error: _violations.append(f"uncaught: {str(error)[:300]}"))
 
 
+def wait_ingested(server: Server, inbox: int, subject: str, seconds: float = 120.0) -> int:
+    """Until mail sent over SMTP is a conversation in `inbox` (its id). The ingest process runs
+    niced by design — on a loaded machine the listener and the web go first — so how soon that
+    happens is the scheduler's business, not the test's; what a browser test then checks is that
+    the page, connected before the mail was sent, shows it without a reload."""
+    token = server.seed["tokens"]["admin"]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page = server.api("GET", f"/api/v1/inboxes/{inbox}/conversations?view=all_open&limit=100", token)
+        found = [c["id"] for c in page["items"] if c["subject"] == subject]
+        if found:
+            return int(found[0])
+        time.sleep(0.1)
+    raise AssertionError(f"no conversation {subject!r} in inbox {inbox} after {seconds:.0f} s")
+
+
 def login(browser: Any, server: Server, email: str) -> Any:
     """A signed-in page in a fresh browser context (closed after the test)."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server.base_url)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.channels.email import corpus
-from tests.e2e.conftest import Server, login
+from tests.e2e.conftest import Server, login, wait_ingested
 
 pytestmark = [pytest.mark.e2e, pytest.mark.screen]
 
@@ -29,6 +29,7 @@ def test_hostile_mail_arrives_live_and_runs_nothing(browser: Any, server: Server
     with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as client:
         client.sendmail("mallory@evil.example", ["sales@acme.test"], corpus.hostile_html())
         client.sendmail("bjorn@kunde.no", ["sales@acme.test"], corpus.outlook_alternative())
+    wait_ingested(server, server.seed["second_inbox"], "Hostile HTML")
     row = page.locator(".row", has_text="Hostile HTML")
     expect(row).to_have_count(1, timeout=5000)  # arrives without a reload
     row.locator(".row-link").click()
@@ -59,6 +60,7 @@ def test_reply_and_forward_show_their_delivery_status(browser: Any, server: Serv
     expect(page.locator("body")).to_have_attribute("data-live", "1")
     with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as client:
         client.sendmail("anna@icloud.example", ["sales@acme.test"], corpus.inline_image())
+    wait_ingested(server, server.seed["second_inbox"], "Screenshot of the error")
     row = page.locator(".row", has_text="Screenshot of the error")
     expect(row).to_have_count(1, timeout=5000)
     row.locator(".row-link").click()

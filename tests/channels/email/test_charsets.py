@@ -65,6 +65,29 @@ def test_names_from_comments_and_reply_to_when_from_has_no_address() -> None:
     assert (comma.from_name, comma.from_address) == ("Bürling, Andreas", "a@example.de")
     root_dot = parse(b'From: "Clement" <Claudia@yahoo.com.>\r\n\r\nhi\r\n')
     assert (root_dot.from_name, root_dot.from_address) == ("Clement", "claudia@yahoo.com")
+    bare = parse(b"From: Test Person Test@example.com\r\n\r\nhi\r\n")  # no angle brackets
+    assert (bare.from_name, bare.from_address) == ("Test Person", "test@example.com")
+    quoted = parse(b'From: "Lottery transfer"@example.com\r\n\r\nhi\r\n')  # a quoted local part is one address
+    assert (quoted.from_name, quoted.from_address) == ("", '"lottery transfer"@example.com')
+
+
+def test_unlabelled_8_bit_text_is_read_in_the_charset_the_message_declares_elsewhere() -> None:
+    # a raw GB2312 name in From (no encoded word); the body's parts say GB2312 (detection alone
+    # reads these six bytes as Big5: 挕擘傖)
+    name = "武兰成".encode("gb18030")
+    raw = (
+        b'From: "' + name + b'" <wu@example.cn>\r\nSubject: hi\r\nMIME-Version: 1.0\r\n'
+        b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nSpam report\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n" + "你好".encode("gb2312") + b"\r\n--b--\r\n"
+    )
+    assert parse(raw).from_name == "武兰成"  # the multi-byte declaration first: it refuses what isn't its
+    # a body without a charset, its subject's encoded word in ISO-8859-1: read as Latin-1, not guessed
+    latin = b"From: a@example.de\r\nSubject: =?iso-8859-1?Q?Gr=FC=DFe?=\r\n\r\n\xe4\xf6\xfc\xdf ad asd\r\n"
+    parsed = parse(latin)
+    assert (parsed.subject, parsed.text.strip()) == ("Grüße", "äöüß ad asd")
+    # a declared label still wins, and UTF-8 is still tried first
+    assert parse(b"Subject: =?iso-8859-1?Q?x?=\r\n\r\nbl\xc3\xa5b\xc3\xa6r\r\n").text.strip() == "blåbær"
 
 
 def test_every_inline_part_is_the_body_and_attached_mail_stays_whole() -> None:

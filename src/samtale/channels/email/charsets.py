@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import re
+from collections.abc import Iterable
 
 # WHATWG label → the Python codec of what browsers decode
 _SUPERSET = {
@@ -42,8 +43,10 @@ def codec_for(label: str | None) -> str | None:
         return None
 
 
-def decode(data: bytes, label: str | None = None) -> str:
-    """`data` as text: by its label if the bytes agree, else as UTF-8, else as detected."""
+def decode(data: bytes, label: str | None = None, hints: tuple[str, ...] = ()) -> str:
+    """`data` as text: by its label if the bytes agree, else as UTF-8, else (undeclared) in the
+    first charset the rest of the message declares that reads it (`hints`: mail clients read a sender's raw 8-bit
+    headers and unlabelled parts so), else as detected."""
     name = (label or "").strip().strip('"').lower()
     if data.isascii():
         return jis(data) if b"\x1b" in data else data.decode("ascii")  # (ISO-2022-JP is 7-bit, labelled or not)
@@ -62,7 +65,40 @@ def decode(data: bytes, label: str | None = None) -> str:
         pass
     if codec is not None:  # a declared single-byte charset (every byte means something)
         return data.decode(codec, "replace")
+    for hinted in hints:
+        try:
+            return data.decode(hinted)
+        except UnicodeDecodeError:
+            continue
     return data.decode(detect(data) or "cp1252", "replace")
+
+
+_MULTIBYTE = {
+    "gb18030",
+    "gbk",
+    "gb2312",
+    "big5",
+    "big5hkscs",
+    "cp932",
+    "shift_jis",
+    "cp949",
+    "euc_kr",
+    "euc_jp",
+    "cp950",
+}
+
+
+def message_charsets(labels: Iterable[str | None]) -> tuple[str, ...]:
+    """The charsets a sender's software writes in, from the labels its message declares (its
+    parts' charsets, then its encoded words'): those that are neither ASCII nor UTF-8 and that
+    Python knows, multi-byte ones first (their strict decoding refuses what isn't theirs; every
+    byte means something in a single-byte one). Hints for the message's unlabelled 8-bit text."""
+    found: list[str] = []
+    for label in labels:
+        codec = codec_for(label)
+        if codec is not None and codec not in ("ascii", "utf-8") and codec not in found:
+            found.append(codec)
+    return tuple(sorted(found, key=lambda c: c not in _MULTIBYTE))
 
 
 def detect(data: bytes) -> str | None:
@@ -120,11 +156,11 @@ def _convert(chunk: bytes, mode: str, out: bytearray) -> None:
 WORD = re.compile(r"=\?([^?\s*]{1,75})(?:\*[^?\s]{0,40})?\?([bBqQ])\?([^?]*(?:\?(?!=)[^?]*){0,3})\?=")
 
 
-def header_text(raw: str) -> str:
+def header_text(raw: str, hints: tuple[str, ...] = ()) -> str:
     """A raw header value as text: RFC 2047 words decoded by their charset's superset (adjacent
     words joined without the space between them, RFC 2047 §6.2, and decoded together so that a
     character split across two words survives), undeclared 8-bit text (kept by the parser as
-    escaped bytes) decoded as UTF-8 or detected. One pass (the stdlib's decoder rescans the rest
+    escaped bytes) decoded as UTF-8, or in a charset the message declares (`hints`), or detected. One pass (the stdlib's decoder rescans the rest
     of the value from every "=?": quadratic on hostile headers)."""
     value = re.sub(r"\r?\n(?=[ \t])", "", raw)
     out: list[str] = []
@@ -146,12 +182,12 @@ def header_text(raw: str) -> str:
         if not (adjacent and charset == pending_charset):
             flush()
             if not adjacent:
-                out.append(_plain(between))
+                out.append(_plain(between, hints))
         pending_charset = charset
         pending.extend(_word_bytes(kind, payload))
         at = match.end()
     flush()
-    out.append(_plain(value[at:]))
+    out.append(_plain(value[at:], hints))
     return "".join(out)
 
 
@@ -165,8 +201,9 @@ def _word_bytes(kind: str, payload: str) -> bytes:
         return data
 
 
-def _plain(text: str) -> str:
-    """Unencoded header text; 8-bit bytes the parser kept escaped are decoded (UTF-8 or detected)."""
+def _plain(text: str, hints: tuple[str, ...]) -> str:
+    """Unencoded header text; 8-bit bytes the parser kept escaped are decoded (UTF-8, the message's
+    charset or detected)."""
     if not any(0xDC80 <= ord(c) <= 0xDCFF for c in text):
         return text
-    return decode(text.encode("utf-8", "surrogateescape"))
+    return decode(text.encode("utf-8", "surrogateescape"), hints=hints)

@@ -16,6 +16,7 @@ import mimetypes
 import quopri
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
@@ -25,7 +26,7 @@ from typing import IO, Any
 
 from samtale.channels.email import skeleton as large
 from samtale.channels.email.charsets import WORD as ENCODED_WORD
-from samtale.channels.email.charsets import decode, header_text
+from samtale.channels.email.charsets import decode, header_text, message_charsets
 from samtale.core.html import text_to_html, to_text
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -160,18 +161,43 @@ def _raw_values(message: Message, name: str) -> list[str]:
         return []
 
 
+def _hint(message: Message) -> tuple[str, ...]:
+    """The charsets the message's own declarations name (set by `parse_tree` on its policy)."""
+    return getattr(message.policy, "charset_hints", ())
+
+
+def _set_hint(message: Message) -> None:
+    """Remember which charsets the sender's software writes in — its text parts' labels, then the
+    charsets of its Subject's and From's encoded words — for its unlabelled 8-bit text."""
+
+    def labels() -> Iterator[str | None]:
+        for part in message.walk():
+            label = part.get_param("charset") if part.get_content_maintype() == "text" else None
+            yield label if isinstance(label, str) else None
+        for name in ("Subject", "From", "To"):
+            for value in _raw_values(message, name):
+                for match in ENCODED_WORD.finditer(value[:4096]):
+                    yield match.group(1)
+
+    try:
+        hints = message_charsets(labels())
+    except Exception:  # (a hint is never worth an unreadable message)
+        hints = ()
+    object.__setattr__(message.policy, "charset_hints", hints)
+
+
 def header(message: Message, name: str) -> str:
     """The first value of a header as text (charsets.header_text), on one line."""
     values = _raw_values(message, name)
     if not values:
         return ""
-    return re.sub(r"[\r\n]+\s*", " ", header_text(values[0])).strip()
+    return re.sub(r"[\r\n]+\s*", " ", header_text(values[0], _hint(message))).strip()
 
 
 def _addresses(message: Message, name: str, *, bare: bool = False) -> list[tuple[str, str]]:
     """(name, address) pairs of an address header, read from its raw value: encoded words are set
     aside while the list is split (a decoded "Bürling, Andreas" holds a comma), then decoded;
-    `addr (Name)` gives its name; a root dot ("example.com.") is dropped. `bare`: keep entries
+    `addr (Name)` gives its name, and so does `Name addr` (no angle brackets); a root dot ("example.com.") is dropped. `bare`: keep entries
     without an address (their name still says who wrote)."""
     words: list[str] = []
 
@@ -181,13 +207,17 @@ def _addresses(message: Message, name: str, *, bare: bool = False) -> list[tuple
 
     def back(text: str) -> str:
         restored = re.sub("\ue000(\\d+)\ue001", lambda m: words[int(m.group(1))], text)
-        return header_text(restored) if "=?" in restored or not restored.isascii() else restored
+        return header_text(restored, _hint(message)) if "=?" in restored or not restored.isascii() else restored
 
     values = [re.sub(r"\r?\n(?=[ \t])", "", v) for v in _raw_values(message, name)]
     pairs = email.utils.getaddresses([ENCODED_WORD.sub(aside, v) for v in values])
     out = []
     for display, address in pairs:
-        display, address = re.sub(r"[ \t\r\n]+", " ", back(display)).strip(" \"'"), back(address).strip().lower()
+        display, address = re.sub(r"[ \t\r\n]+", " ", back(display)).strip(" \"'"), back(address).strip()
+        if not display and " " in address and not set(address) & set('<"('):  # `From: Name name@example.com`
+            display, _sp, address = address.rpartition(" ")
+            display = display.strip(" \"'")
+        address = address.lower()
         if display.endswith(")") and "(" in display and display.index("(") > 0:  # `Name (comment) <addr>`
             display = display[: display.index("(")].rstrip(" \"'") or display
         local, at, domain = address.rpartition("@")
@@ -211,7 +241,7 @@ def _decode_part(part: Message) -> str:
         label = part.get_param("charset")
     except Exception:
         label = None
-    return decode(payload, label if isinstance(label, str) else None)
+    return decode(payload, label if isinstance(label, str) else None, _hint(part))
 
 
 def _filename(part: Message) -> str:
@@ -220,7 +250,7 @@ def _filename(part: Message) -> str:
     except Exception:
         name = None
     if name:
-        name = header_text(str(name)) if "=?" in str(name) else str(name)
+        name = header_text(str(name), _hint(part)) if "=?" in str(name) else str(name)
     ctype = part.get_content_type()
     if not name and ctype == "message/rfc822":  # an attached message: named after its subject
         inner = part.get_payload()
@@ -542,6 +572,7 @@ def parse_tree(raw: bytes, bodies: dict[str, Path] | None = None) -> ParsedEmail
         parsed.text = raw.decode("utf-8", errors="replace")[:200_000]
         return parsed
     try:
+        _set_hint(message)
         _read(message, parsed, bodies or {})
     except Exception as exc:
         parsed.broken = f"{type(exc).__name__}: {exc}"

@@ -52,9 +52,20 @@ def _is_marker(line: str) -> bool:
         return True
     if text.startswith("--") and text.endswith("--") and any(s in text for s in _SEPARATORS):
         return True
-    if len(text) >= 20 and text.strip("_") == "":
-        return True
     return text.startswith(("from: ", "fra: ", "from:\t", "fra:\t")) and len(text) > 6
+
+
+def _outlook_separator(lines: list[str], i: int) -> bool:
+    """Outlook's line of underscores above the quoted message's header block ("From: …", "Fra: …",
+    "Von: …"); a line of underscores alone is decoration (newsletters draw rules with them)."""
+    text = lines[i].strip()
+    if len(text) < 20 or len(text) > LONGEST_MARKER_LINE or text.strip("_"):
+        return False
+    following = [line.strip() for line in lines[i + 1 : i + 4] if line.strip()]
+    if not following:
+        return False
+    name, colon, _rest = following[0].partition(":")
+    return bool(colon) and 0 < len(name) <= 20 and name.replace("-", "").isalpha()
 
 
 def split_text(text: str) -> tuple[str, str]:
@@ -66,7 +77,7 @@ def split_text(text: str) -> tuple[str, str]:
         if seen > LOOK_AT:
             break
         seen += len(line)
-        if i > 0 and _is_marker(line.rstrip("\r\n")):
+        if i > 0 and (_is_marker(line.rstrip("\r\n")) or _outlook_separator(lines, i)):
             cut = i
             break
     if cut is None:
