@@ -98,6 +98,7 @@ NB = {
     "Search results": "Søkeresultater",
     "Sort": "Sorter",
     "Newest first": "Nyeste først",
+    "New": "Nye",
     "Oldest first": "Eldste først",
     "Exit search": "Avslutt søk",
     "Contact": "Kontakt",

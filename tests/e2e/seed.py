@@ -53,6 +53,15 @@ def main() -> None:
         for i in range(1, 80)
     )  # fmt: skip
     subjects["longthread"] = long.pk
+    unread = world.inbound("E2E unread", text="Unread 0", sender="unread@customer.example", channel=sales)
+    Message.objects.filter(conversation=unread).update(created_at=start)
+    Message.objects.bulk_create(
+        Message(account=world.account, conversation=unread, direction="in", channel_kind="email",
+                sender_address="unread@customer.example", text=f"Unread {i}", html=f"<p>Unread {i}</p>" * 4,
+                created_at=start + timedelta(minutes=i))
+        for i in range(1, 20)
+    )  # fmt: skip
+    subjects["unread"] = unread.pk
     tokens = {}
     for name, user in {
         "admin": world.admin,

@@ -522,3 +522,32 @@ def test_a_row_ticked_while_the_list_is_redrawn_stays_ticked(browser: Any, serve
     expect(page.locator(f"#row-{undo} .row-check")).to_be_checked()
     expect(page.locator("#bulk-count")).to_have_text("1 selected")
     page.uncheck(f"#row-{undo} .row-check")
+
+
+def test_a_thread_opens_where_the_new_entries_begin(browser: Any, server: Server) -> None:
+    cid = server.seed["conversations"]["unread"]
+    alice = login(browser, server, "alice@acme.test")
+    alice.goto(f"/inbox/{server.seed['second_inbox']}/v/all_open/c/{cid}/")
+    expect(alice.locator(".entry.message").last).to_be_in_viewport()  # never opened: at the newest
+    expect(alice.locator("#first-unread")).to_have_count(0)
+    # Alice goes on to other things (with the thread open, what arrives live counts as read)
+    alice.goto(f"/inbox/{server.seed['second_inbox']}/v/all_open/")
+    expect(alice.locator("body")).to_have_attribute("data-live", "1")
+    for n in range(12):  # a teammate writes meanwhile
+        server.api(
+            "POST", f"/api/v1/conversations/{cid}/comments", server.seed["tokens"]["agent"], {"text": f"Note {n}"}
+        )
+    alice.reload()  # (no click racing the list's live redraws)
+    alice.click(f"#row-{cid} .row-link")
+    divider = alice.locator("#first-unread")
+    expect(divider).to_have_text("New")
+    expect(divider).to_be_in_viewport()
+    head = alice.locator(".thread-head").bounding_box()
+    below = divider.bounding_box()["y"] - (head["y"] + head["height"])
+    assert 0 <= below < 40, below  # at the top of the thread, below its header: read on from there
+    assert "Unread 19" in divider.evaluate("d => d.previousElementSibling.textContent")
+    assert "Note 0" in divider.evaluate("d => d.nextElementSibling.textContent")
+    expect(alice.locator(".entry.comment").last).not_to_be_in_viewport()
+    alice.reload()  # read now: at the newest again
+    expect(alice.locator("#first-unread")).to_have_count(0)
+    expect(alice.locator(".entry.comment").last).to_be_in_viewport()

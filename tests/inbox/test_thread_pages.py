@@ -7,7 +7,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.db import connection
+from django.http import Http404
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -197,3 +199,74 @@ def test_screens_count_the_earlier_entries_only_up_to_a_cap(world: World, client
     assert "Show earlier (20+)" in page and "Show 52 earlier" not in page
     monkeypatch.setattr(queries, "EARLIER_COUNTED", 1000)
     assert "Show 52 earlier" in client.get(f"/c/{conversation.pk}/", HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_a_thread_opens_at_the_first_entry_new_to_the_reader(world: World) -> None:
+    conversation = long_thread(world, 75)  # the notes are the agent's own
+    at = {m.text: m for m in Message.objects.filter(conversation=conversation)}
+    agent = world.agent.pk
+
+    def opened(read_to: Any, reader: int = agent) -> queries.Thread:
+        return queries.thread(conversation, read_to=read_to, reader_id=reader)
+
+    assert opened(None).first_unread is None  # never opened: at the newest
+    assert opened(at["message 74"].created_at).first_unread is None  # read to the end
+    page = opened(at["message 70"].created_at)
+    assert page.first_unread == ("message", at["message 71"].pk) and names(page)[-1] == "message 74"
+    # the reader's own entries are not news to them: note 70 (the agent's) shares message 70's minute
+    page = opened(at["message 69"].created_at)
+    assert page.first_unread == ("message", at["message 70"].pk)
+    note = Comment.objects.get(conversation=conversation, text="note 70")
+    assert opened(at["message 69"].created_at, reader=world.admin.pk).first_unread in (
+        ("message", at["message 70"].pk),
+        ("comment", note.pk),
+    )
+    # further back than the newest page: a page starting there, the newest below it
+    page = opened(at["message 5"].created_at)
+    assert page.first_unread == ("message", at["message 6"].pk)
+    assert names(page)[0] == "message 6" and page.later and page.earlier == 6
+    # a redraw or a permalink is never re-anchored
+    assert queries.thread(conversation, since=page.first_cursor, read_to=None).first_unread is None
+
+
+def test_the_page_marks_what_the_agent_has_read_and_shows_where_the_new_begins(world: World, client_for: Any) -> None:
+    from samtale.inbox.actions import mark_read
+    from samtale.inbox.models import ReadMark
+
+    conversation = long_thread(world, 12)
+    url = f"/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/"
+    agent: Client = client_for(world.agent)
+    first = agent.get(url).content.decode()
+    assert 'id="first-unread"' not in first  # never opened: the newest, nothing marked new
+    newest = Message.objects.filter(conversation=conversation).order_by("-created_at").first()
+    assert newest is not None
+    assert ReadMark.objects.get(user=world.agent, conversation=conversation).read_to == newest.created_at
+    fresh = Message.objects.create(
+        account=world.account, conversation=conversation, direction="in", channel_kind="email",
+        text="a new question", html="<p>a new question</p>", sender_address="long@example.com",
+        created_at=timezone.now(),
+    )  # fmt: skip
+    page = agent.get(url).content.decode()
+    divider = page.index('id="first-unread"')
+    assert divider < page.index(f'id="message-{fresh.pk}"') and page.index(f'id="message-{newest.pk}"') < divider
+    assert 'id="first-unread"' not in agent.get(url).content.decode()  # read now
+    # another teammate's reading is their own
+    admin: Client = client_for(world.admin)
+    assert 'id="first-unread"' not in admin.get(url).content.decode()
+    assert ReadMark.objects.filter(conversation=conversation).count() == 2
+    # a live redraw counts as read only when the page says the agent can see it
+    later = Message.objects.create(
+        account=world.account, conversation=conversation, direction="in", channel_kind="email",
+        text="and another", sender_address="long@example.com", created_at=timezone.now() + timedelta(seconds=1),
+    )  # fmt: skip
+    since = queries.thread(conversation).first_cursor
+    agent.get(f"/c/{conversation.pk}/?part=body&since={since}", HTTP_HX_REQUEST="true")
+    assert ReadMark.objects.get(user=world.agent, conversation=conversation).read_to == fresh.created_at
+    agent.get(f"/c/{conversation.pk}/?part=body&since={since}&seen=1", HTTP_HX_REQUEST="true")
+    assert ReadMark.objects.get(user=world.agent, conversation=conversation).read_to == later.created_at
+    # the mark never moves back, and another account's conversation is refused
+    assert not mark_read(world.agent, conversation, up_to=fresh.created_at)
+    assert ReadMark.objects.get(user=world.agent, conversation=conversation).read_to == later.created_at
+    evil = world.inbound("Evil", channel=world.other_email)
+    with pytest.raises(Http404):
+        mark_read(world.agent, evil, up_to=timezone.now())

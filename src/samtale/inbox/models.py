@@ -281,6 +281,22 @@ class Comment(models.Model):
         return f"Comment {self.pk}"
 
 
+class ReadMark(models.Model):
+    """How far a teammate has read a conversation: every entry after `read_to` not written by them
+    is new to them. A thread opens at the first such entry (C3); none yet: at the newest."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    read_to = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "conversation"], name="read_mark_once")]
+        indexes = [models.Index(fields=["conversation"], name="read_mark_conversation")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.conversation_id} to {self.read_to}"
+
+
 class NotificationKind(models.TextChoices):
     MENTION = "mention", _("Mention")
     ASSIGNMENT = "assignment", _("Assignment")

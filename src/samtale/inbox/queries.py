@@ -25,6 +25,7 @@ from samtale.inbox.models import (
     Inbox,
     Message,
     Notification,
+    ReadMark,
     Status,
 )
 
@@ -341,6 +342,7 @@ class Thread:
     before: str | None = None  # cursor for them (None: the thread starts here)
     later: bool = False  # entries after the last shown (only when opened at an old message)
     earlier_capped: bool = False  # `earlier` is a floor: counting stopped there (`counted_up_to`)
+    first_unread: tuple[str, int] | None = None  # (kind, id) of the first entry new to the reader
 
     @property
     def first_cursor(self) -> str:
@@ -408,6 +410,8 @@ def thread(
     since: str | None = None,
     from_message: int | None = None,
     counted_up_to: int | None = None,
+    read_to: datetime | None = None,
+    reader_id: int | None = None,
 ) -> Thread:
     """A thread's newest `limit` entries (messages and comments), or those before the `before`
     cursor, in a fixed number of queries whatever the thread's length: the page is read newest
@@ -415,7 +419,10 @@ def thread(
     `since`: no entry older than that cursor's (a redraw keeps what the agent had opened, and
     whatever arrived since). `from_message`: the page starts at that message and goes forward
     (a permalink into an old part). `limit=None`: the whole thread (transcripts, not screens).
-    `counted_up_to`: count the entries before the page only up to this many (screens)."""
+    `counted_up_to`: count the entries before the page only up to this many (screens).
+    `read_to` (with `reader_id`): how far the reader had read; the thread then opens at the first
+    entry after it that someone else wrote (`first_unread`), a page starting there when it is
+    older than the newest page."""
     if limit is None:
         return Thread(conversation, list(_messages(conversation)), list(_comments(conversation)))
     limit = max(1, min(limit, THREAD_MAX))
@@ -439,12 +446,57 @@ def thread(
         key=lambda t: _key(*t),
         reverse=True,
     )
-    page = _page(conversation, merged[limit - 1 :: -1])  # back in time order
+    shown = merged[limit - 1 :: -1]  # back in time order
+    if read_to is not None and position is None and lower is None:
+        unread = [(k, e) for k, e in shown if e.created_at > read_to and e.author_id != reader_id]
+        first = unread[0] if unread else None
+        # everything above it on the page the reader's own: the news may start further back
+        if (
+            first is not None
+            and len(merged) > limit
+            and all(e.author_id == reader_id for _k, e in shown[: shown.index(first)])
+        ):
+            first = _first_unread(conversation, read_to, reader_id) or first
+            if _key(*first) < _key(*shown[0]):
+                page = _thread_from(conversation, first, limit, counted_up_to)
+                page.first_unread = (first[0], first[1].pk)
+                return page
+        if first is not None:
+            shown_page = _page(conversation, shown)
+            shown_page.first_unread = (first[0], first[1].pk)
+            return _with_earlier(shown_page, conversation, merged, limit, lower, counted_up_to)
+    return _with_earlier(_page(conversation, shown), conversation, merged, limit, lower, counted_up_to)
+
+
+def _with_earlier(
+    page: Thread,
+    conversation: Conversation,
+    merged: list[tuple[str, Any]],
+    limit: int,
+    lower: tuple[datetime, int, int] | None,
+    counted_up_to: int | None,
+) -> Thread:
     oldest = merged[:limit][-1] if merged else None
     if oldest is not None and (len(merged) > limit or lower is not None):
         page.earlier, page.earlier_capped = _count_before(conversation, _key(*oldest), counted_up_to)
         page.before = encode_entry_cursor(*oldest) if page.earlier else None
     return page
+
+
+def _first_unread(conversation: Conversation, read_to: datetime, reader_id: int | None) -> tuple[str, Any] | None:
+    """The oldest entry after `read_to` that someone other than the reader wrote (two indexed reads)."""
+    found: list[tuple[str, Any]] = []
+    for kind, qs in (("message", _messages(conversation)), ("comment", _comments(conversation))):
+        qs = qs.filter(created_at__gt=read_to)
+        entry = (qs.exclude(author_id=reader_id) if reader_id is not None else qs).order_by("created_at", "id").first()
+        if entry is not None:
+            found.append((kind, entry))
+    return min(found, key=lambda t: _key(*t)) if found else None
+
+
+def read_mark(user: User, conversation: Conversation) -> datetime | None:
+    """How far the user had read the conversation (None: never opened it since marks were kept)."""
+    return ReadMark.objects.filter(user=user, conversation=conversation).values_list("read_to", flat=True).first()
 
 
 def _page(conversation: Conversation, entries: list[tuple[str, Any]]) -> Thread:

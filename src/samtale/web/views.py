@@ -117,15 +117,29 @@ def _view_groups(user: User, inbox: Inbox) -> dict[str, list[dict[str, Any]]]:
 def _thread_context(
     request: HttpRequest, conversation: Conversation, members: list[Any] | None = None
 ) -> dict[str, Any]:
-    # the newest page; a redraw keeps the entries the agent had opened ("since" the oldest shown);
-    # a permalink opens at its message
+    # the newest page, or (opened anew) from the first entry new to this agent; a redraw keeps the
+    # entries the agent had opened ("since" the oldest shown); a permalink opens at its message
+    user = acting(request)
+    since = request.GET.get("since") or request.POST.get("since") or None
+    from_message = parse_id(request.GET.get("message"))
+    opened = since is None and from_message is None
     thread = queries.thread(
         conversation,
-        limit=queries.THREAD_MAX if request.GET.get("since") or request.POST.get("since") else queries.THREAD_PAGE,
-        since=request.GET.get("since") or request.POST.get("since") or None,
-        from_message=parse_id(request.GET.get("message")),
+        limit=queries.THREAD_MAX if since else queries.THREAD_PAGE,
+        since=since,
+        from_message=from_message,
         counted_up_to=queries.EARLIER_COUNTED,
+        read_to=(mark := queries.read_mark(user, conversation) if opened else None),
+        reader_id=user.pk,
     )
+    # what is on screen has been read: on opening, after the agent's own action (a POST), and on a
+    # live redraw of a thread the agent can see (the page says so: a tab in the background does not)
+    entries = thread.entries
+    newest = entries[-1][1].created_at if entries else None
+    seen = opened or request.method == "POST" or request.GET.get("seen") == "1"
+    unchanged = opened and mark is not None and newest is not None and mark >= newest  # (no write then)
+    if newest is not None and seen and not unchanged:
+        actions.mark_read(user, conversation, up_to=newest)
     return {
         **_entry_context(request, conversation),
         "thread": thread,

@@ -32,6 +32,7 @@ from samtale.inbox.actions.custom_views import create_custom_view, delete_custom
 from samtale.inbox.actions.hiding import hide_message, show_message
 from samtale.inbox.actions.live import agent_seen, agent_typing, send_transcript
 from samtale.inbox.actions.people import release_conversations_of
+from samtale.inbox.actions.reading import mark_read
 from samtale.inbox.actions.receiving import InboundMessage, prepare_inbound, receive_inbound
 from samtale.inbox.actions.sending import (
     compose_conversation,
@@ -83,6 +84,7 @@ __all__ = [
     "mark_channel_broken",
     "mark_channel_working",
     "mark_notifications_read",
+    "mark_read",
     "mark_spam",
     "on_channel_created",
     "on_conversation_closed",

@@ -208,8 +208,12 @@ def thread_entries(context: Any) -> SafeString:
         )
     entries = thread.entries
     first_cursor = f' data-cursor="{escape(thread.first_cursor)}"' if entries else ""
+    first_unread = thread.first_unread
     for n, (kind, e) in enumerate(entries):
         cursor = first_cursor if n == 0 else ""
+        if first_unread is not None and first_unread == (kind, e.pk):
+            new = escape(_("New"))  # (not inside an f-string: makemessages would miss it)
+            out.append(f'<li class="unread-divider" id="first-unread"><span>{new}</span></li>\n')
         out.append(_message(page, e, cursor) if kind == "message" else _comment(page, e, cursor))
     if thread.later:
         url = reverse("conversation", args=[conversation.inbox_id, context.get("view") or "all_open", conversation.pk])

@@ -389,13 +389,21 @@
     const oldest = $("#entries > li.entry[data-cursor]");
     if (e.detail.target && e.detail.target.id === "thread-body" && oldest && !("since" in e.detail.parameters)) {
       e.detail.parameters.since = oldest.dataset.cursor;
+      // what a redraw shows counts as read only if the agent can see it (not a tab in the background)
+      if (document.visibilityState === "visible") e.detail.parameters.seen = "1";
     }
   });
 
-  // A thread opens at its newest entry (the one to answer); the earlier ones are above it.
+  // A thread opens at the first entry new to this agent (the server marks it), else at its newest
+  // (the one to answer); the earlier ones are above it.
   function toNewest() {
     const body = $("#thread-body");
-    if (body && !new URLSearchParams(location.search).get("message")) body.scrollTop = body.scrollHeight;
+    if (!body || new URLSearchParams(location.search).get("message")) return;
+    const fresh = $("#first-unread");
+    const head = $(".thread-head", body);  // (sticky: the divider goes just below it, not under it)
+    const top = head ? head.getBoundingClientRect().bottom : body.getBoundingClientRect().top;
+    if (fresh) body.scrollTop += fresh.getBoundingClientRect().top - top - 8;
+    else body.scrollTop = body.scrollHeight;
   }
 
   // A live refresh of the open thread keeps what the person had open (the More menu) and where
@@ -432,9 +440,10 @@
     button.disabled = true;
     ajax("GET", button.dataset.url, { source: button, target: row, swap: "outerHTML" }).then(() => {
       body.scrollTop = body.scrollHeight - fromBottom;
-      if (firstShown && firstShown.previousElementSibling) {
-        // keyboard and screen-reader users continue at the newest of the loaded entries
-        const last = firstShown.previousElementSibling;
+      // keyboard and screen-reader users continue at the newest of the loaded entries
+      let last = firstShown ? firstShown.previousElementSibling : null;
+      while (last && !last.classList.contains("entry")) last = last.previousElementSibling;  // (past "New")
+      if (last) {
         last.setAttribute("tabindex", "-1");
         last.focus({ preventScroll: true });
       }
