@@ -58,12 +58,12 @@ test: install-test
 
 test-sqlite:
 	@echo "== test suite on SQLite =="
-	env -u SAMTALE_DATABASE_URL $(BIN)/pytest -n 2 --dist worksteal -p no:cacheprovider $(PYTEST_ARGS)
+	env -u SAMTALE_DATABASE_URL $(BIN)/pytest -n 2 --dist worksteal -p no:cacheprovider --durations=12 $(PYTEST_ARGS)
 
 test-postgres:
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== test suite on PostgreSQL (browser tests of screens, marked 'screen', ran in the SQLite run) =="; \
-	  SAMTALE_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist worksteal -p no:cacheprovider -m "not screen" $(PYTEST_ARGS); \
+	  SAMTALE_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist worksteal -p no:cacheprovider --durations=12 -m "not screen" $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "PostgreSQL at $(PG_URL) is not reachable, and CI=true: failing." >&2; exit 1; \
 	else \
@@ -77,6 +77,7 @@ bench: install-test
 	$(BIN)/python bench/chat_ws.py
 	$(BIN)/python bench/thread_http.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/ui.py $(BENCH_ARGS)
 
 lint: .stamp-install-test
 	$(BIN)/ruff check .

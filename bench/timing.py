@@ -15,7 +15,12 @@ def percentiles(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
         started = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
+    return summarize(samples)
+
+
+def summarize(samples: list[float]) -> dict[str, float]:
+    """p50 and p95 (nearest rank) of samples in milliseconds."""
+    samples = sorted(samples)
     return {
         "p50_ms": round(statistics.median(samples), 2),
         "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 2),
