@@ -551,3 +551,24 @@ def test_a_thread_opens_where_the_new_entries_begin(browser: Any, server: Server
     alice.reload()  # read now: at the newest again
     expect(alice.locator("#first-unread")).to_have_count(0)
     expect(alice.locator(".entry.comment").last).to_be_in_viewport()
+
+
+def test_back_and_forward_restore_the_screens_and_no_conversation_is_kept_in_browser_storage(
+    browser: Any, server: Server
+) -> None:
+    page = login(browser, server, "bob@acme.test")
+    list_url = f"/inbox/{server.seed['inbox']}/v/all_open/"
+    page.goto(list_url)
+    page.click(f"#row-{server.seed['conversations']['search']} .row-link")
+    expect(page.locator("#thread h1")).to_have_text("E2E search")
+    assert re.search(rf"/c/{server.seed['conversations']['search']}/$", page.url)
+    # the screens are fetched again rather than snapshotted: no customer's text in the browser's storage
+    stored = page.evaluate("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+    assert "zebrafish" not in stored and "htmx-history-cache" not in stored
+    page.go_back()
+    expect(page).to_have_url(re.compile(re.escape(list_url) + "$"))
+    expect(page.locator("#thread h1")).to_have_count(0)
+    expect(page.locator(f"#row-{server.seed['conversations']['search']}")).to_be_visible()
+    page.go_forward()
+    expect(page.locator("#thread h1")).to_have_text("E2E search")
+    expect(page.locator("#thread .entry.message").first).to_contain_text("zebrafish")
