@@ -47,9 +47,9 @@ def test_working_hours_and_out_of_office_count(world: World) -> None:
         assert {c.owner_id for c in arrive(world, 2, "night")} == {None}
 
 
-def test_round_robin_is_fair_over_a_thousand_arrivals(world: World) -> None:
+def test_round_robin_is_fair_over_hundreds_of_arrivals(world: World) -> None:
     configure_routing(world.email, acting_user=world.admin, users=[world.agent, world.agent2, world.admin])
-    conversations = arrive(world, 1000)
+    conversations = arrive(world, 301)  # (a third each, and one more: the turn is kept, never reset)
     counts = Counter(c.owner_id for c in conversations)
     assert set(counts) == {world.agent.pk, world.agent2.pk, world.admin.pk}
     assert max(counts.values()) - min(counts.values()) <= 1
