@@ -99,20 +99,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def database_url(backend: str, name: str, data: Path) -> str:
+    """A benchmark's database, kept between runs: PostgreSQL database `name` (created when missing)
+    or an SQLite file in `data`."""
+    if backend != "postgres":
+        return f"sqlite:///{data / 'bench.sqlite3'}"
+    import psycopg
+
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_BASE.rsplit("/", 1)[0] + "/" + name
+
+
 def prepare(backend: str) -> tuple[dict[str, str], dict[str, object]]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="samtale.settings", SAMTALE_LOG_LEVEL="WARNING",
                SAMTALE_SECRET_KEY="bench", PYTHONPATH=str(ROOT))  # fmt: skip
     data = ROOT / "var" / "bench" / f"thread-{backend}"
-    if backend == "postgres":
-        import psycopg
-
-        name = "samtale_bench_thread"
-        with psycopg.connect(PG_BASE, autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-        env["SAMTALE_DATABASE_URL"] = PG_BASE.rsplit("/", 1)[0] + "/" + name
-    else:
-        env["SAMTALE_DATABASE_URL"] = f"sqlite:///{data / 'bench.sqlite3'}"
+    env["SAMTALE_DATABASE_URL"] = database_url(backend, "samtale_bench_thread", data)
     data.mkdir(parents=True, exist_ok=True)
     env["SAMTALE_DATA_DIR"] = str(data)
     code = f"ARGS = {json.dumps(json.dumps([LENGTHS, THREADS_PER_LENGTH]))}\n" + SEED

@@ -32,10 +32,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
-from thread_http import free_port, wait_up  # noqa: E402 - the benchmarks run as scripts
+from thread_http import database_url, free_port, wait_up  # noqa: E402 - the benchmarks run as scripts
 from timing import summarize  # noqa: E402
 
-PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 CHROMIUM = "/usr/bin/chromium"
 EMAIL, PASSWORD = "admin@bench.example", "bench-password"
 TARGET_CLICK_MS, TARGET_LOAD_MS, TARGET_KB = 200, 1000, 100
@@ -78,16 +77,7 @@ def prepare(backend: str, size: int) -> dict[str, str]:
     env.pop("SAMTALE_REDIS_URL", None)
     data = ROOT / "var" / "bench" / f"ui-{backend}-{size}"
     data.mkdir(parents=True, exist_ok=True)
-    if backend == "postgres":
-        import psycopg
-
-        name = f"samtale_bench_ui_{size}"
-        with psycopg.connect(PG_BASE, autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-        env["SAMTALE_DATABASE_URL"] = PG_BASE.rsplit("/", 1)[0] + "/" + name
-    else:
-        env["SAMTALE_DATABASE_URL"] = f"sqlite:///{data / 'bench.sqlite3'}"
+    env["SAMTALE_DATABASE_URL"] = database_url(backend, f"samtale_bench_ui_{size}", data)
     env["SAMTALE_DATA_DIR"] = str(data)
     started = time.perf_counter()
     subprocess.run([str(BIN / "python"), "-c", SEED, str(size)], cwd=ROOT, env=env, check=True, capture_output=True)
