@@ -572,3 +572,30 @@ def test_back_and_forward_restore_the_screens_and_no_conversation_is_kept_in_bro
     page.go_forward()
     expect(page.locator("#thread h1")).to_have_text("E2E search")
     expect(page.locator("#thread .entry.message").first).to_contain_text("zebrafish")
+
+
+def test_a_view_opens_in_place_with_its_address_and_back_and_forward_return(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    open_conversation(page, server, "search")
+    page.evaluate("window.samePage = true")  # gone when a click loads a new page
+    page.click("#nav a[data-view=unassigned]")
+    expect(page.locator("#list .list-title")).to_have_text("Unassigned")
+    expect(page).to_have_url(re.compile(r"/v/unassigned/$"))
+    expect(page.locator("#thread")).to_have_count(0)
+    expect(page.locator(".empty-thread")).to_be_visible()
+    expect(page.locator("#nav a[aria-current=page]")).to_have_attribute("data-view", "unassigned")
+    expect(page.locator("#search-form input[name=view]")).to_have_value("unassigned")  # a search there searches it
+    assert "E2E search" not in page.title() and page.title().endswith("· Samtale"), page.title()
+    assert page.evaluate("window.samePage === true")
+    page.go_back()
+    expect(page.locator("#thread h1")).to_have_text("E2E search")
+    page.go_forward()
+    expect(page.locator("#list .list-title")).to_have_text("Unassigned")
+    expect(page.locator("#thread")).to_have_count(0)
+    # should the view's part fail, the view opens as a page
+    page.evaluate("window.samePage = true")
+    page.route("**/v/mine/?part=main", lambda route: route.fulfill(status=500, body="boom"))
+    page.click("#nav a[data-view=mine]")
+    expect(page.locator("#list .list-title")).to_have_text("Assigned to me")
+    expect(page).to_have_url(re.compile(r"/v/mine/$"))
+    assert page.evaluate("window.samePage === undefined")

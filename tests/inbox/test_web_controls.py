@@ -270,3 +270,25 @@ def test_every_value_a_customer_writes_is_escaped_in_the_list(world: World, clie
     for text in (f"Kari {escaped}", f"Subject {escaped}", f"Preview {escaped}"):
         assert text in row
     assert f'href="/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/?view=all_open"' in row
+
+
+def test_a_view_opened_from_the_nav_brings_its_list_and_search_form(world: World, client_for: Any) -> None:
+    world.inbound("Refund please", sender="r@example.com")
+    world.inbound("Invoice copy", sender="i@example.com")
+    client: Client = client_for(world.agent)
+    client.post(f"/inbox/{world.support.pk}/views/", {"name": "Refunds", "q": "refund"})
+    view = CustomView.objects.get(name="Refunds")
+    part = client.get(f"/inbox/{world.support.pk}/v/{view.key}/?part=main", HTTP_HX_REQUEST="true")
+    html = part.content.decode()
+    assert part.status_code == 200 and "<html" not in html and 'id="nav"' not in html  # the nav stays as it is
+    assert html.startswith(f"<title>{world.support.name} · Samtale</title>")
+    assert '<strong class="list-title">Refunds</strong>' in html and 'name="q" value="refund"' in html
+    assert f'name="view" value="{view.key}"' in html and "Refund please" in html and "Invoice copy" not in html
+    assert 'class="empty-thread"' in html
+    # the current view, hidden by this agent, is marked so the nav drops it once another is opened
+    client.post(f"/inbox/{world.support.pk}/views/arrange/", {"key": "trash", "op": "hide"})
+    nav = client.get(f"/inbox/{world.support.pk}/nav/?view=trash").content.decode()
+    assert 'data-view="trash" data-hidden="1"' in nav and 'aria-current="page" data-view="trash"' in nav
+    # someone else's inbox or view: not found
+    assert client_for(world.outsider).get(f"/inbox/{world.support.pk}/v/unassigned/?part=main").status_code == 404
+    assert client_for(world.agent2).get(f"/inbox/{world.support.pk}/v/{view.key}/?part=main").status_code == 404

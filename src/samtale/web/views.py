@@ -62,6 +62,7 @@ def _list_context(
     )
     kept = request.GET.copy()
     kept.pop("shown", None)
+    kept.pop("part", None)
     return {
         "inbox": inbox,
         "view": view,
@@ -90,6 +91,7 @@ def _nav_context(request: HttpRequest, inbox: Inbox, view: str, counts: dict[str
         "more_views": [{**item, "count": counts[item["key"]]} for item in shown["more"]],
         "custom_views": [item["view"] for item in shown["custom"]],
         "more_open": bool(user.preferences.get("more_views_open")),
+        "hidden_now": next((item["key"] for items in shown.values() for item in items if item["hidden"]), ""),
     }
 
 
@@ -212,24 +214,37 @@ def inbox_page(
         if conversation.inbox_id != inbox.pk:
             raise Http404("No such conversation")
         conversation.inbox = inbox
+    if conversation is None and request.GET.get("part") == "main":
+        # a click on a view in the nav: the list pane and an empty thread pane, the rest stays
+        return render(request, "inbox/switch.html", _main_context(request, inbox, view))
     counts = queries.view_counts(inbox, user)
     members = list(queries.inbox_members(inbox))
     context = {
         **_nav_context(request, inbox, view, counts),
-        **_list_context(request, inbox, view, counts),
+        **_main_context(request, inbox, view, counts),
         "inboxes": inboxes,
-        "channels": list(inbox.channels.all()),
-        "assignees": list(queries.assignee_choices(inbox, include_inactive=True)),
-        "bots": queries.bot_names(inbox),
         "unread": queries.unread_notifications(user),
         "membership": membership_of(user),
-        "intake": _intake_health(user),
         "mention_members": [{"id": u.pk, "name": u.name, "email": u.email} for u in members],
     }
     if conversation is not None:
         context.update(_thread_context(request, conversation, members))
         context["open_id"] = conversation.pk
     return render(request, "inbox/inbox.html", context)
+
+
+def _main_context(
+    request: HttpRequest, inbox: Inbox, view: str, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """What the page's main part shows besides a conversation: the search form and the list, with
+    the notices above them."""
+    return {
+        **_list_context(request, inbox, view, counts),
+        "channels": list(inbox.channels.all()),
+        "assignees": list(queries.assignee_choices(inbox, include_inactive=True)),
+        "bots": queries.bot_names(inbox),
+        "intake": _intake_health(acting(request)),
+    }
 
 
 def _intake_health(user: User) -> IntakeHealth | None:

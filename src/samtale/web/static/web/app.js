@@ -107,7 +107,8 @@
     pending = { nav: false, list: false, thread: false };
     const s = state();
     if (p.nav) ajax("GET", a.dataset.navUrl + "?view=" + encodeURIComponent(s.view), { source: "#sync-nav", target: "#nav", swap: "outerHTML" });
-    if (p.list) refreshList();
+    if (p.list && switching) pending.list = true;  // the view being opened brings its list; redrawn after
+    else if (p.list) refreshList();
     if (p.thread && s.open) {
       // keep as many entries as the agent had opened ("Show earlier"), and the place they read at
       ajax("GET", "/c/" + s.open + "/?part=body", { source: "#sync-thread", target: "#thread-body", swap: "innerHTML" });
@@ -692,10 +693,40 @@
       // the list is still there under the thread: show it again, no reload
       e.preventDefault();
       app().classList.remove("thread-open");
-      history.pushState({}, "", back.getAttribute("href"));
+      history.pushState({ htmx: true }, "", back.getAttribute("href"));  // htmx: Back and Forward reload it
       const row = $(".row.open .row-link");
       if (row) row.focus();
     }
+  });
+  // A view opened from the nav replaces the list pane and empties the thread pane in place (the
+  // address changes as a page load would change it): no new page, scripts and styles to load.
+  // Live redraws of the list wait for it (the list it brings is newer); should it fail, the view
+  // is opened as a page.
+  let switching = 0, switches = 0;
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest && e.target.closest(".nav-pane .view-link");
+    const a = app();
+    if (!link || !a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    const href = link.getAttribute("href"), view = link.dataset.view, mine = ++switches;
+    const leaving = $(".nav-pane .view-link.active");
+    switching = mine;
+    a.dataset.view = view;
+    a.dataset.open = "";
+    a.classList.remove("thread-open");
+    $$(".nav-pane .view-link.active").forEach((l) => { l.classList.remove("active"); l.removeAttribute("aria-current"); });
+    link.classList.add("active");
+    link.setAttribute("aria-current", "page");
+    history.pushState({ htmx: true }, "", href);  // htmx: Back and Forward reload it
+    // a hidden view stays in the nav only while it is open
+    if (leaving && leaving.dataset.hidden) schedule({ nav: true });
+    ajax("GET", href + "?part=main", { source: "#sync-list", target: "#app-main", swap: "innerHTML" }).then(() => {
+      if (mine !== switches) return;  // a newer click took over
+      switching = 0;
+      const opened = $("#search-form input[name=view]");
+      if (!opened || opened.value !== view) { location.assign(href); return; }
+      if (pending.list) { pending.list = false; refreshList(); }
+    });
   });
   document.addEventListener("click", (e) => {
     if (e.target.closest && e.target.closest("[data-action=edit-views]")) $("#views-dialog").showModal();
