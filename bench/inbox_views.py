@@ -12,6 +12,7 @@ inbox and its channels are created through actions like everywhere else.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -54,32 +55,33 @@ def seed(size: int) -> dict[str, int]:
         inbox = Inbox.objects.get(name="Bench")
         agent = User.objects.get(email="agent1@bench.example")
         return {"inbox": inbox.pk, "agent": agent.pk, "seeded_now": 0}
-    account, admin = account_actions.create_account(
-        name="Bench", admin_email="admin@bench.example", admin_name="Admin", password="bench-password"
-    )
-    agents = [
-        account_actions.create_user(account, acting_user=admin, email=f"agent{i}@bench.example", name=f"Agent {i}")
-        for i in range(1, 21)
-    ]
-    inbox = actions.create_inbox(account, acting_user=admin, name="Bench", members=agents)
-    kinds = ["email", "chat", "messenger", "form", "call"]
-    channels = {
-        k: actions.create_channel(
-            inbox, acting_user=admin, kind=k, name=k, address="bench@bench.example" if k == "email" else ""
-        )
-        for k in kinds
-    }
-    from samtale.channels.email.actions import verify_address
-
-    verify_address(channels["email"], how="bench setup")
-    ch = [channels[k].pk for k in kinds]
-    owner_lo, owner_hi = agents[0].pk, agents[-1].pk
     started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            _seed_postgres(cur, size, account.pk, inbox.pk, ch, owner_lo, owner_hi)
-        else:
-            _seed_sqlite(cur, size, account.pk, inbox.pk, ch, owner_lo, owner_hi)
+    with transaction.atomic():  # all or nothing: a failed seed leaves nothing behind
+        account, admin = account_actions.create_account(
+            name="Bench", admin_email="admin@bench.example", admin_name="Admin", password="bench-password"
+        )
+        agents = [
+            account_actions.create_user(account, acting_user=admin, email=f"agent{i}@bench.example", name=f"Agent {i}")
+            for i in range(1, 21)
+        ]
+        inbox = actions.create_inbox(account, acting_user=admin, name="Bench", members=agents)
+        kinds = ["email", "chat", "messenger", "form", "call"]
+        channels = {
+            k: actions.create_channel(
+                inbox, acting_user=admin, kind=k, name=k, address="bench@bench.example" if k == "email" else ""
+            )
+            for k in kinds
+        }
+        from samtale.channels.email.actions import verify_address
+
+        verify_address(channels["email"], how="bench setup")
+        ch = [channels[k].pk for k in kinds]
+        owner_lo, owner_hi = agents[0].pk, agents[-1].pk
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                _seed_postgres(cur, size, account.pk, inbox.pk, ch, owner_lo, owner_hi)
+            else:
+                _seed_sqlite(cur, size, account.pk, inbox.pk, ch, owner_lo, owner_hi)
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE")
@@ -110,6 +112,29 @@ WORDS = [
     "billing",
     "upgrade",
 ]
+
+
+def _write_documents(cur, inbox: int) -> None:  # type: ignore[no-untyped-def]
+    """Each conversation's search document: its subject and realistic message text (bench/text.py)."""
+    from django.db import connection
+
+    from text import Writer
+
+    cur.execute("SELECT id, lower(subject) FROM inbox_conversation WHERE inbox_id = %s ORDER BY id", [inbox])
+    subjects = cur.fetchall()
+    documents = Writer().documents()
+    rows = ((pk, f"{subject} {next(documents)}") for pk, subject in subjects)
+    if connection.vendor == "postgresql":
+        # the index is built once at the end, not entry by entry
+        cur.execute("DROP INDEX IF EXISTS inbox_conversationsearch_tsv")
+        with cur.cursor.copy("COPY inbox_conversationsearch (conversation_id, document) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checked now: an index is not built with checks pending
+        cur.execute("CREATE INDEX inbox_conversationsearch_tsv ON inbox_conversationsearch USING GIN (tsv)")
+        return
+    while batch := list(itertools.islice(rows, 10_000)):
+        cur.executemany("INSERT INTO inbox_conversationsearch (conversation_id, document) VALUES (%s, %s)", batch)
 
 
 def _seed_postgres(cur, size, account, inbox, ch, owner_lo, owner_hi) -> None:  # type: ignore[no-untyped-def]
@@ -154,19 +179,7 @@ def _seed_postgres(cur, size, account, inbox, ch, owner_lo, owner_hi) -> None:  
         """,
         [inbox],
     )
-    words_sql = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
-    cur.execute(
-        f"""
-        INSERT INTO inbox_conversationsearch (conversation_id, document)
-        SELECT c.id, lower(c.subject) || ' contact ' || (c.contact_id %% 50000) || ' example com '
-            || ({words_sql})[1 + (c.id * 3) %% {len(WORDS)}] || ' ' || ({words_sql})[1 + (c.id * 5) %% {len(WORDS)}]
-            || CASE WHEN c.id %% 10 < 3 THEN ' faktura' ELSE '' END
-            || CASE WHEN c.id %% 10000 = 7 THEN ' zanzibar' ELSE '' END
-            || ' lorem ipsum dolor sit amet message text'
-        FROM inbox_conversation c WHERE c.inbox_id = %s
-        """,
-        [inbox],
-    )
+    _write_documents(cur, inbox)
 
 
 def _seed_sqlite(cur, size, account, inbox, ch, owner_lo, owner_hi) -> None:  # type: ignore[no-untyped-def]
@@ -219,18 +232,7 @@ def _seed_sqlite(cur, size, account, inbox, ch, owner_lo, owner_hi) -> None:  # 
         FROM m
         """
     )
-    w3 = "CASE (c.id * 3) % 14 " + " ".join(f"WHEN {i} THEN '{w}'" for i, w in enumerate(WORDS)) + " END"
-    w5 = "CASE (c.id * 5) % 14 " + " ".join(f"WHEN {i} THEN '{w}'" for i, w in enumerate(WORDS)) + " END"
-    cur.execute(
-        f"""
-        INSERT INTO inbox_conversationsearch (conversation_id, document)
-        SELECT c.id, lower(c.subject) || ' contact ' || (c.contact_id % 50000) || ' example com ' || ({w3}) || ' ' || ({w5})
-            || CASE WHEN c.id % 10 < 3 THEN ' faktura' ELSE '' END
-            || CASE WHEN c.id % 10000 = 7 THEN ' zanzibar' ELSE '' END
-            || ' lorem ipsum dolor sit amet message text'
-        FROM inbox_conversation c WHERE c.inbox_id = {inbox}
-        """
-    )
+    _write_documents(cur, inbox)
 
 
 def measure(info: dict[str, int], repeat: int) -> dict[str, dict[str, float]]:
@@ -262,9 +264,11 @@ def measure(info: dict[str, int], repeat: int) -> dict[str, dict[str, float]]:
     cases["counts (all views)"] = ("counts", lambda: queries.view_counts(inbox, user))
     # What the worker's periodic recount costs (not on any screen's path).
     cases["recount from rows (worker job)"] = ("worker", lambda: queries.view_counts_exact(inbox, user))
-    cases["search rare term"] = ("search", lambda: first_page("all_open", queries.Filters(q="zanzibar")))
-    cases["search common term"] = ("search", lambda: first_page("all_open", queries.Filters(q="faktura")))
-    cases["search two words"] = ("search", lambda: first_page("all_open", queries.Filters(q="invoice refund")))
+    from text import search_words
+
+    for kind in ("rare", "common", "pair", "prefix"):  # a different word (or pair) per sample
+        typed = itertools.cycle(search_words(kind))
+        cases[f"search {kind} words"] = ("search", lambda t=typed: first_page("all_open", queries.Filters(q=next(t))))
     thread_ids = list(
         Conversation.objects.filter(inbox=inbox).order_by("-last_activity_at").values_list("pk", flat=True)[:repeat]
     )
@@ -282,15 +286,17 @@ def measure(info: dict[str, int], repeat: int) -> dict[str, dict[str, float]]:
     return results
 
 
-def _pg_database(size: int) -> str:
-    import psycopg
+SEED_VERSION = 2  # raised when the seed changes, so that a database seeded before is not reused
 
-    name = f"samtale_bench_{size}"
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return PG_BASE.rsplit("/", 1)[0] + "/" + name
+
+def database(backend: str, size: int) -> tuple[str, Path]:
+    """The seeded database of `size` conversations (kept between runs, shared by the benchmarks
+    that read an inbox) and its data directory."""
+    from thread_http import database_url
+
+    data = ROOT / "var" / "bench" / f"inbox-{backend}-{size}-v{SEED_VERSION}"
+    data.mkdir(parents=True, exist_ok=True)
+    return database_url(backend, f"samtale_bench_inbox_{size}_v{SEED_VERSION}", data), data
 
 
 def main() -> int:
@@ -306,23 +312,12 @@ def main() -> int:
         return 0
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    data_dir = ROOT / "var" / "bench"
-    data_dir.mkdir(parents=True, exist_ok=True)
     report = []
     for size in [int(s) for s in args.sizes.split(",")]:
         for backend in args.backends.split(","):
-            env = dict(
-                os.environ,
-                DJANGO_SETTINGS_MODULE="samtale.settings",
-                SAMTALE_DATA_DIR=str(data_dir),
-                SAMTALE_LOG_LEVEL="WARNING",
-            )
-            if backend == "postgres":
-                env["SAMTALE_DATABASE_URL"] = _pg_database(size)
-            else:
-                env["SAMTALE_DATABASE_URL"] = (
-                    f"sqlite:////{(data_dir / f'bench_{size}.sqlite3').as_posix().lstrip('/')}"
-                )
+            url, data = database(backend, size)
+            env = dict(os.environ, DJANGO_SETTINGS_MODULE="samtale.settings", SAMTALE_DATA_DIR=str(data),
+                       SAMTALE_LOG_LEVEL="WARNING", SAMTALE_DATABASE_URL=url)  # fmt: skip
             out = results_dir / f"inbox_views_{backend}_{size}.json"
             print(f"== {backend}, {size:,} conversations", file=sys.stderr)
             subprocess.run(

@@ -32,7 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
-from thread_http import database_url, free_port, wait_up  # noqa: E402 - the benchmarks run as scripts
+from inbox_views import database  # noqa: E402
+from thread_http import free_port, wait_up  # noqa: E402 - the benchmarks run as scripts
 from timing import summarize  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -75,10 +76,8 @@ def prepare(backend: str, size: int) -> dict[str, str]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="samtale.settings", SAMTALE_LOG_LEVEL="WARNING",
                SAMTALE_SECRET_KEY="bench", PYTHONPATH=str(ROOT))  # fmt: skip
     env.pop("SAMTALE_REDIS_URL", None)
-    data = ROOT / "var" / "bench" / f"ui-{backend}-{size}"
-    data.mkdir(parents=True, exist_ok=True)
-    env["SAMTALE_DATABASE_URL"] = database_url(backend, f"samtale_bench_ui_{size}", data)
-    env["SAMTALE_DATA_DIR"] = str(data)
+    url, data = database(backend, size)
+    env["SAMTALE_DATABASE_URL"], env["SAMTALE_DATA_DIR"] = url, str(data)
     started = time.perf_counter()
     subprocess.run([str(BIN / "python"), "-c", SEED, str(size)], cwd=ROOT, env=env, check=True, capture_output=True)
     print(f"  {backend} {size:,}: ready in {time.perf_counter() - started:.0f}s", file=sys.stderr)
@@ -100,7 +99,7 @@ def measure(backend: str, size: int, samples: int) -> list[dict[str, Any]]:
 
     env = prepare(backend, size)
     port = free_port()
-    log = open(ROOT / "var" / "bench" / f"ui-{backend}-{size}" / "server.log", "ab")  # noqa: SIM115 - closed below
+    log = open(Path(env["SAMTALE_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115 - closed below
     server = subprocess.Popen([str(BIN / "samtale"), "serve", "--no-smtp", "--no-ingest", "--no-worker",
                                "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)  # fmt: skip
     base = f"http://127.0.0.1:{port}"

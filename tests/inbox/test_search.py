@@ -102,17 +102,54 @@ def test_search_never_crosses_accounts(world: World) -> None:
     assert found(world, q="secretword") == set()
 
 
-def test_broad_and_narrow_search_plans_agree(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from samtale.inbox import search
-
+def test_a_search_with_few_and_with_many_matches_finds_the_same(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     made = [world.inbound(f"Order {i}", text="parcel tracking", sender=f"o{i}@example.com").pk for i in range(6)]
     world.inbound("Other", text="nothing", sender="x@example.com")
-    narrow = found(world, q="parcel")
-    monkeypatch.setattr(search, "BROAD", 2)  # now "parcel" counts as a broad term (PostgreSQL plan)
-    broad = found(world, q="parcel")
-    assert narrow == broad == set(made)
-    assert found(world, q="parcel order") == set(made)
-    assert found(world, q="parcel", status="closed") == set()
+
+    def paged(**filters) -> set[int]:  # type: ignore[no-untyped-def]
+        page = queries.conversation_page(world.support, world.agent, "all_open", queries.Filters(**filters), limit=100)
+        return {c.pk for c in page.items}
+
+    few = paged(q="parcel")
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)  # now "parcel" has more matches than are counted: walked
+    assert few == paged(q="parcel") == found(world, q="parcel") == set(made)
+    assert paged(q="parcel order") == set(made)
+    assert paged(q="parcel", status="closed") == set()
+
+
+def _pages(world: World, **filters) -> list[tuple[list[int], int | None, bool]]:  # type: ignore[no-untyped-def]
+    """Every page of a search, followed by cursor: (ids, count, capped) each."""
+    pages, cursor = [], ""
+    while True:
+        page = queries.conversation_page(
+            world.support, world.agent, "all_open", queries.Filters(**filters), cursor=cursor, limit=2
+        )
+        pages.append(([c.pk for c in page.items], page.count, page.count_capped))
+        if not page.next_cursor:
+            return pages
+        cursor = page.next_cursor
+
+
+def test_a_broad_search_walked_in_list_order_gives_the_pages_collecting_does(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from samtale.inbox import search
+
+    made = [world.inbound(f"Walk {i}", text="parcel tracking", sender=f"w{i}@example.com") for i in range(7)]
+    for i in range(5):
+        world.inbound(f"Noise {i}", text="nothing here", sender=f"n{i}@example.com")
+    actions.close_conversation(made[2], acting_user=world.agent)
+    cases = [{"q": "parcel"}, {"q": "parc trac"}, {"q": "parcel", "sort": "oldest"}, {"q": "parcel", "status": "closed"},
+             {"q": "parcel", "status": "open"}, {"q": "nomatch"}]  # fmt: skip
+    collected = [_pages(world, **case) for case in cases]  # few matches: all collected, counted exactly
+    assert collected[0][0] == ([made[6].pk, made[5].pk], 7, False) and collected[3] == [([made[2].pk], 1, False)]
+    assert collected[2][0][0] == [made[0].pk, made[1].pk] and collected[5] == [([], 0, False)]
+    monkeypatch.setattr(queries, "COUNT_CAP", 0)  # more matches than are counted now: walked in list order
+    monkeypatch.setattr(queries, "WALK_FIRST", 2)  # in several steps
+    ids = [[page[0] for page in pages] for pages in collected]
+    walked = [_pages(world, **case) for case in cases]
+    assert [[page[0] for page in pages] for pages in walked] == ids
+    assert {(count, capped) for pages in walked[:5] for _ids, count, capped in pages} == {(0, True)}  # "0+"
+    monkeypatch.setattr(search, "WALK_SPREAD", 0)  # SQLite: every chunk "spread", all matches read once
+    assert [[page[0] for page in pages] for pages in (_pages(world, **case) for case in cases)] == ids
 
 
 def test_search_counts_are_capped(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]

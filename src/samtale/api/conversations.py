@@ -46,9 +46,8 @@ def list_conversations(request: HttpRequest, inbox_id: s.PathId, params: Query[s
     if params.cursor and queries.decode_cursor(params.cursor) is None:
         raise ValidationError("`cursor` is not a cursor this API gave out.")
     filters = queries.Filters.from_mapping({k: ("" if v is None else v) for k, v in data.items()})
-    qs = queries.conversation_queryset(inbox, user, view, filters)
     count = queries.known_count(inbox, user, view, filters)
-    page = queries.list_page(qs, sort=filters.sort, cursor=params.cursor, limit=params.limit, count=count)
+    page = queries.conversation_page(inbox, user, view, filters, cursor=params.cursor, limit=params.limit, count=count)
     return {
         "count": page.count or 0,
         "count_capped": page.count_capped,

@@ -208,9 +208,12 @@ def _day_start(d: date) -> datetime:
     return timezone.make_aware(datetime.combine(d, time.min), timezone.get_current_timezone())
 
 
-def conversation_queryset(inbox: Inbox, user: User, view: str, filters: Filters) -> QuerySet[Conversation]:
+def conversation_queryset(
+    inbox: Inbox, user: User, view: str, filters: Filters, *, text: bool = True
+) -> QuerySet[Conversation]:
     """The conversations a view or a search shows, filtered and sorted (no paging). A custom view
-    is a search over the whole inbox: with its filters cleared it shows the whole inbox."""
+    is a search over the whole inbox: with its filters cleared it shows the whole inbox.
+    `text=False` leaves the search words out (the caller matches them)."""
     qs = Conversation.objects.filter(inbox=inbox)
     if filters.active or view.startswith("custom-"):
         # a search started in Trash, Spam or Filtered includes what is there
@@ -220,7 +223,7 @@ def conversation_queryset(inbox: Inbox, user: User, view: str, filters: Filters)
             qs = qs.filter(spam_at=None)
         if filters.hide_filtered and view != "filtered":
             qs = qs.filter(filtered_at=None)
-        if filters.q:
+        if filters.q and text:
             qs = search.matching(qs, filters.q)
         if filters.status:
             qs = qs.filter(status=filters.status)
@@ -306,14 +309,76 @@ def list_page(
         count = min(count, COUNT_CAP)
     position = decode_cursor(cursor) if cursor else None
     if position is not None:
-        stamp, pk = position
-        if sort == "oldest":
-            qs = qs.filter(Q(last_activity_at__gt=stamp) | Q(last_activity_at=stamp, id__gt=pk))
-        else:
-            qs = qs.filter(Q(last_activity_at__lt=stamp) | Q(last_activity_at=stamp, id__lt=pk))
+        qs = _after(qs, sort, position)
     rows = list(qs.select_related("contact", "owner")[: limit + 1])
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor, count=count, count_capped=capped)
+
+
+def _after(qs: QuerySet[Any], sort: str, position: tuple[datetime, int]) -> QuerySet[Any]:
+    """What follows `position` in the list's order."""
+    stamp, pk = position
+    if sort == "oldest":
+        return qs.filter(Q(last_activity_at__gt=stamp) | Q(last_activity_at=stamp, id__gt=pk))
+    return qs.filter(Q(last_activity_at__lt=stamp) | Q(last_activity_at=stamp, id__lt=pk))
+
+
+def conversation_page(
+    inbox: Inbox, user: User, view: str, filters: Filters, *, cursor: str = "", limit: int = 25,
+    count: int | None = None,
+) -> Page:  # fmt: skip
+    """A page of a view or a search, as the list and the API show it (`list_page`).
+
+    A search first takes up to COUNT_CAP + 1 matches in the index's order (bounded work however
+    many match). Fewer than that: they are all the results, counted exactly, and the page is read
+    by key. More ("1,000+"): the words are common, so the list is walked in the order it is shown
+    and each chunk tested against the index; the first page needs few chunks. Collecting every
+    match first would cost in proportion to how many conversations hold a word like "hei".
+    """
+    text = search.text_search(filters.q) if filters.q else None
+    if text is None:
+        return list_page(
+            conversation_queryset(inbox, user, view, filters),
+            sort=filters.sort,
+            cursor=cursor,
+            limit=limit,
+            count=count,
+        )
+    qs = conversation_queryset(inbox, user, view, filters, text=False)
+    first = text.first_matches(qs, COUNT_CAP + 1)
+    if len(first) <= COUNT_CAP:
+        return list_page(qs.filter(pk__in=first), sort=filters.sort, cursor=cursor, limit=limit, count=len(first))
+    limit = max(1, min(limit, 100))
+    position = decode_cursor(cursor) if cursor else None
+    ids = _walked(qs if position is None else _after(qs, filters.sort, position), filters.sort, text, limit + 1)
+    by_id = Conversation.objects.select_related("contact", "owner").in_bulk(ids)
+    rows = [by_id[pk] for pk in ids if pk in by_id]
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor, count=COUNT_CAP, count_capped=True)
+
+
+WALK_FIRST, WALK_MOST = 500, 50_000  # conversations tested in the first step, and in any step at most
+
+
+def _walked(qs: QuerySet[Conversation], sort: str, text: search.TextSearch, wanted: int) -> list[int]:
+    """The ids of the first `wanted` conversations of `qs`, in its order, that `text` matches.
+    Each step is sized by the share that matched so far (one more step is the usual case)."""
+    found: list[int] = []
+    keys = qs.values_list("last_activity_at", "id")
+    position: tuple[datetime, int] | None = None
+    step, tested = WALK_FIRST, 0
+    while True:
+        chunk = list((keys if position is None else _after(keys, sort, position))[:step])
+        if chunk:
+            matched = text.matches([pk for _stamp, pk in chunk])
+            found += [pk for _stamp, pk in chunk if pk in matched]
+        if len(found) >= wanted or len(chunk) < step:
+            return found[:wanted]
+        tested += len(chunk)
+        position = chunk[-1]
+        share = len(found) / tested
+        needed = (wanted - len(found)) / share * 1.25 if share else step * 4
+        step = int(min(WALK_MOST, max(step * 2, needed)))
 
 
 def known_count(

@@ -117,46 +117,89 @@ def append_to_document(conversation: Conversation, text: str, *, normalized: boo
         ConversationSearch.objects.get_or_create(conversation=conversation, defaults={"document": extra})
 
 
-BROAD = 2000  # at least this many matches (and 5% of all conversations) makes a search "broad"
-BROAD_SHARE = 0.05
+def _words(query: str) -> list[str]:
+    words = [w.replace("_", " ").strip() for w in tokens(query)][:12]
+    return [w for w in words if w]
+
+
+FTS5_ALL = "SELECT rowid FROM inbox_conversation_fts WHERE inbox_conversation_fts MATCH %s"
+FTS5_RANGE = FTS5_ALL + " AND rowid BETWEEN %s AND %s"
+TSV_ALL = "SELECT conversation_id FROM inbox_conversationsearch WHERE tsv @@ to_tsquery('simple', %s)"
+TSV_AMONG = TSV_ALL + " AND conversation_id = ANY(%s)"
+WALK_SPREAD = 64  # SQLite: ids of a chunk spread wider than this many times its length: all matches read once
+
+
+class TextSearch:
+    """The words of a search (each a prefix, all of them required) against the search index:
+    SQLite's FTS5 table or PostgreSQL's tsvector with its GIN index. How a page of results is
+    found with it is `queries.conversation_page`."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.postgres = connection.vendor == "postgresql"
+        if self.postgres:
+            self.term = " & ".join(f"{part}:*" for w in words for part in w.split())
+        else:
+            self.term = " ".join(f'"{w}"*' for w in words)
+        self.everything: set[int] | None = None
+
+    def filter(self, qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
+        """`qs` narrowed to the matches (their ids are collected first: right when they are few)."""
+        if self.postgres:  # an InitPlan: the ids first, then those rows by key
+            return qs.extra(where=[f"inbox_conversation.id = ANY(ARRAY({TSV_ALL}))"], params=[self.term])  # noqa: S610 - constant SQL, the query is a parameter
+        return qs.filter(pk__in=RawSQL(FTS5_ALL, [self.term]))  # noqa: S611 - constant SQL, the query is a parameter
+
+    def first_matches(self, qs: QuerySet[Conversation], cap: int) -> list[int]:
+        """Ids of up to `cap` conversations of `qs` that match, in no particular order: the index's
+        matches are taken in turn and each looked up by key, so the cap bounds the work."""
+        if self.postgres:
+            table, where = (
+                "inbox_conversationsearch",
+                [
+                    "inbox_conversationsearch.conversation_id = inbox_conversation.id",
+                    "inbox_conversationsearch.tsv @@ to_tsquery('simple', %s)",
+                ],
+            )
+        else:
+            table, where = (
+                "inbox_conversation_fts",
+                [
+                    "inbox_conversation_fts.rowid = inbox_conversation.id",
+                    "inbox_conversation_fts MATCH %s",
+                ],
+            )
+        joined = qs.order_by().extra(tables=[table], where=where, params=[self.term])  # noqa: S610 - constant SQL
+        return list(joined.values_list("id", flat=True)[:cap])
+
+    def matches(self, ids: list[int]) -> set[int]:
+        """Which of `ids` match. PostgreSQL tests each row's vector; SQLite's index cannot test one
+        row cheaply, so it is asked for its matches over the range of the ids (rows shown together
+        are mostly close in age, so the range is narrow); should the ids lie far apart, every
+        match is read once and kept for the calls that follow."""
+        with connection.cursor() as cursor:
+            if self.postgres:
+                cursor.execute(TSV_AMONG, [self.term, ids])
+                return {pk for (pk,) in cursor.fetchall()}
+            lo, hi = min(ids), max(ids)
+            if self.everything is None and hi - lo > WALK_SPREAD * len(ids):
+                cursor.execute(FTS5_ALL, [self.term])
+                self.everything = {pk for (pk,) in cursor.fetchall()}
+            if self.everything is not None:
+                return self.everything.intersection(ids)
+            cursor.execute(FTS5_RANGE, [self.term, lo, hi])
+            return {pk for (pk,) in cursor.fetchall()}.intersection(ids)
+
+
+def text_search(query: str) -> TextSearch | None:
+    """The search for `query`'s words, or None when it has none."""
+    words = _words(query)
+    return TextSearch(words) if words else None
 
 
 def matching(qs: QuerySet[Conversation], query: str) -> QuerySet[Conversation]:
-    """Conversations of `qs` whose document contains every word of `query` (as a prefix).
-
-    On PostgreSQL, two plans, chosen by how many documents match (a cheap capped probe): a
-    narrow search collects the matching ids first; a broad one walks the conversations in
-    the order shown and checks each against the index, so the first page needs few checks.
-    SQLite's FTS5 cannot check one row cheaply, so it always collects the ids first.
-    """
-    words = [w.replace("_", " ").strip() for w in tokens(query)][:12]
-    words = [w for w in words if w]
-    if not words:
-        return qs
-    if connection.vendor == "postgresql":
-        term = " & ".join(f"{part}:*" for w in words for part in w.split())
-        narrow = "SELECT conversation_id FROM inbox_conversationsearch WHERE tsv @@ to_tsquery('simple', %s)"
-        # OFFSET 0 keeps this a per-row check (not a semi-join that would collect every match).
-        broad = (
-            "EXISTS (SELECT 1 FROM inbox_conversationsearch s WHERE s.conversation_id = inbox_conversation.id"
-            " AND s.tsv @@ to_tsquery('simple', %s) OFFSET 0)"
-        )
-    else:
-        term = " ".join(f'"{w}"*' for w in words)
-        sql = "SELECT rowid FROM inbox_conversation_fts WHERE inbox_conversation_fts MATCH %s"
-        return qs.filter(pk__in=RawSQL(sql, [term]))  # noqa: S611 - constant SQL, the query is a parameter
-    with connection.cursor() as cursor:
-        # The planner cannot estimate prefix queries, so measure: count matches up to a limit.
-        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'inbox_conversation'")
-        row = cursor.fetchone()
-        limit = max(BROAD, int(max(row[0] if row else 0, 0) * BROAD_SHARE))
-        cursor.execute(f"SELECT count(*) FROM ({narrow} LIMIT {limit + 1}) AS probe", [term])  # noqa: S608 - constant SQL
-        matches = cursor.fetchone()[0]
-    if matches <= limit:
-        # Few enough: take the ids first (an InitPlan), then fetch those rows by key.
-        ids_first = f"inbox_conversation.id = ANY(ARRAY({narrow}))"
-        return qs.extra(where=[ids_first], params=[term])  # noqa: S610 - constant SQL, the query is a parameter
-    return qs.extra(where=[broad], params=[term])  # noqa: S610 - constant SQL, the query is a parameter
+    """Conversations of `qs` whose document contains every word of `query` (as a prefix), for
+    any use; the list and the API page through a search with `queries.conversation_page`."""
+    text = text_search(query)
+    return qs if text is None else text.filter(qs)
 
 
 SQLITE_SETUP = [

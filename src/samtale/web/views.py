@@ -53,12 +53,11 @@ def _list_context(
 ) -> dict[str, Any]:
     user = acting(request)
     view, filters, custom = _resolve_view(request, inbox, view)
-    qs = queries.conversation_queryset(inbox, user, view, filters)
     count = queries.known_count(inbox, user, view, filters, counts) if custom is None else None
     # a live redraw keeps the rows the agent loaded with "Load more" (up to the largest page)
     shown = parse_id(request.GET.get("shown")) or 0
-    page = queries.list_page(
-        qs, sort=filters.sort, cursor=request.GET.get("cursor", ""), count=count, limit=max(25, min(shown, 100))
+    page = queries.conversation_page(
+        inbox, user, view, filters, cursor=request.GET.get("cursor", ""), count=count, limit=max(25, min(shown, 100))
     )
     kept = request.GET.copy()
     kept.pop("shown", None)
