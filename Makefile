@@ -77,6 +77,7 @@ bench: install-test
 	$(BIN)/python bench/chat_ws.py
 	$(BIN)/python bench/thread_http.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/inbox_http.py $(BENCH_ARGS)
 	$(BIN)/python bench/ui.py $(BENCH_ARGS)
 
 lint: .stamp-install-test

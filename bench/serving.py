@@ -1,7 +1,7 @@
 """Serving on every core: agents opening threads at the same time, through HTTP with signed-in
 sessions, against `samtale serve` with one web process, and with one per core sharing events
 through the serving process's hub (the default SQLite install) and through Redis, on the seeded
-SQLite database of bench/thread_http.py.
+SQLite database of bench/thread_http.py, and with one per core on its PostgreSQL database and Redis.
 
 Connections are spread over 4 client processes (threads in each); each signs in and opens
 thread fragments of different conversations (10 to 10,000 messages) back to back for a fixed
@@ -109,6 +109,7 @@ def measure(processes: int, shared_by: str, seconds: float, env: dict[str, str],
         server.terminate()
         server.wait(20)
     return {
+        "database": "postgres" if env["SAMTALE_DATABASE_URL"].startswith("postgres") else "sqlite",
         "web_processes": processes, "shared_by": shared_by if processes > 1 else "-",
         "rps_1": one["requests_per_s"], "p95_1": one["p95_ms"],
         "rps_32": many["requests_per_s"], "p50_32": many["p50_ms"], "p95_32": many["p95_ms"],
@@ -126,10 +127,13 @@ def main() -> int:
     rows = [measure(1, "-", args.seconds, env, ids)]
     if cores > 1:
         rows += [measure(cores, "hub", args.seconds, env, ids), measure(cores, "redis", args.seconds, env, ids)]
-    print(f"\n{'web processes':>13} {'shared by':>9} {'req/s 1':>8} {'p95 1':>7} {'req/s 32':>9} {'p50 32':>7} "
-          f"{'p95 32':>7} {'32 ÷ 1':>7}")  # fmt: skip
+        pg_env, pg_info = prepare("postgres")  # the production shape: PostgreSQL and Redis
+        pg_ids = [cid for group in pg_info["threads"].values() for cid in group]  # type: ignore[attr-defined]
+        rows.append(measure(cores, "redis", args.seconds, pg_env, pg_ids))
+    print(f"\n{'database':>9} {'web processes':>13} {'shared by':>9} {'req/s 1':>8} {'p95 1':>7} {'req/s 32':>9} "
+          f"{'p50 32':>7} {'p95 32':>7} {'32 ÷ 1':>7}")  # fmt: skip
     for r in rows:
-        print(f"{r['web_processes']:>13} {r['shared_by']:>9} {r['rps_1']:>8} {r['p95_1']:>7} {r['rps_32']:>9} "
+        print(f"{r['database']:>9} {r['web_processes']:>13} {r['shared_by']:>9} {r['rps_1']:>8} {r['p95_1']:>7} {r['rps_32']:>9} "
               f"{r['p50_32']:>7} {r['p95_32']:>7} {r['ratio_32_to_1']:>7}")  # fmt: skip
     out = ROOT / "bench" / "results" / "serving.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
 from inbox_views import database  # noqa: E402
+from text import search_words  # noqa: E402
 from thread_http import free_port, wait_up  # noqa: E402 - the benchmarks run as scripts
 from timing import summarize  # noqa: E402
 
@@ -40,7 +41,10 @@ CHROMIUM = "/usr/bin/chromium"
 EMAIL, PASSWORD = "admin@bench.example", "bench-password"
 TARGET_CLICK_MS, TARGET_LOAD_MS, TARGET_KB = 200, 1000, 100
 VIEWS = ["unassigned", "mine", "all_open", "chat"]  # the views always shown in the nav
-WORDS = ["invoice", "refund", "delivery", "faktura", "zanzibar", "order", "login", "invoice refund", "ship"]
+# rare, common, pair and prefix in turn (bench/text.py)
+WORDS = [
+    w for group in zip(*(search_words(k) for k in ("rare", "common", "pair", "prefix")), strict=True) for w in group
+]
 
 SEED = r"""
 import json, sys

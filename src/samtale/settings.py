@@ -136,6 +136,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "samtale.urls"
 ASGI_APPLICATION = "samtale.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["samtale.accounts.backends.MemberBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

@@ -85,3 +85,28 @@ def test_samtale_https_turns_on_secure_cookies_and_hsts() -> None:
     env = {**os.environ, "SAMTALE_HTTPS": "true"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == [True, True, 365 * 24 * 3600]
+
+
+def test_the_signed_in_user_comes_with_their_membership_and_a_deactivation_still_stops_them(world: World) -> None:
+    import pytest
+    from django.core.exceptions import PermissionDenied
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from samtale.accounts import actions
+    from samtale.accounts.access import forget_membership, membership_of
+    from samtale.accounts.backends import MemberBackend
+
+    user = MemberBackend().get_user(world.agent.pk)
+    assert user is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert membership_of(user).account_id == world.account.pk
+    assert len(queries) == 0  # read with the user
+    actions.deactivate_user(world.agent, acting_user=world.admin)
+    forget_membership(user)
+    with pytest.raises(PermissionDenied):
+        membership_of(user)  # read again: deactivated
+    fresh = MemberBackend().get_user(world.agent.pk)
+    if fresh is not None:  # loaded with its membership, which still says no
+        with pytest.raises(PermissionDenied):
+            membership_of(fresh)

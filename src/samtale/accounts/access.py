@@ -15,13 +15,22 @@ def membership_of(user: User) -> Membership:
     if not user.is_authenticated:
         raise PermissionDenied(_("Not signed in."))
     try:
-        membership = Membership.objects.select_related("account").get(user=user)
+        # loaded with the user on a signed-in request (`backends.MemberBackend`), else read now
+        loaded = User.membership.is_cached(user)
+        membership = user.membership if loaded else Membership.objects.select_related("account").get(user=user)
     except Membership.DoesNotExist:
         raise PermissionDenied(_("You do not belong to an account.")) from None
     if not membership.is_usable:
         raise PermissionDenied(_("Your access has been deactivated."))
     user._samtale_membership = membership  # type: ignore[attr-defined]
     return membership
+
+
+def forget_membership(user: User) -> None:
+    """Read the user's membership again when next asked (it may have changed since it was read)."""
+    user._samtale_membership = None  # type: ignore[attr-defined]
+    if User.membership.is_cached(user):
+        User.membership.related.delete_cached_value(user)
 
 
 def require_permission(user: User, name: str) -> Membership:

@@ -105,7 +105,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore
     async def _resubscribe(self) -> None:
         user = self.scope.get("user")
         if user is not None:
-            user._samtale_membership = None  # read the membership again, not the one cached at connect
+            from samtale.accounts.access import forget_membership
+
+            forget_membership(user)  # read it again, not the one read at connect
         wanted = await _groups_for(user) if user is not None else []
         for group in set(self.groups_joined) - set(wanted):
             await self.channel_layer.group_discard(group, self.channel_name)
