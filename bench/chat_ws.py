@@ -6,6 +6,8 @@ receiving its event), messages lost and duplicated (every acknowledged message m
 once and be stored once), and the server's memory per idle widget socket (RSS growth over the
 last 800 of 1,000 sockets that said hello: the marginal cost, after a process's fixed costs). Cases: SQLite on one process; PostgreSQL + Redis on two server processes
 sharing the widgets, the agent on the second. Targets: p95 ≤ 100 ms, 0 lost, 0 duplicated, ≤ 50 KB per socket.
+The latency depends on the machine's speed, so each case also reports the servers' CPU per message
+and its ratio to a floor measured in the same run (a chat line stored with the stdlib's sqlite3).
 
     python bench/chat_ws.py [--sockets 1000] [--rate 50] [--seconds 20] [--backends sqlite,postgres]
 """
@@ -111,8 +113,10 @@ def prepare(backend: str) -> dict[str, str]:
 def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     handle = log.open("ab")
-    proc = subprocess.Popen([str(BIN / "samtale"), "serve", "--port", str(port), "--no-smtp", "--no-ingest"],
-                            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)  # fmt: skip
+    # one web process: what one process holds is measured (`samtale serve` runs one per core by default)
+    proc = subprocess.Popen([str(BIN / "samtale"), "serve", "--port", str(port), "--no-smtp", "--no-ingest",
+                             "--web-processes", "1"], cwd=ROOT, env=env, stdout=handle,
+                            stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     for _ in range(400):
         try:
@@ -135,11 +139,67 @@ def session_cookie(base: str) -> str:
     return "sessionid=" + next(c.value for c in jar if c.name == "sessionid")
 
 
+def _tree(pid: int) -> list[int]:
+    """`pid` and every process under it (the web process is a child of `serve`)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
 def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    total = 0
+    for member in _tree(pid):
+        try:
+            lines = Path(f"/proc/{member}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
+    return total
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid` and the processes under it."""
+    ticks = 0
+    for member in _tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def floor_ms(count: int = 2000) -> float:
+    """The floor this machine sets, measured in the same run: storing one chat line in a fresh
+    SQLite database with the standard library alone (an insert and a WAL commit), in ms."""
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = sqlite3.connect(Path(tmp) / "floor.sqlite3", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, client_id TEXT UNIQUE, text TEXT, at REAL)")
+        started = time.process_time()
+        for n in range(count):
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT INTO m (client_id, text, at) VALUES (?, ?, ?)",
+                (uuid.uuid4().hex, LINES[n % len(LINES)], time.time()),
+            )
+            db.execute("COMMIT")
+        db.close()
+        return (time.process_time() - started) * 1000 / count
 
 
 async def run_case(widget_bases: list[str], agent_base: str, key: str, server_pids: list[int], sockets: int,
@@ -216,6 +276,7 @@ async def run_case(widget_bases: list[str], agent_base: str, key: str, server_pi
 
     total = int(rate * seconds)
     rng = random.Random(7)
+    cpu_before = sum(cpu_ms(pid) for pid in server_pids)
     begin = time.perf_counter()
     for n in range(total):
         target = begin + n / rate
@@ -227,6 +288,7 @@ async def run_case(widget_bases: list[str], agent_base: str, key: str, server_pi
     while time.perf_counter() < deadline and (len(acked) < total or not all(i in agent_seen for i in acked.values())):
         await asyncio.sleep(0.1)
     await asyncio.sleep(1)  # anything arriving twice arrives now
+    busy = sum(cpu_ms(pid) for pid in server_pids) - cpu_before
     listener.cancel()
     for w in widgets:
         if w.reader:
@@ -244,6 +306,7 @@ async def run_case(widget_bases: list[str], agent_base: str, key: str, server_pi
         "max_ms": round(latencies[-1], 1) if latencies else None,
         "lost": lost, "duplicated": duplicated, "distinct_ids": len(set(acked.values())), "errors": len(errors),
         "kb_per_idle_socket": round((rss_idle - rss_before) / (sockets - warm), 1),
+        "server_cpu_ms_per_message": round(busy / total, 2),
     }  # fmt: skip
 
 
@@ -291,14 +354,16 @@ def main() -> int:
                 proc.terminate()
                 proc.wait(20)
         stored = stored_chat_messages(env)
-        r.update(backend=backend, mode=mode, stored=stored, stored_extra=stored - r["distinct_ids"])
+        floor = floor_ms()
+        r.update(backend=backend, mode=mode, stored=stored, stored_extra=stored - r["distinct_ids"],
+                 floor_ms=round(floor, 3), cpu_per_message_over_floor=round(r["server_cpu_ms_per_message"] / floor, 1))  # fmt: skip
         results.append(r)
         print(json.dumps(r), flush=True)
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "chat_ws.json").write_text(json.dumps(results, indent=2))
     print(f"\n{'backend':<9} {'mode':<22} {'sockets':>7} {'msgs':>5} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
-          f"{'lost':>5} {'dup':>4} {'stored':>6} {'KB/socket':>9}")  # fmt: skip
+          f"{'lost':>5} {'dup':>4} {'stored':>6} {'KB/socket':>9} {'CPU ms/msg':>10} {'÷ floor':>7}")  # fmt: skip
     for r in results:
         flags = []
         if r["p95_ms"] is None or r["p95_ms"] > 100:
@@ -309,8 +374,13 @@ def main() -> int:
             flags.append("over 50 KB/socket")
         print(f"{r['backend']:<9} {r['mode']:<22} {r['sockets']:>7} {r['messages']:>5} {r['p50_ms']!s:>7} {r['p95_ms']!s:>7} "
               f"{r['max_ms']!s:>7} {r['lost']:>5} {r['duplicated']:>4} {r['stored']:>6} {r['kb_per_idle_socket']:>9}"
+              f" {r['server_cpu_ms_per_message']:>10} {r['cpu_per_message_over_floor']:>7}"
               f"  {', '.join(flags)}")  # fmt: skip
     print("targets: p95 visitor→agent <= 100 ms, 0 lost, 0 duplicated, <= 50 KB per idle socket")
+    print(
+        "CPU ms/msg: the server processes' CPU over the sending phase per message (the agent's socket included);"
+        " ÷ floor: that over storing one line with the standard library's sqlite3 on this machine, this run"
+    )
     print(f"JSON: {out_dir / 'chat_ws.json'}")
     return 0
 
