@@ -44,6 +44,9 @@ def test_the_page_costs_the_same_for_more_people(world: World, client_for) -> No
     admin: Client = client_for(world.admin)
 
     def measure() -> int:
+        from django.core.cache import cache
+
+        cache.clear()  # cold each time: a viewer's time zone and the statuses are cached between requests
         with CaptureQueriesContext(connection) as ctx:
             assert admin.get("/settings/availability-management/?part=table").status_code == 200
         return len(ctx.captured_queries)
@@ -59,3 +62,19 @@ def test_the_page_costs_the_same_for_more_people(world: World, client_for) -> No
         actions.add_working_hours(u, acting_user=u, weekday=i % 7, start=time(8), end=time(16))
         actions.set_away(u, acting_user=u)
     assert measure() == before
+
+
+def test_a_viewers_time_zone_is_read_once_and_a_change_applies_at_once(world: World) -> None:
+    from django.core.cache import cache
+
+    from samtale.availability.middleware import zone_of
+
+    cache.clear()
+    actions.set_time_zone(world.agent, acting_user=world.agent, time_zone="Asia/Tokyo")
+    assert str(zone_of(world.agent.pk)) == "Asia/Tokyo"
+    with CaptureQueriesContext(connection) as ctx:
+        assert str(zone_of(world.agent.pk)) == "Asia/Tokyo"  # every request asks: from the cache
+    assert len(ctx.captured_queries) == 0
+    actions.set_time_zone(world.agent, acting_user=world.agent, time_zone="Europe/Oslo")
+    assert str(zone_of(world.agent.pk)) == "Europe/Oslo"
+    assert zone_of(world.agent2.pk) is None or str(zone_of(world.agent2.pk)) != "Europe/Oslo"

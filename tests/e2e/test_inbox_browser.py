@@ -599,3 +599,22 @@ def test_a_view_opens_in_place_with_its_address_and_back_and_forward_return(brow
     expect(page.locator("#list .list-title")).to_have_text("Assigned to me")
     expect(page).to_have_url(re.compile(r"/v/mine/$"))
     assert page.evaluate("window.samePage === undefined")
+
+
+def test_a_live_redraw_of_the_list_keeps_the_keyboard_users_place(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    expect(page.locator("body[data-live='1']")).to_have_count(1)
+    page.locator("body").click(position={"x": 700, "y": 400})
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(page.locator("#thread h1")).to_be_visible()
+    place = page.evaluate("document.activeElement.closest('.row').id")
+    page.evaluate("document.getElementById('list').dataset.before = '1'")  # the list as it is now
+    server.api("POST", f"/api/v1/conversations/{server.seed['conversations']['search']}/comments",
+               server.seed["tokens"]["agent"], {"text": "A note that redraws the list"})  # fmt: skip
+    expect(page.locator("#list:not([data-before])")).to_have_count(1)  # redrawn live
+    expect(page.locator(f"#{place}")).to_have_class(re.compile("cursor"))
+    assert page.evaluate("document.activeElement.closest('.row') && document.activeElement.closest('.row').id") == place
+    page.keyboard.press("j")  # and moves on from there
+    assert page.evaluate("document.activeElement.closest('.row').id") != place

@@ -269,7 +269,16 @@ def test_every_value_a_customer_writes_is_escaped_in_the_list(world: World, clie
     escaped = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
     for text in (f"Kari {escaped}", f"Subject {escaped}", f"Preview {escaped}"):
         assert text in row
-    assert f'href="/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/?view=all_open"' in row
+    assert f'href="/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/"' in row  # nothing to carry
+    # a search is carried by the row's link (what differs from the view's filters only), escaped
+    searched = client_for(world.agent).get(
+        f"/inbox/{world.support.pk}/list/?view=all_open&q=subject+%22%3E&status=&sort=newest&hide_trash=0&hide_trash=1",
+        HTTP_HX_REQUEST="true",
+    )
+    assert (
+        f'href="/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/?q=subject+%22%3E"'
+        in searched.content.decode()
+    )
 
 
 def test_a_view_opened_from_the_nav_brings_its_list_and_search_form(world: World, client_for: Any) -> None:

@@ -5,14 +5,21 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from samtale.availability.models import Profile
+from samtale.availability.roster import ZONE_KEY
 
 
 def zone_of(user_id: int) -> zoneinfo.ZoneInfo | None:
-    name = Profile.objects.filter(user_id=user_id).values_list("time_zone", flat=True).first()
+    # cached: every request asks; a change of the zone forgets it everywhere (`roster.forget`)
+    key = ZONE_KEY.format(user_id)
+    name = cache.get(key)
+    if name is None:
+        name = Profile.objects.filter(user_id=user_id).values_list("time_zone", flat=True).first() or ""
+        cache.set(key, name, timeout=24 * 3600)
     try:
         return zoneinfo.ZoneInfo(name) if name else None
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -16,18 +16,20 @@ from samtale.availability.status import Status, status_at
 from samtale.core import hub
 
 KEY = "samtale:status:{}"
+ZONE_KEY = "samtale:zone:{}"  # the user's time zone, read on every request (`middleware.zone_of`)
 LONGEST = timedelta(hours=6)
 
 
 def forget(user_id: int) -> None:
     # Now, and again after commit: a reader between the two may have cached the old facts.
-    cache.delete(KEY.format(user_id))
-    transaction.on_commit(lambda: _forget_everywhere(KEY.format(user_id)))
+    keys = [KEY.format(user_id), ZONE_KEY.format(user_id)]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: _forget_everywhere(*keys))
 
 
-def _forget_everywhere(key: str) -> None:
-    cache.delete(key)
-    hub.forget(key)  # the other processes of this server, when they share no cache (no Redis)
+def _forget_everywhere(*keys: str) -> None:
+    cache.delete_many(keys)
+    hub.forget(*keys)  # the other processes of this server, when they share no cache (no Redis)
 
 
 def statuses(user_ids: list[int], at: datetime) -> dict[int, Status]:

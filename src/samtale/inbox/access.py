@@ -7,13 +7,22 @@ never a 403 that would confirm the id exists.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from samtale.accounts.access import membership_of
 from samtale.accounts.models import User
-from samtale.inbox.models import Attachment, Channel, Conversation, CustomView, Inbox, Message, Notification
+from samtale.inbox.models import (
+    Attachment,
+    Channel,
+    Conversation,
+    CustomView,
+    Inbox,
+    Message,
+    Notification,
+    ReadMark,
+)
 
 
 def accessible_inboxes(user: User) -> QuerySet[Inbox]:
@@ -59,13 +68,14 @@ def accessible_conversations(user: User) -> QuerySet[Conversation]:
     return qs
 
 
-def access_conversation(user: User, conversation_id: int) -> Conversation:
+def access_conversation(user: User, conversation_id: int, *, with_read_mark: bool = False) -> Conversation:
+    """`with_read_mark`: how far the user had read it comes in the same query (`queries.read_mark`)."""
+    qs = accessible_conversations(user).select_related("inbox", "channel", "contact", "owner")
+    if with_read_mark:
+        mark = ReadMark.objects.filter(conversation=OuterRef("pk"), user=user).values("read_to")[:1]
+        qs = qs.annotate(viewer_read_to=Subquery(mark))
     try:
-        return (
-            accessible_conversations(user)
-            .select_related("inbox", "channel", "contact", "owner")
-            .get(pk=conversation_id)
-        )
+        return qs.get(pk=conversation_id)
     except (Conversation.DoesNotExist, ValueError, TypeError):
         raise Http404("No such conversation") from None
 

@@ -561,6 +561,9 @@ def _first_unread(conversation: Conversation, read_to: datetime, reader_id: int 
 
 def read_mark(user: User, conversation: Conversation) -> datetime | None:
     """How far the user had read the conversation (None: never opened it since marks were kept)."""
+    if "viewer_read_to" in conversation.__dict__:  # read with it (`access_conversation(with_read_mark=True)`)
+        loaded: datetime | None = conversation.__dict__["viewer_read_to"]
+        return loaded
     return ReadMark.objects.filter(user=user, conversation=conversation).values_list("read_to", flat=True).first()
 
 

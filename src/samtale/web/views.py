@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -59,9 +60,11 @@ def _list_context(
     page = queries.conversation_page(
         inbox, user, view, filters, cursor=request.GET.get("cursor", ""), count=count, limit=max(25, min(shown, 100))
     )
-    kept = request.GET.copy()
-    kept.pop("shown", None)
-    kept.pop("part", None)
+    # the search as row links and "Load more" carry it: what differs from the view's own filters
+    base = (queries.Filters.from_mapping(custom.filters) if custom else queries.Filters()).as_dict()
+    changed = {
+        k: ("1" if v is True else "0" if v is False else v) for k, v in filters.as_dict().items() if v != base[k]
+    }
     return {
         "inbox": inbox,
         "view": view,
@@ -71,7 +74,7 @@ def _list_context(
         "search_mode": filters.active,
         "view_title": queries.VIEW_LABELS.get(view, ""),
         "open_id": parse_id(request.GET.get("open")),
-        "query_string": kept.urlencode(),
+        "query_string": urlencode(changed),
     }
 
 
@@ -209,7 +212,7 @@ def inbox_page(
         raise Http404("No such inbox")
     conversation = None
     if conversation_id is not None:
-        conversation = access_conversation(user, conversation_id)
+        conversation = access_conversation(user, conversation_id, with_read_mark=True)
         if conversation.inbox_id != inbox.pk:
             raise Http404("No such conversation")
         conversation.inbox = inbox
@@ -269,7 +272,7 @@ def list_fragment(request: HttpRequest, inbox_id: int) -> HttpResponse:
 
 @member_required
 def thread_fragment(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = access_conversation(acting(request), conversation_id)
+    conversation = access_conversation(acting(request), conversation_id, with_read_mark=True)
     if not is_htmx(request):
         return redirect(
             "conversation", inbox_id=conversation.inbox_id, view="all_open", conversation_id=conversation.pk
@@ -290,7 +293,7 @@ def thread_earlier(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 
 def _thread_body(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = access_conversation(acting(request), conversation_id)
+    conversation = access_conversation(acting(request), conversation_id, with_read_mark=True)
     return render(request, "inbox/inbox.html#thread-body", _thread_context(request, conversation))
 
 

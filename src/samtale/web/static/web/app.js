@@ -100,19 +100,20 @@
     if (timer === null) timer = setTimeout(flush, 120);
   }
   function flush() {
-    timer = null;
+    if (timer !== null) { clearTimeout(timer); timer = null; }
     const a = app();
-    if (!a) return;
+    if (!a) return Promise.resolve();
     const p = pending;
     pending = { nav: false, list: false, thread: false };
-    const s = state();
-    if (p.nav) ajax("GET", a.dataset.navUrl + "?view=" + encodeURIComponent(s.view), { source: "#sync-nav", target: "#nav", swap: "outerHTML" });
+    const s = state(), done = [];
+    if (p.nav) done.push(ajax("GET", a.dataset.navUrl + "?view=" + encodeURIComponent(s.view), { source: "#sync-nav", target: "#nav", swap: "outerHTML" }));
     if (p.list && switching) pending.list = true;  // the view being opened brings its list; redrawn after
-    else if (p.list) refreshList();
+    else if (p.list) done.push(refreshList());
     if (p.thread && s.open) {
       // keep as many entries as the agent had opened ("Show earlier"), and the place they read at
-      ajax("GET", "/c/" + s.open + "/?part=body", { source: "#sync-thread", target: "#thread-body", swap: "innerHTML" });
+      done.push(ajax("GET", "/c/" + s.open + "/?part=body", { source: "#sync-thread", target: "#thread-body", swap: "innerHTML" }));
     }
+    return Promise.all(done);
   }
   function refreshList() {
     const a = app();
@@ -123,23 +124,41 @@
     if (s.open) params.set("open", s.open);
     params.set("shown", String($$("#rows .row").length));  // rows loaded with "Load more" stay
     listState = null;
-    ajax("GET", a.dataset.listUrl + "?" + params.toString(), { source: "#sync-list", target: "#list", swap: "outerHTML" }).then(() => {
+    return ajax("GET", a.dataset.listUrl + "?" + params.toString(), { source: "#sync-list", target: "#list", swap: "outerHTML" }).then(() => {
       if (!listState) return;  // aborted by a newer redraw, which restores instead
-      const { checked, top } = listState;
+      const { checked, top, cursor, focused } = listState;
       listState = null;
       $$(".row-check").forEach((c) => { if (checked.has(c.value)) c.checked = true; });
       const scroller = $("#list-pane");
       if (scroller) scroller.scrollTop = top;
+      // a keyboard user keeps their place: the row they had moved to, and the focus on it
+      const atCursor = cursor && document.getElementById(cursor);
+      if (atCursor) atCursor.classList.add("cursor");
+      const toFocus = focused && document.getElementById(focused.row);
+      const target = toFocus && $(focused.part, toFocus);
+      if (target && (document.activeElement === document.body || !document.activeElement)) target.focus({ preventScroll: true });
       updateBulk();
     });
   }
+  // The agent's own change to the thread answers with the thread as it now is: a live redraw still
+  // on its way was asked for before it and would put the older state back.
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const target = e.detail.target, elt = e.detail.elt;
+    if (!target || !elt || elt.id === "sync-thread" || !["thread-body", "thread-pane"].includes(target.id)) return;
+    const sync = $("#sync-thread");
+    if (sync) htmx.trigger(sync, "htmx:abort");
+  });
   // What the agent did on the list while a redraw was on its way (ticked rows, the scroll) is taken
   // at the moment of the swap, not when the redraw was asked for: a row ticked meanwhile stays ticked.
   let listState = null;
   document.addEventListener("htmx:beforeSwap", (e) => {
     if (!e.detail.target || e.detail.target.id !== "list" || e.detail.requestConfig.elt.id !== "sync-list") return;
     const scroller = $("#list-pane");
-    listState = { checked: new Set($$(".row-check:checked").map((c) => c.value)), top: scroller ? scroller.scrollTop : 0 };
+    const row = document.activeElement && document.activeElement.closest && document.activeElement.closest("#list .row[id]");
+    const cursor = $("#list .row.cursor[id]");
+    listState = { checked: new Set($$(".row-check:checked").map((c) => c.value)), top: scroller ? scroller.scrollTop : 0,
+      cursor: cursor ? cursor.id : null,
+      focused: row ? { row: row.id, part: document.activeElement.classList.contains("row-check") ? ".row-check" : ".row-link" } : null };
   });
 
   function onEvent(msg) {
@@ -223,7 +242,17 @@
     if (!app() && !$("#bell")) return;
     const proto = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(proto + location.host + "/ws/agent/");
-    socket.onopen = () => { retry = 500; document.body.dataset.live = "1"; sendSeen(); };
+    socket.onopen = () => {
+      retry = 500;
+      // What changed before the socket listened (while the page loaded, or while it was away) sent
+      // events nobody heard: what is on screen is fetched again once it listens, and the page says
+      // it is live once that is drawn.
+      Object.assign(pending, { nav: true, list: true, thread: true });
+      const menu = $("#status-menu"), inUse = menu && menu.querySelector("details[open]");
+      Promise.all([flush(), menu && !inUse ? ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" }) : null])
+        .finally(() => { if (socket && socket.readyState === 1) document.body.dataset.live = "1"; });
+      sendSeen();
+    };
     socket.onmessage = (e) => { try { onEvent(JSON.parse(e.data)); } catch (err) { console.error(err); } };
     socket.onclose = () => {
       document.body.dataset.live = "0";
