@@ -238,18 +238,22 @@
 
   let socket = null;
   let retry = 500;
+  let connectedBefore = false;
   function connect() {
     if (!app() && !$("#bell")) return;
     const proto = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(proto + location.host + "/ws/agent/");
     socket.onopen = () => {
       retry = 500;
-      // What changed before the socket listened (while the page loaded, or while it was away) sent
-      // events nobody heard: what is on screen is fetched again once it listens, and the page says
-      // it is live once that is drawn.
-      Object.assign(pending, { nav: true, list: true, thread: true });
+      // Back after the socket was away: what changed meanwhile sent events nobody heard, so what is
+      // on screen is fetched again, and the page says it is live once that is drawn. (Not on the
+      // first connect: the page was just drawn, and redrawing it under the agent's first click or
+      // key would lose them; the agent's own changes redraw the list without the socket.)
+      const back = connectedBefore;
+      connectedBefore = true;
       const menu = $("#status-menu"), inUse = menu && menu.querySelector("details[open]");
-      Promise.all([flush(), menu && !inUse ? ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" }) : null])
+      if (back) Object.assign(pending, { nav: true, list: true, thread: true });
+      Promise.all(back ? [flush(), menu && !inUse ? ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" }) : null] : [])
         .finally(() => { if (socket && socket.readyState === 1) document.body.dataset.live = "1"; });
       sendSeen();
     };
@@ -497,6 +501,12 @@
       e.detail.parameters.html = $("#reply-editor").innerHTML;
     }
   });
+  // The agent's own change to a conversation shows in the list and the counts whether or not the
+  // socket is listening yet (its event, when heard, is folded into the same redraw).
+  document.addEventListener("htmx:afterRequest", (e) => {
+    const config = e.detail.requestConfig;
+    if (e.detail.successful && config && config.verb === "post" && /^\/c\/\d+\//.test(config.path || "")) schedule({ nav: true, list: true });
+  });
   document.addEventListener("htmx:afterRequest", (e) => {
     if (!e.detail.successful || !e.detail.elt) return;
     if (e.detail.elt.id === "reply-form") { $("#reply-editor").innerHTML = ""; const f = $("#reply-files"); if (f) f.value = ""; }
@@ -626,12 +636,18 @@
   });
 
   // Permalink: highlight the linked message.
-  function highlight() {
+  function highlight(scroll) {
     const id = new URLSearchParams(location.search).get("message");
     if (!id) return;
     const el = document.getElementById("message-" + id);
-    if (el) { el.classList.add("highlight"); el.scrollIntoView({ block: "center" }); }
+    if (!el) return;
+    el.classList.add("highlight");
+    if (scroll !== false) el.scrollIntoView({ block: "center" });
   }
+  // a live redraw of the thread keeps the linked message marked (where the reader is: no scroll)
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "thread-body") highlight(false);
+  });
 
   // Status is a function of time: when a shown status is due to change, fetch it again.
   const timers = {};
