@@ -57,8 +57,9 @@ def measure(backend: str, size: int, samples: int) -> list[dict[str, Any]]:
         def run(case: str, paths: list[str], headers: dict[str, str] | None = None) -> None:
             session.get(paths[0], headers)  # warm: connections, templates
             timed = [session.get(path, headers) for path in paths]
-            empty = [path for path, (_t, body) in zip(paths, timed, strict=True) if b'id="row-' not in body]
-            assert not empty, f"{case}: no conversation listed by {empty[:3]}"  # every sample finds something
+            if case.startswith("search"):  # every word searched for is in some conversation
+                empty = [path for path, (_t, body) in zip(paths, timed, strict=True) if b'id="row-' not in body]
+                assert not empty, f"{case}: no conversation listed by {empty[:3]}"
             rows.append({"backend": backend, "size": size, "case": case, **summarize([t for t, _ in timed]),
                          "kb_max": round(max(len(body) for _, body in timed) / 1024, 1)})  # fmt: skip
 
