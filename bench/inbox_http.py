@@ -19,7 +19,6 @@ import argparse
 import itertools
 import json
 import re
-import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
@@ -29,24 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
 from text import search_words  # noqa: E402 - the benchmarks run as scripts
-from thread_http import Session, free_port, wait_up  # noqa: E402
+from thread_http import Session  # noqa: E402
 from timing import summarize  # noqa: E402
-from ui import EMAIL, PASSWORD, prepare  # noqa: E402
+from ui import EMAIL, PASSWORD, serving  # noqa: E402
 
 VIEWS = ["unassigned", "mine", "all_open", "all_closed", "chat", "email", "sent", "trash"]
 TARGETS = {"inbox page": 150, "conversation page": 100, "search": 300}
 
 
 def measure(backend: str, size: int, samples: int) -> list[dict[str, Any]]:
-    env = prepare(backend, size)
-    port = free_port()
-    log = open(Path(env["SAMTALE_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([str(BIN / "samtale"), "serve", "--no-smtp", "--no-ingest", "--no-worker",
-                               "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     rows: list[dict[str, Any]] = []
-    try:
-        wait_up(base, 120)
+    with serving(backend, size) as base:
         session = Session(base)
         session.login(EMAIL, PASSWORD)
         first = session.get("/")[1].decode()
@@ -76,10 +68,6 @@ def measure(backend: str, size: int, samples: int) -> list[dict[str, Any]]:
             words = list(itertools.islice(itertools.cycle(search_words(kind)), samples))
             run(f"search: {kind}", [f"{prefix}/list/?" + urllib.parse.urlencode({"view": "all_open", "q": w})
                                     for w in words], hx)  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(20)
-        log.close()
     return rows
 
 

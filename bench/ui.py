@@ -19,6 +19,7 @@ Targets (issue 11): click → paint p95 ≤ 200 ms at 1M conversations, first lo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,76 +100,79 @@ def weight_kb(base: str, urls: list[str]) -> float:
     return round(total / 1024, 1)
 
 
+@contextlib.contextmanager
+def serving(backend: str, size: int) -> Iterator[str]:
+    """`samtale serve` (its default web process per core) on the seeded inbox; yields its address."""
+    env = prepare(backend, size)
+    port = free_port()
+    with open(Path(env["SAMTALE_DATA_DIR"]) / "server.log", "ab") as log:
+        server = subprocess.Popen([str(BIN / "samtale"), "serve", "--no-smtp", "--no-ingest", "--no-worker",
+                                   "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_up(base, 120)
+            yield base
+        finally:
+            server.terminate()
+            server.wait(20)
+
+
 def measure(backend: str, size: int, samples: int) -> list[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
-    env = prepare(backend, size)
-    port = free_port()
-    log = open(Path(env["SAMTALE_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([str(BIN / "samtale"), "serve", "--no-smtp", "--no-ingest", "--no-worker",
-                               "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     rows: list[dict[str, Any]] = []
-    try:
-        wait_up(base, 120)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            login = browser.new_context(base_url=base, viewport={"width": 1440, "height": 900})
-            page = login.new_page()
-            page.goto("/login/")
-            page.fill("input[name=username]", EMAIL)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/inbox/**")
-            state = login.storage_state()
-            inbox = page.url.split("/inbox/")[1].split("/")[0]
-            assets = page.evaluate(
-                "performance.getEntriesByType('resource').filter(r => ['script', 'link', 'css'].includes(r.initiatorType)"
-                " || /\\.(js|css)(\\?|$)/.test(r.name)).map(r => r.name)"
-            )
-            rows.append({"backend": backend, "size": size, "case": "JS + CSS gzipped", "kb": weight_kb(base, assets)})
-            login.close()
+    with serving(backend, size) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        login = browser.new_context(base_url=base, viewport={"width": 1440, "height": 900})
+        page = login.new_page()
+        page.goto("/login/")
+        page.fill("input[name=username]", EMAIL)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/inbox/**")
+        state = login.storage_state()
+        inbox = page.url.split("/inbox/")[1].split("/")[0]
+        assets = page.evaluate(
+            "performance.getEntriesByType('resource').filter(r => ['script', 'link', 'css'].includes(r.initiatorType)"
+            " || /\\.(js|css)(\\?|$)/.test(r.name)).map(r => r.name)"
+        )
+        rows.append({"backend": backend, "size": size, "case": "JS + CSS gzipped", "kb": weight_kb(base, assets)})
+        login.close()
 
-            loads = []
-            for n in range(samples):  # a cold browser each time: nothing cached but the session
-                context = browser.new_context(
-                    base_url=base, storage_state=state, viewport={"width": 1440, "height": 900}
-                )
-                cold = context.new_page()
-                cold.goto(f"/inbox/{inbox}/v/{VIEWS[n % len(VIEWS)]}/", wait_until="load")
-                loads.append(cold.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
-                context.close()
-            rows.append({"backend": backend, "size": size, "case": "first load", **summarize(loads)})
-
+        loads = []
+        for n in range(samples):  # a cold browser each time: nothing cached but the session
             context = browser.new_context(base_url=base, storage_state=state, viewport={"width": 1440, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(30000)
-            page.goto(f"/inbox/{inbox}/v/all_open/")
-            opens = []
-            ids = page.eval_on_selector_all(".row[id]", "rows => rows.map(r => r.id)")
-            for n in range(samples):  # a different row each time
-                selector = f"#{ids[n % len(ids)]} .row-link"
-                opens.append(page.evaluate(CLICK_TO_PAINT, [selector, "thread-pane"]))
-            rows.append({"backend": backend, "size": size, "case": "open conversation", **summarize(opens)})
+            cold = context.new_page()
+            cold.goto(f"/inbox/{inbox}/v/{VIEWS[n % len(VIEWS)]}/", wait_until="load")
+            loads.append(cold.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
+            context.close()
+        rows.append({"backend": backend, "size": size, "case": "first load", **summarize(loads)})
 
-            switches = []
-            for n in range(samples):  # opened in place: the list pane replaced, the thread pane emptied
-                view = VIEWS[(n + 1) % len(VIEWS)]
-                switches.append(page.evaluate(CLICK_TO_PAINT, [f".view-link[data-view='{view}']", "app-main"]))
-            rows.append({"backend": backend, "size": size, "case": "switch view", **summarize(switches)})
+        context = browser.new_context(base_url=base, storage_state=state, viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(30000)
+        page.goto(f"/inbox/{inbox}/v/all_open/")
+        opens = []
+        ids = page.eval_on_selector_all(".row[id]", "rows => rows.map(r => r.id)")
+        for n in range(samples):  # a different row each time
+            selector = f"#{ids[n % len(ids)]} .row-link"
+            opens.append(page.evaluate(CLICK_TO_PAINT, [selector, "thread-pane"]))
+        rows.append({"backend": backend, "size": size, "case": "open conversation", **summarize(opens)})
 
-            page.goto(f"/inbox/{inbox}/v/all_open/")
-            searches = []
-            for n in range(samples):
-                # the words set without typing (typing searches 300 ms after the last key), then submitted
-                page.evaluate("w => { document.querySelector('#q').value = w; }", WORDS[n % len(WORDS)])
-                searches.append(page.evaluate(CLICK_TO_PAINT, ["#search-form", "list"]))
-            rows.append({"backend": backend, "size": size, "case": "search", **summarize(searches)})
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(20)
-        log.close()
+        switches = []
+        for n in range(samples):  # opened in place: the list pane replaced, the thread pane emptied
+            view = VIEWS[(n + 1) % len(VIEWS)]
+            switches.append(page.evaluate(CLICK_TO_PAINT, [f".view-link[data-view='{view}']", "app-main"]))
+        rows.append({"backend": backend, "size": size, "case": "switch view", **summarize(switches)})
+
+        page.goto(f"/inbox/{inbox}/v/all_open/")
+        searches = []
+        for n in range(samples):
+            # the words set without typing (typing searches 300 ms after the last key), then submitted
+            page.evaluate("w => { document.querySelector('#q').value = w; }", WORDS[n % len(WORDS)])
+            searches.append(page.evaluate(CLICK_TO_PAINT, ["#search-form", "list"]))
+        rows.append({"backend": backend, "size": size, "case": "search", **summarize(searches)})
+        browser.close()
     return rows
 
 

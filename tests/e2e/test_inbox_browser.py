@@ -618,3 +618,19 @@ def test_a_live_redraw_of_the_list_keeps_the_keyboard_users_place(browser: Any, 
     assert page.evaluate("document.activeElement.closest('.row') && document.activeElement.closest('.row').id") == place
     page.keyboard.press("j")  # and moves on from there
     assert page.evaluate("document.activeElement.closest('.row').id") != place
+
+
+def test_leaving_the_search_box_does_not_search_again(browser: Any, server: Server) -> None:
+    page = login(browser, server, "bob@acme.test")
+    page.goto(f"/inbox/{server.seed['inbox']}/v/all_open/")
+    searches: list[str] = []
+    page.on("request", lambda r: searches.append(r.url) if "/list/?" in r.url and "q=zebrafish" in r.url else None)
+    page.fill("#q", "zebrafish")
+    expect(page.locator("#list .list-title")).to_have_text("Search results")
+    expect(page.locator("#rows .row")).to_have_count(1)
+    assert len(searches) == 1, searches
+    page.locator(".save-view input[name=name]").focus()  # leaves the box: a "change", no new search
+    page.locator(".save-view input[name=name]").type("Z")
+    page.wait_for_timeout(400)  # longer than the typing pause after which the box searches
+    assert len(searches) == 1, searches
+    page.keyboard.press("Escape")

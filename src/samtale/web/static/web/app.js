@@ -294,6 +294,10 @@
     const label = $("#bulk-count");
     if (label) label.textContent = say("selected", { n });
   }
+  // The search box searches as it is typed in (after a pause, or on Enter): the "change" it fires
+  // when left would only search again and redraw the list under what the agent clicks next (the
+  // "Save as view" button, say), so it does not reach the search form.
+  document.addEventListener("change", (e) => { if (e.target.id === "q") e.stopPropagation(); }, true);
   document.addEventListener("change", (e) => {
     if (e.target.id === "select-all") { $$(".row-check").forEach((c) => { c.checked = e.target.checked; }); updateBulk(); }
     if (e.target.classList.contains("row-check")) updateBulk();
