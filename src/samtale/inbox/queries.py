@@ -310,7 +310,11 @@ def list_page(
     position = decode_cursor(cursor) if cursor else None
     if position is not None:
         qs = _after(qs, sort, position)
-    rows = list(qs.select_related("contact", "owner")[: limit + 1])
+    return _page_of(list(qs.select_related("contact", "owner")[: limit + 1]), limit, count, capped)
+
+
+def _page_of(rows: list[Conversation], limit: int, count: int | None, capped: bool) -> Page:
+    """A page from up to `limit` + 1 rows in the list's order (one more than shown: is there a next)."""
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor, count=count, count_capped=capped)
 
@@ -352,9 +356,7 @@ def conversation_page(
     position = decode_cursor(cursor) if cursor else None
     ids = _walked(qs if position is None else _after(qs, filters.sort, position), filters.sort, text, limit + 1)
     by_id = Conversation.objects.select_related("contact", "owner").in_bulk(ids)
-    rows = [by_id[pk] for pk in ids if pk in by_id]
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return Page(items=rows[:limit], next_cursor=next_cursor, count=COUNT_CAP, count_capped=True)
+    return _page_of([by_id[pk] for pk in ids if pk in by_id], limit, COUNT_CAP, True)
 
 
 WALK_FIRST, WALK_MOST = 500, 50_000  # conversations tested in the first step, and in any step at most

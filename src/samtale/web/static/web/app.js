@@ -189,7 +189,7 @@
       if (msg.event === "availability.changed") refreshOwners();
       const menu = $("#status-menu");
       const me = document.body.dataset.me;
-      if (menu && String(msg.user_id) === me) ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" });
+      if (menu && String(msg.user_id) === me) redrawStatusMenu();
     } else if (msg.event === "inbox.changed") {
       schedule({ nav: true });
     } else if (msg.event === "chat.typing" && String(msg.conversation_id) === String(s.open)) {
@@ -236,6 +236,9 @@
   document.addEventListener("htmx:afterSwap", sendSeen);
   document.addEventListener("visibilitychange", sendSeen);
 
+  function redrawStatusMenu() {
+    return ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" });
+  }
   let socket = null;
   let retry = 500;
   let connectedBefore = false;
@@ -253,7 +256,7 @@
       connectedBefore = true;
       const menu = $("#status-menu"), inUse = menu && menu.querySelector("details[open]");
       if (back) Object.assign(pending, { nav: true, list: true, thread: true });
-      Promise.all(back ? [flush(), menu && !inUse ? ajax("GET", "/me/status/", { source: "#status-menu", target: "#status-menu", swap: "outerHTML" }) : null] : [])
+      Promise.all(back ? [flush(), menu && !inUse ? redrawStatusMenu() : null] : [])
         .finally(() => { if (socket && socket.readyState === 1) document.body.dataset.live = "1"; });
       sendSeen();
     };
