@@ -111,3 +111,63 @@ def test_two_web_processes_share_the_port_and_the_events_and_one_that_dies_comes
     # and none outlives the server
     for pid in (second, *replaced):
         assert not os.path.exists(f"/proc/{pid}") or process_info(pid)[0] == "Z"
+
+
+def test_a_rate_limit_is_one_limit_whatever_the_number_of_web_processes(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The default install (no Redis) serves on two processes: half the requests can only reach
+    one of them, half the other, and still the address gets its 60 feed requests, not 120, and its
+    6 sign-in attempts, not 12."""
+    import http.cookiejar
+    import re
+    import time
+    import urllib.error
+    import urllib.parse
+
+    tmp = tmp_path_factory.mktemp("web_limits")
+    env, _seed = prepare_database(tmp, f"weblimits_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+    # per day: one window for the whole test (a window's counts start again at its end)
+    env["SAMTALE_FEED_RATE"], env["SAMTALE_LOGIN_RATE"] = "60/d", "6/d"
+    if (to_midnight := 86400 - time.time() % 86400) < 120:
+        time.sleep(to_midnight + 1)
+    server = start_server(env, tmp / "server.log", "--web-processes", "2", "--no-smtp")
+    try:
+        first, second = web_children(server.process.pid, 2)
+
+        def feed() -> int:
+            try:
+                with urllib.request.urlopen(server.base_url + "/calendar/no-such-feed.ics", timeout=10) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return int(error.code)
+
+        codes = []
+        with stopped(first):
+            codes += [feed() for _ in range(35)]
+        with stopped(second):
+            codes += [feed() for _ in range(35)]
+        assert codes == [404] * 60 + [429] * 10, codes
+
+        def sign_in(n: int) -> str:  # (another address each time: no backoff, only the address's limit)
+            jar = http.cookiejar.CookieJar()
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            html = opener.open(server.base_url + "/login/", timeout=10).read().decode()
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+            data = urllib.parse.urlencode(
+                {"username": f"nobody{n}@acme.test", "password": "not it", "csrfmiddlewaretoken": token}
+            ).encode()
+            request = urllib.request.Request(
+                server.base_url + "/login/", data=data, headers={"Referer": server.base_url + "/login/"}
+            )
+            return str(opener.open(request, timeout=10).read().decode())
+
+        answers = []
+        with stopped(first):
+            answers += [sign_in(n) for n in range(4)]
+        with stopped(second):
+            answers += [sign_in(n) for n in range(4, 8)]
+        refused = ["Too many sign-in attempts" in answer for answer in answers]
+        assert refused == [False] * 6 + [True] * 2, refused
+    finally:
+        server.stop()

@@ -6,7 +6,12 @@ process sends (an event for a channel-layer group, or a cache key to forget) is 
 other process, and applied in the parent itself (its worker and mail ingest route conversations
 from cached statuses). A web process finds the hub in `SAMTALE_EVENT_HUB`.
 
-Frames are JSON lines. A process that stops reading (stopped, swamped) gets at most `BACKLOG`
+Frames are JSON lines. A frame with a `call` number asks the parent something (`call`): the
+parent answers that process alone, with its handler's result (`on_call`). The rate limits of the
+installation are counted this way, in the parent, so a limit is one limit whatever the number of
+web processes (`core.ratelimit`).
+
+A process that stops reading (stopped, swamped) gets at most `BACKLOG`
 frames queued and misses the rest — the others never wait for it; its browsers refetch what
 they show when their socket reconnects. Without a hub (one process, or Redis) nothing here runs.
 """
@@ -14,6 +19,7 @@ they show when their socket reconnects. Without a hub (one process, or Redis) no
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -49,6 +55,21 @@ def _apply(frame: dict[str, Any]) -> None:
             log.exception("could not apply a %s frame", frame.get("kind"))
 
 
+# What the parent answers to a call from a web process, by the frame's kind.
+_answerers: dict[str, Callable[[dict[str, Any]], Any]] = {}
+
+
+def on_call(kind: str, answer: Callable[[dict[str, Any]], Any]) -> None:
+    _answerers[kind] = answer
+
+
+def _answer(frame: dict[str, Any]) -> Any:
+    answer = _answerers.get(str(frame.get("kind")))
+    if answer is None:
+        raise LookupError(f"nothing answers {frame.get('kind')!r} calls")
+    return answer(frame)
+
+
 def _forget(frame: dict[str, Any]) -> None:
     from django.core.cache import cache
 
@@ -79,8 +100,27 @@ class _Peer:
             for line in stream:
                 if len(line) > MAX_FRAME:
                     continue
+                if b'"call"' in line:  # a question for the parent, not a frame for the others
+                    self._answer(line)
+                    continue
                 self.hub.relay(line, source=self)
         self.hub.drop(self)
+
+    def _answer(self, line: bytes) -> None:
+        try:
+            frame = json.loads(line)
+        except ValueError:
+            return
+        call = frame.get("call") if isinstance(frame, dict) else None
+        if not isinstance(call, int):
+            self.hub.relay(line, source=self)
+            return
+        try:
+            reply = {"reply": call, "result": _answer(frame)}
+        except Exception as error:
+            log.exception("could not answer a %s call", frame.get("kind"))
+            reply = {"reply": call, "error": str(error)[:200]}
+        self.send(json.dumps(reply, default=str).encode() + b"\n")
 
     def _write(self) -> None:
         while (line := self.outbox.get()) is not None:
@@ -88,6 +128,8 @@ class _Peer:
                 self.conn.sendall(line)
             except OSError:
                 break
+        with contextlib.suppress(OSError):
+            self.conn.shutdown(socket.SHUT_RDWR)  # (wakes the reader here, and the process at the other end)
         with contextlib.suppress(OSError):
             self.conn.close()
 
@@ -153,6 +195,10 @@ class Hub:
             os.rmdir(self.directory)
 
 
+class HubUnavailable(Exception):
+    """The parent did not answer a call (gone, or too slow)."""
+
+
 class _Client:
     """In a web process: the connection to the parent's hub."""
 
@@ -160,7 +206,26 @@ class _Client:
         self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.conn.connect(path)  # blocking: the hub reads every peer in a thread of its own
         self.lock = threading.Lock()
+        self.calls = itertools.count(1)
+        self.waiting: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
+        self.closed = False
         threading.Thread(target=self._read, name="samtale-hub-client", daemon=True).start()
+
+    def call(self, frame: dict[str, Any], timeout: float) -> Any:
+        number = next(self.calls)
+        done, answer = threading.Event(), list[dict[str, Any]]()
+        self.waiting[number] = (done, answer)
+        try:
+            if self.closed:
+                raise HubUnavailable("the connection to the hub is closed")
+            self.send(json.dumps({**frame, "call": number}, default=str).encode() + b"\n")
+            if not done.wait(timeout) or not answer:
+                raise HubUnavailable(f"no answer to a {frame.get('kind')} call in {timeout} s")
+        finally:
+            self.waiting.pop(number, None)
+        if "error" in answer[0]:
+            raise HubUnavailable(str(answer[0]["error"]))
+        return answer[0].get("result")
 
     def send(self, line: bytes) -> None:
         with self.lock:
@@ -173,7 +238,17 @@ class _Client:
         with contextlib.suppress(OSError, ValueError), self.conn.makefile("rb") as stream:
             for line in stream:
                 with contextlib.suppress(ValueError):
-                    _apply(json.loads(line))
+                    frame = json.loads(line)
+                    if isinstance(frame, dict) and isinstance(frame.get("reply"), int):
+                        waiter = self.waiting.get(frame["reply"])
+                        if waiter is not None:
+                            waiter[1].append(frame)
+                            waiter[0].set()
+                        continue
+                    _apply(frame)
+        self.closed = True
+        for done, _answer in list(self.waiting.values()):
+            done.set()  # (no answer: the callers raise at once)
         log.error("the connection to the event hub closed")
 
 
@@ -215,6 +290,15 @@ def send(frame: dict[str, Any]) -> None:
         target.relay(line)
     else:
         target.send(line)
+
+
+def call(frame: dict[str, Any], timeout: float = 2.0) -> Any:
+    """Ask the parent process (`on_call` there) and return its answer; in the parent itself, or
+    with no hub at all, answered here. Raises `HubUnavailable` when the parent does not answer."""
+    target = _connection()
+    if target is None or isinstance(target, Hub):
+        return _answer(frame)
+    return target.call(frame, timeout)
 
 
 def forget(*keys: str) -> None:

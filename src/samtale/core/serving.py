@@ -10,8 +10,8 @@ no child outlives its server.
 
 What the web processes share lives outside them: with Redis (`SAMTALE_REDIS_URL`), real-time
 events and the cache; without it (the default SQLite install), events and the cache keys to
-forget go through the parent's hub (`core.hub`), and each process keeps its own cache (rate
-limits are then counted per process)."""
+forget go through the parent's hub (`core.hub`), each process keeps its own cache, and the rate
+limits are counted in the parent, which the web processes ask through the hub."""
 
 from __future__ import annotations
 
