@@ -12,11 +12,11 @@ django_asgi = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from samtale.channels import channel_apps, has_module  # noqa: E402
 from samtale.core.events import relay  # noqa: E402
+from samtale.core.sockets import SameOriginValidator  # noqa: E402
 from samtale.web.consumers import AgentConsumer  # noqa: E402
 from samtale.web.static import StaticFiles  # noqa: E402
 
@@ -34,7 +34,7 @@ router = ProtocolTypeRouter(
         "http": StaticFiles(django_asgi),
         "websocket": URLRouter(
             [
-                path("ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
+                path("ws/agent/", SameOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
                 *channel_sockets,
             ]
         ),

@@ -134,7 +134,8 @@ def test_two_tabs_of_one_visitor_see_each_others_messages(server: Server, key: s
 @pytest.mark.parametrize(
     ("frame", "code"),
     [("not json", "bad_frame"), ('["a list"]', "bad_frame"), ('{"type": "launch_missiles"}', "bad_frame"),
-     ('{"type": "message", "client_id": "x", "text": "before hello"}', "bad_frame"), ("x" * 20000, "bad_frame")],
+     ('{"type": "message", "client_id": "x", "text": "before hello"}', "bad_frame"), ("x" * 20000, "bad_frame"),
+     ("[" * 5000 + "]" * 5000, "bad_frame")],
 )  # fmt: skip
 def test_a_malformed_or_oversize_frame_gets_a_clear_error_and_the_socket_closes(
     server: Server, key: str, frame: str, code: str
@@ -164,6 +165,33 @@ def test_an_invalid_message_is_refused_but_the_socket_stays(server: Server, key:
             await norwegian.send({"type": "message", "client_id": "nb-1", "text": "x" * 6000})
             error = await norwegian.until("error")
             assert "for lang" in error["message"]  # told in the visitor's language
+
+    run(scenario())
+
+
+def test_numbers_past_what_an_id_can_be_get_a_clear_error_and_the_socket_stays(server: Server, key: str) -> None:
+    async def scenario() -> None:
+        async with Visitor(server, key, SITE) as visitor:
+            await visitor.send({"type": "hello", "after": 10**30})
+            error = await visitor.until("error")
+            assert error["code"] == "invalid" and "whole numbers from 0 to" in error["message"]
+            await visitor.hello()
+            assert (await visitor.say("Hei"))["id"] > 0
+            for frame in (
+                {"type": "read", "up_to": 10**30},
+                {"type": "read", "up_to": 2**63},
+                {"type": "read", "up_to": -1},
+                {"type": "read", "up_to": 1.5},
+                {"type": "message", "client_id": "n-1", "text": "x", "flow": 2**64},
+            ):
+                await visitor.send(frame)
+                error = await visitor.until("error")
+                assert error["code"] == "invalid" and str(2**63 - 1) in error["message"], (frame, error)
+            await visitor.send({"type": "read", "up_to": 2**63 - 1})  # the largest id is a number like any other
+            await visitor.send({"type": "ping"})
+            assert (await visitor.until("pong"))["type"] == "pong"  # no server_error before it
+            assert (await visitor.say("still here"))["id"] > 0
+            assert not [f for f in visitor.inbox if f.get("code") == "server_error"], visitor.inbox
 
     run(scenario())
 

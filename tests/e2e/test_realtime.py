@@ -88,18 +88,24 @@ def test_the_socket_refuses_anonymous_clients(server: Server) -> None:
         run(attempt())
 
 
-def test_a_foreign_origin_is_refused(server: Server) -> None:
+@pytest.mark.parametrize(
+    "origin", ["http://evil.example", "http://127.0.0.1:1", "https://{host}", "http://localhost:{port}", "http://localhost:8080"]
+)  # fmt: skip
+def test_a_foreign_origin_is_refused(server: Server, origin: str) -> None:
+    """Another site, and pages on another port or scheme of the same host (origins compared whole)."""
     cookie = session_cookie(server, "bob@acme.test")
+    host = server.base_url.removeprefix("http://")
+    origin = origin.format(host=host, port=host.rsplit(":", 1)[1])
 
-    async def attempt() -> None:
+    async def attempt(origin: str) -> None:
         url = server.base_url.replace("http://", "ws://") + "/ws/agent/"
-        async with websockets.connect(
-            url, additional_headers={"Cookie": cookie, "Origin": "http://evil.example"}
-        ) as ws:
+        async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": origin}) as ws:
             await asyncio.wait_for(ws.recv(), 5)
 
-    with pytest.raises((InvalidStatus, ConnectionClosed)):
-        run(attempt())
+    with pytest.raises(InvalidStatus) as refused:
+        run(attempt(origin))
+    assert refused.value.response.status_code == 403
+    run(attempt(server.base_url))  # the same cookie from the page's own origin opens it
 
 
 @pytest.fixture(scope="module")

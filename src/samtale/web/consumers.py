@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
+from samtale.core.bounds import MAX_ID
 from samtale.core.events import ACCESS_CHANGED, SESSION_CHANGED, account_group, inbox_group, user_group
 from samtale.core.metrics import WEBSOCKETS
 from samtale.core.sockets import DirectDispatch
@@ -30,6 +31,11 @@ def _groups_for_now(user: Any) -> list[str]:
     groups = [user_group(user.pk), account_group(membership.account_id)]
     groups += [inbox_group(pk) for pk in accessible_inboxes(user).values_list("pk", flat=True)]
     return groups
+
+
+def _an_id(value: object) -> bool:
+    """A number the page sends is a database id, or the frame is ignored (10**30 would overflow)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -77,7 +83,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore
         from samtale.inbox.actions import agent_seen, agent_typing
 
         conversation_id, user = content.get("conversation"), self.scope.get("user")
-        if not isinstance(conversation_id, int) or user is None:
+        if not _an_id(conversation_id) or user is None:
             return
         moment = time.monotonic()
         on = bool(content.get("on"))
@@ -87,7 +93,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore
         try:
             if kind == "typing":
                 await database_sync_to_async(agent_typing)(user, conversation_id, on=on)
-            elif isinstance(content.get("up_to"), int):
+            elif _an_id(content.get("up_to")):
                 await database_sync_to_async(agent_seen)(user, conversation_id, up_to=content["up_to"])
         except (Http404, PermissionDenied):
             await self.send_json({"event": "error", "message": "No such conversation."})

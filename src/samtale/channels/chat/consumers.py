@@ -32,6 +32,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from samtale.channels.chat.models import ChatWidget
+from samtale.core.bounds import MAX_ID
 from samtale.core.metrics import CHAT_SOCKETS
 from samtale.core.proxies import client_from, is_trusted
 from samtale.core.sockets import DirectDispatch
@@ -180,7 +181,7 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
             return
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # (RecursionError: arrays nested thousands deep)
             frame = None
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self._error("bad_frame", "A frame is a JSON object with a type.")
@@ -195,6 +196,11 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
         if kind != "hello" and not self.greeted:
             await self._error("bad_frame", "Say hello first.")
             await self.close(code=4400)
+            return
+        if not numbers_in_bounds(frame):
+            await self._error(
+                "invalid", f"Numbers in a frame are whole numbers from 0 to {MAX_ID}.", ref=frame.get("client_id")
+            )
             return
         if kind == "hello":
             self.lang = "nb" if str(frame.get("lang") or "")[:2] in ("nb", "no", "nn") else "en"
@@ -396,6 +402,16 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
         if isinstance(ref, str):
             frame["client_id"] = ref[:64]
         await self._send(frame)
+
+
+def numbers_in_bounds(frame: dict[str, Any]) -> bool:
+    """Every number a frame gives (`after`, `up_to`, `flow`) is an id-sized whole number, what the
+    database can hold: 10**30 as `up_to` would otherwise overflow the query (a `server_error`).
+    (A signed identity's fields are text, checked with its hash.)"""
+    return all(
+        not isinstance(value, float) and (isinstance(value, bool) or not isinstance(value, int) or 0 <= value <= MAX_ID)
+        for value in frame.values()
+    )
 
 
 FRAME_TYPES = frozenset({"hello", "message", "typing", "read", "email", "transcript", "ping"})
