@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -33,7 +33,7 @@ def _groups_for_now(user: Any) -> list[str]:
     return groups
 
 
-def _an_id(value: object) -> bool:
+def _an_id(value: object) -> TypeGuard[int]:
     """A number the page sends is a database id, or the frame is ignored (10**30 would overflow)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
