@@ -173,9 +173,9 @@ def build(rng: random.Random, total: int) -> Account:
             channels[inbox.pk] = {
                 ChannelKind.EMAIL: actions.create_channel(inbox, acting_user=admin, kind="email", name=f"{slug}@", address=f"{slug}@{DEMO_DOMAIN}"),
                 ChannelKind.CHAT: actions.create_channel(inbox, acting_user=admin, kind="chat", name="Nettsidechat"),
-                ChannelKind.MESSENGER: actions.create_channel(inbox, acting_user=admin, kind="messenger", name="Facebook: Nordlys", address=f"page-{slug}"),
-                ChannelKind.FORM: actions.create_channel(inbox, acting_user=admin, kind="form", name="Supportskjema"),
-                ChannelKind.CALL: actions.create_channel(inbox, acting_user=admin, kind="call", name="Sentralbord", address=f"+47 22 00 {10 + inbox.pk:02d} 00"),
+                ChannelKind.MESSENGER: actions.create_channel(inbox, acting_user=admin, kind="messenger", name="Facebook: Nordlys", address=f"page-{slug}", history=True),
+                ChannelKind.FORM: actions.create_channel(inbox, acting_user=admin, kind="form", name="Supportskjema", history=True),
+                ChannelKind.CALL: actions.create_channel(inbox, acting_user=admin, kind="call", name="Sentralbord", address=f"+47 22 00 {10 + inbox.pk:02d} 00", history=True),
             }  # fmt: skip
             # the demo's own domain: confirmed, so mail sent to the demo addresses arrives at once
             verify_address(channels[inbox.pk][ChannelKind.EMAIL], how="demo setup")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from samtale.accounts.models import Membership, Team, User
@@ -75,12 +77,9 @@ def test_inbox_members_and_channels_from_settings(world: World, client_for) -> N
     assert not world.support.members.filter(pk=world.noperm.pk).exists()
     assert admin.post(f"/settings/inboxes/{inbox_id}/members/add/", {"user": world.noperm.pk}).status_code == 302
     assert world.support.members.filter(pk=world.noperm.pk).exists()
-    r = admin.post(
-        f"/settings/inboxes/{inbox_id}/channels/new/",
-        {"kind": "call", "name": "Switchboard", "address": "+47 22 22 22 22"},
-    )
+    r = admin.post(f"/settings/inboxes/{inbox_id}/channels/new/", {"kind": "chat", "name": "Second chat"})
     assert r.status_code == 302
-    ch = Channel.objects.get(inbox=world.support, kind="call")
+    ch = Channel.objects.get(inbox=world.support, kind="chat", name="Second chat")
     assert admin.post(f"/settings/channels/{ch.pk}/delete/").status_code == 302
     assert admin.post(f"/settings/channels/{world.email.pk}/delete/").status_code == 302  # no conversations yet
     world.inbound("x", channel=world.chat)
@@ -118,3 +117,45 @@ def test_login_is_rate_limited(world: World, settings) -> None:  # type: ignore[
     r = client.post("/login/", {"username": "bob@acme.test", "password": "correct horse battery"})
     assert "Too many sign-in attempts" in r.content.decode() and "_auth_user_id" not in client.session
     cache.clear()
+
+
+def test_only_kinds_whose_package_is_installed_can_be_connected(world: World, client_for) -> None:  # type: ignore[no-untyped-def]
+    """Messenger, form and call channels have no package yet: offering them made channels that
+    took routing rules and never received anything. Old rows of those kinds stay, marked."""
+    import re
+
+    from samtale.inbox import actions
+    from samtale.routing.actions import configure_routing
+
+    admin: Client = client_for(world.admin)
+    page = admin.get("/settings/inboxes/").content.decode()
+    offered = re.findall(r'<option value="(\w+)">', page.split('name="kind"')[1].split("</select>")[0])
+    assert offered == ["chat", "email"]
+    for kind in ("messenger", "form", "call"):
+        r = admin.post(f"/settings/inboxes/{world.support.pk}/channels/new/", {"kind": kind, "name": "x"})
+        assert r.status_code == 400, kind
+        with pytest.raises(ValidationError, match="cannot be connected yet: choose one of Chat, Email"):
+            actions.create_channel(world.support, acting_user=world.admin, kind=kind, name="x")
+    api = Client(headers={"Authorization": f"Bearer {world.token(world.admin)}"})
+    r = api.post(
+        f"/api/v1/inboxes/{world.support.pk}/channels",
+        {"kind": "messenger", "name": "FB"},
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and "cannot be connected yet" in r.content.decode()
+    assert not Channel.objects.filter(kind__in=["messenger", "form", "call"]).exists()
+
+    old = actions.create_channel(
+        world.support, acting_user=world.admin, kind="call", name="Old switchboard", history=True
+    )
+    with pytest.raises(ValidationError, match="receives nothing"):
+        configure_routing(old, acting_user=world.admin, users=[world.agent])
+    assert (
+        admin.post(f"/settings/channels/{old.pk}/routing/", {"enabled": "1", "users": [world.agent.pk]}).status_code
+        == 400
+    )
+    page = admin.get("/settings/inboxes/").content.decode()
+    row = page.split("Old switchboard")[1].split("</tr>")[0]
+    assert f'id="uninstalled-{old.pk}"' in row and "not installed" in row
+    assert f"/settings/channels/{old.pk}/routing/" not in page  # no routing form for it
+    assert f"/settings/channels/{world.chat.pk}/routing/" in page

@@ -18,8 +18,8 @@ from tests.conftest import World
 
 def test_a_reply_no_channel_can_deliver_is_refused_not_queued(world: World, client_for: Any) -> None:
     messenger = actions.create_channel(
-        world.support, acting_user=world.admin, kind="messenger", name="FB", address="page-1"
-    )
+        world.support, acting_user=world.admin, kind="messenger", name="FB", address="page-1", history=True
+    )  # (a row of a kind whose package is not installed: nothing can deliver on it)
     conversation = world.inbound("Hi from Messenger", sender="", channel=messenger)
     with pytest.raises(ValidationError, match="cannot be sent on this channel yet"):
         actions.reply_to_conversation(conversation, acting_user=world.agent, text="Hello")

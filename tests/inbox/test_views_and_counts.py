@@ -111,7 +111,9 @@ def test_keys_of_agrees_with_the_view_queries_in_every_state(world: World) -> No
     at = timezone.now()
     channels = {"email": world.email, "chat": world.chat}
     for kind in ("messenger", "form", "call"):
-        channels[kind] = actions.create_channel(world.support, acting_user=world.admin, kind=kind, name=kind)
+        channels[kind] = actions.create_channel(
+            world.support, acting_user=world.admin, kind=kind, name=kind, history=True
+        )
     made = []
     for kind, status, owner, bot, awaiting, spam, filtered, trashed in itertools.product(
         channels,

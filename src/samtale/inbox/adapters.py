@@ -36,6 +36,7 @@ class ChannelAdapter(ABC):
     what a channel without the feature does."""
 
     kind: str = ""
+    label: Any = ""  # what people call the kind ("Email"), translated when shown
     capabilities: Capabilities = Capabilities()
     templates: dict[str, str] = {}  # its pieces of shared screens: "status", "settings", "thread"
 
@@ -88,6 +89,16 @@ def adapter_for(kind: str) -> ChannelAdapter | None:
 
 def sending_kinds() -> list[str]:
     return sorted(_registry)
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """The kinds a channel can be connected as: those whose package is installed (its adapter
+    registered). A kind named in old rows without a package receives and sends nothing."""
+    return [(kind, str(_registry[kind].label or kind)) for kind in sorted(_registry)]
+
+
+def installed(kind: str) -> bool:
+    return kind in _registry
 
 
 # Ports to services a channel package provides to the others (channels never import each other).

@@ -25,6 +25,7 @@ from samtale.availability.roster import statuses
 from samtale.core import batching
 from samtale.core.audit import audit
 from samtale.core.clock import now
+from samtale.inbox import adapters
 from samtale.inbox.models import Channel, Conversation, Status, ViewCount
 from samtale.inbox.queries import LIVE
 from samtale.routing.models import Method, RoutingRule, RoutingTurn
@@ -47,6 +48,8 @@ def configure_routing(
     reroute_when_owner_away: bool = True,
 ) -> RoutingRule:
     require_permission(acting_user, "inbox_settings")
+    if not adapters.installed(channel.kind):
+        raise ValidationError(_("This channel receives nothing (its kind is not installed): it has nothing to route."))
     if method not in Method.values:
         raise ValidationError(_("Unknown routing method."))
     if capacity is not None and not 1 <= capacity <= MAX_CAPACITY:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from samtale.accounts.models import PERMISSION_LABELS, Role, Seat
 from samtale.core.bounds import parse_id
+from samtale.inbox import adapters
 from samtale.inbox.models import ChannelKind
 
 
@@ -107,7 +108,7 @@ class NameForm(forms.Form):
 
 
 class ChannelForm(forms.Form):
-    kind = forms.ChoiceField(choices=ChannelKind.choices)
+    kind = forms.ChoiceField(choices=adapters.kind_choices)  # (called per form: installed kinds only)
     name = forms.CharField(max_length=200, required=False)
     address = forms.CharField(max_length=254, required=False)
 

@@ -16,6 +16,7 @@ from samtale.accounts.models import PERMISSION_LABELS, ApiToken, Team, User
 from samtale.channels.email.forms import MailServerForm
 from samtale.core.bounds import parse_id
 from samtale.inbox import actions as inbox_actions
+from samtale.inbox import adapters
 from samtale.inbox.access import access_channel, access_inbox_settings
 from samtale.inbox.models import Channel, ChannelKind, Inbox
 from samtale.web import forms
@@ -202,7 +203,7 @@ def inboxes_page(request: HttpRequest) -> HttpResponse:
             "people": people,
             "membership": membership,
             "can_edit": membership.has_permission("inbox_settings"),
-            "kinds": ChannelKind.choices,
+            "kinds": adapters.kind_choices(),
             "teams": Team.objects.filter(account_id=membership.account_id).order_by("name"),
             "security": MailServerForm.SECURITY,  # for the email channel's settings piece
             "smtp_port": settings.SAMTALE_SMTP_PORT,

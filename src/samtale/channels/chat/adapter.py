@@ -11,6 +11,7 @@ from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
 
 class ChatAdapter(ChannelAdapter):
     kind: str = ChannelKind.CHAT.value
+    label = ChannelKind.CHAT.label
     capabilities = Capabilities(attachments=True)
     templates = {
         "status": "chat/channel_status.html",

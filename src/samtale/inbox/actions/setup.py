@@ -85,12 +85,20 @@ def create_channel(
     name: str,
     address: str = "",
     config: dict[str, Any] | None = None,
+    history: bool = False,
 ) -> Channel:
+    """Connect a channel of an installed kind. `history`: a row of a kind whose package is not
+    installed, which will receive nothing (the demo's Messenger, form and call conversations)."""
     if acting_user is not None:
         require_permission(acting_user, "inbox_settings")
     if kind not in ChannelKind.values:
         raise ValidationError(_("Unknown channel kind."))
     adapter = adapters.adapter_for(kind)
+    if adapter is None and not history:
+        raise ValidationError(
+            _("Channels of this kind cannot be connected yet: choose one of %(kinds)s.")
+            % {"kinds": ", ".join(label for _kind, label in adapters.kind_choices())}
+        )
     address = adapter.clean_address(address) if adapter is not None else address.strip()
     # Only this account's own channels are looked at: whether another account uses the address
     # is nobody's business here (an email address is verified before it receives anything).

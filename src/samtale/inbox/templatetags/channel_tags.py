@@ -19,6 +19,12 @@ def channel_template(channel: Any, part: str) -> str:
 
 
 @register.filter
+def kind_installed(kind: str) -> bool:
+    """Whether channels of `kind` have their package here (else they receive and send nothing)."""
+    return adapters.installed(str(kind))
+
+
+@register.filter
 def kind_can(kind: str, capability: str) -> bool:
     """Whether channels of `kind` can `capability` ("compose", "forward", …: `adapters.Capabilities`)."""
     adapter = adapters.adapter_for(str(kind))
