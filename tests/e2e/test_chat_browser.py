@@ -120,6 +120,17 @@ def test_a_visitor_and_an_agent_chat_with_typing_indicators(browser: Any, server
     visitor.reload()
     widget(visitor).locator(".msg.out", has_text="Yes, we do").wait_for()
     assert widget(visitor).locator(".msg", has_text="Zebrastripes").count() == 1
+    # "Email me this chat" says what will happen: a link first, to that one address
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept("zebra@example.org")
+
+    visitor.once("dialog", answer)
+    widget(visitor).locator("button.transcript").click()
+    widget(visitor).locator(".note", has_text="open the link we sent").wait_for()
+    assert "we first send a link" in asked[0] and "one address only" in asked[0]
 
 
 def test_keyboard_only_and_norwegian(browser: Any, server: Server, shop: Site) -> None:

@@ -196,6 +196,52 @@ def test_numbers_past_what_an_id_can_be_get_a_clear_error_and_the_socket_stays(s
     run(scenario())
 
 
+def test_twelve_visitors_from_one_address_cannot_mail_twelve_strangers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A new visitor per socket, each asking for its chat to another outside address: only a link
+    goes (nothing a visitor wrote), and only five an hour from one client address, whichever of
+    the server's two web processes each socket reached. (A server of its own: the address's
+    allowance is spent here, and other tests' visitors come from the same address.)"""
+    import os
+
+    from tests.e2e.conftest import prepare_database, start_server
+
+    tmp = tmp_path_factory.mktemp("transcripts")
+    env, seed = prepare_database(tmp, f"transcripts_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+    server = start_server(env, tmp / "server.log", "--web-processes", "2", "--no-smtp")
+    server.seed = seed
+    try:
+        key = str(allow(server, seed["chat_channel"], [SITE])["key"])
+        _twelve_visitors(server, key)
+    finally:
+        server.stop()
+
+
+def _twelve_visitors(server: Server, key: str) -> None:
+
+    async def one(n: int) -> dict[str, Any]:
+        async with Visitor(server, key, SITE) as visitor:
+            await visitor.hello()
+            await visitor.say("Cheap watches at http://evil.example/")
+            await visitor.send({"type": "transcript", "email": f"stranger{n}@example.org"})
+            while True:
+                frame = await visitor.recv()
+                if frame["type"] in ("transcript_confirm", "transcript_sent", "error"):
+                    return frame
+
+    async def scenario() -> list[dict[str, Any]]:
+        return [await one(n) for n in range(12)]
+
+    import time
+
+    if (to_next_hour := 3600 - time.time() % 3600) < 60:  # (the limit's window is the clock hour)
+        time.sleep(to_next_hour + 1)
+    answers = run(scenario())
+    kinds = [a["type"] if a["type"] != "error" else a["code"] for a in answers]
+    assert kinds == ["transcript_confirm"] * 5 + ["rate_limited"] * 7, kinds
+
+
 def test_another_site_and_an_unknown_widget_are_refused(server: Server, key: str) -> None:
     async def attempt(path_key: str, origin: str) -> tuple[dict[str, Any], int]:
         async with Visitor(server, path_key, origin) as visitor:

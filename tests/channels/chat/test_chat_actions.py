@@ -216,13 +216,12 @@ def test_closing_a_chat_ends_it_and_mails_the_transcript(world_tx: World, widget
     conversation = Conversation.objects.get(pk=said.message.conversation_id)
     actions.close_conversation(conversation, acting_user=world_tx.agent)
     session = ChatSession.objects.get(conversation=conversation)
-    assert (
-        session.ended_at is not None
-        and session.end_reason == "closed"
-        and session.transcript_sent_to == "v@example.com"
-    )
+    assert session.ended_at is not None and session.end_reason == "closed"
+    # an address typed into the widget is not proven: a link goes there first (test_transcripts.py)
+    assert session.transcript_asked_to == "v@example.com" and session.transcript_sent_to == ""
     queued = DBTaskResult.objects.get(task_path__endswith="send_transcript")
     assert queued.args_kwargs["args"][:2] == [conversation.pk, "v@example.com"]
+    assert "/chat/transcript/" in queued.args_kwargs["args"][3]
     again = say(widget_tx, said.visitor.uid, "One more thing")
     assert again.message.conversation_id != conversation.pk  # a new chat
 

@@ -413,18 +413,118 @@ def visitor_read(widget: ChatWidget, uid: uuid.UUID, *, up_to: object) -> None:
         publish_on_commit(events.to_agents(chat.conversation.inbox_id, chat.conversation_id, events.READ, up_to=up_to))
 
 
-def visitor_wants_transcript(widget: ChatWidget, uid: uuid.UUID, *, email: object) -> None:
-    """The visitor asks for the chat by email (to the address they give)."""
+def visitor_wants_transcript(widget: ChatWidget, uid: uuid.UUID, *, email: object, client: str = "") -> str:
+    """The visitor asks for the chat by email. To an address they have proven (their signed
+    identity's, or one where they opened our link), it goes now: "sent". To any other, the chat can
+    only ever go to that one address, and what goes first is a link to open, with nothing the visitor
+    wrote in it: "confirm". Limits per client address and per installation (across processes, C15):
+    otherwise anonymous visitors could have the company mail their text to anyone."""
     email = str(email or "").strip().lower()[:254]
     validate_email(email)
     visitor = visitor_of(widget, uid)
     chat = open_chat(visitor) if visitor is not None else None
-    if chat is None:
+    if chat is None or visitor is None or not chat.conversation.message_count:
         raise ValidationError(_("There is no chat to send."))
     send = adapters.transcript_sender()
     if send is None:
         raise ValidationError(_("Transcripts cannot be mailed here."))
-    send(chat.conversation, to=email, acting_user=None, language=visitor.language if visitor else "")
+    proven = email in _proven_addresses(visitor)
+    if not proven and chat.transcript_asked_to and chat.transcript_asked_to != email:
+        raise ValidationError(_("This chat can only be emailed to the address you gave first."))
+    _transcript_limits(client)
+    if proven:
+        send(chat.conversation, to=email, acting_user=None, language=visitor.language)
+        return "sent"
+    with transaction.atomic():
+        if not ChatSession.objects.filter(pk=chat.pk, transcript_asked_to__in=["", email]).update(
+            transcript_asked_to=email
+        ):
+            raise ValidationError(
+                _("This chat can only be emailed to the address you gave first.")
+            )  # (two tabs at once)
+        send(
+            chat.conversation,
+            to=email,
+            acting_user=None,
+            language=visitor.language,
+            confirm_link=_confirm_link(chat, email),
+        )
+    return "confirm"
+
+
+def _proven_addresses(visitor: Visitor) -> set[str]:
+    proven = {visitor.proven_email.lower()} if visitor.proven_email else set()
+    if visitor.verified and visitor.email:  # the site signed it
+        proven.add(visitor.email.lower())
+    return proven
+
+
+def _transcript_limits(client: str) -> None:
+    from django.conf import settings
+
+    from samtale.core.ratelimit import hits
+
+    # the address first: one address's refused attempts must not use up everyone's allowance
+    refused = bool(client) and not hits([(f"chat-transcript-ip:{client}", settings.SAMTALE_CHAT_TRANSCRIPT_IP_RATE)])
+    if refused or not hits([("chat-transcript-all", settings.SAMTALE_CHAT_TRANSCRIPT_RATE)]):
+        raise ValidationError(_("Too many chats were emailed just now; try again later."), code="rate_limited")
+
+
+TRANSCRIPT_LINK_SALT = "samtale.chat.transcript"
+TRANSCRIPT_LINK_DAYS = 7
+
+
+def _confirm_link(chat: ChatSession, email: str) -> str:
+    from django.conf import settings
+    from django.core import signing
+    from django.urls import reverse
+
+    token = signing.dumps([chat.pk, email], salt=TRANSCRIPT_LINK_SALT, compress=True)
+    return settings.SAMTALE_PUBLIC_URL.rstrip("/") + reverse("chat_transcript_confirm", args=[token])
+
+
+def transcript_link_target(token: str) -> tuple[ChatSession, str] | None:
+    """The chat and address a confirmation link is for, if it is genuine, recent and still the
+    chat's address; else None."""
+    from django.core import signing
+
+    if len(token) > 500:
+        return None
+    try:
+        chat_id, email = signing.loads(token, salt=TRANSCRIPT_LINK_SALT, max_age=TRANSCRIPT_LINK_DAYS * 86400)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(chat_id, int) or not isinstance(email, str):
+        return None
+    chat = (
+        ChatSession.objects.select_related("visitor", "conversation__inbox", "widget")
+        .filter(pk=chat_id, transcript_asked_to=email)
+        .first()
+    )
+    return (chat, email) if chat is not None else None
+
+
+def confirm_transcript(token: str, *, client: str = "") -> ChatSession:
+    """The link in the confirmation was opened (and its button pressed): the address is the
+    visitor's, proven; the chat goes there now, and later ones directly."""
+    from samtale.core.ratelimit import hit
+
+    target = transcript_link_target(token)
+    if target is None:
+        raise ValidationError(_("This link is not valid any more. Ask for the chat again from the chat window."))
+    chat, email = target
+    if not hit(f"chat-transcript-confirmed:{chat.pk}", "5/h"):
+        raise ValidationError(_("The chat was sent a moment ago."), code="rate_limited")
+    send = adapters.transcript_sender()
+    if send is None:
+        raise ValidationError(_("Transcripts cannot be mailed here."))
+    with transaction.atomic():
+        Visitor.objects.filter(pk=chat.visitor_id).update(proven_email=email)
+        ChatSession.objects.filter(pk=chat.pk).update(transcript_sent_to=email)
+        audit(chat.conversation.account, None, "chat.transcript_address_proven", chat.conversation, to=email)
+        send(chat.conversation, to=email, acting_user=None, language=chat.visitor.language)
+    chat.visitor.proven_email = chat.transcript_sent_to = email
+    return chat
 
 
 # ---------------------------------------------------------------------------------- the team's side
@@ -478,15 +578,25 @@ def _end(chat: ChatSession, reason: str) -> None:
     chat.ended_at, chat.end_reason = at, reason
     visitor = chat.visitor
     publish_on_commit(events.to_visitor(visitor.group, events.ENDED, reason=reason))
-    address = visitor.email or (visitor.contact.email if visitor.contact else "")
     send = adapters.transcript_sender()
-    if address and send is not None and chat.conversation.message_count:
-        try:
-            with transaction.atomic():
-                send(chat.conversation, to=address, acting_user=None, language=visitor.language)
-                ChatSession.objects.filter(pk=chat.pk).update(transcript_sent_to=address)
-        except ValidationError as error:  # no email channel to send it from: the chat still ends
-            log.info("chat %s ended without a transcript: %s", chat.conversation_id, error)
+    if send is None or not chat.conversation.message_count:
+        return
+    proven = sorted(_proven_addresses(visitor))
+    typed = (visitor.email or "").lower()
+    try:
+        with transaction.atomic():
+            if proven:
+                send(chat.conversation, to=proven[0], acting_user=None, language=visitor.language)
+                ChatSession.objects.filter(pk=chat.pk).update(transcript_sent_to=proven[0])
+            elif typed and not chat.transcript_asked_to:
+                # an address typed into the widget, never proven: a link first, as when asked
+                _transcript_limits("")
+                ChatSession.objects.filter(pk=chat.pk).update(transcript_asked_to=typed)
+                chat.transcript_asked_to = typed
+                send(chat.conversation, to=typed, acting_user=None, language=visitor.language,
+                     confirm_link=_confirm_link(chat, typed))  # fmt: skip
+    except ValidationError as error:  # no email channel to send it from, or over the limit: the chat still ends
+        log.info("chat %s ended without a transcript: %s", chat.conversation_id, error)
 
 
 def on_closed(conversation: Conversation) -> None:

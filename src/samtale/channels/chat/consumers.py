@@ -367,8 +367,17 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
         if not await database_sync_to_async(hit)(f"chat-transcript:{self.uid.hex}", "3/h"):
             await self._error("rate_limited", _("The transcript was sent a moment ago."))
             return
-        await writing_sync_to_async(visitor_wants_transcript)(self.widget, self.uid, email=frame.get("email"))
-        await self._send({"type": "transcript_sent"})
+        try:
+            sent = await writing_sync_to_async(visitor_wants_transcript)(
+                self.widget, self.uid, email=frame.get("email"), client=self.ip
+            )
+        except ValidationError as error:
+            if error.code != "rate_limited":
+                raise
+            await self._error("rate_limited", " ".join(error.messages))
+            return
+        # "sent": to an address the visitor has proven; "confirm": a link went there first
+        await self._send({"type": "transcript_sent" if sent == "sent" else "transcript_confirm"})
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         from samtale.channels.chat.actions import still_here

@@ -61,6 +61,9 @@ class Visitor(models.Model):
     email = models.EmailField(blank=True)  # given in the widget (unverified) or signed by the site
     verified = models.BooleanField(default=False)  # the site signed who this is (HMAC with the widget's secret)
     verified_id = models.CharField(max_length=200, blank=True)  # the site's own id for the person, when signed
+    # An address this visitor proved they read (opened the transcript link sent there): transcripts
+    # go there directly. Any other goes only after such a link (never a visitor's text to a stranger).
+    proven_email = models.EmailField(blank=True)
     current_url = models.URLField(max_length=2000, blank=True)
     page_title = models.CharField(max_length=300, blank=True)
     language = models.CharField(max_length=8, blank=True)
@@ -97,6 +100,7 @@ class ChatSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=16, blank=True)  # "closed", "inactive"
     transcript_sent_to = models.EmailField(blank=True)
+    transcript_asked_to = models.EmailField(blank=True)  # the one unproven address this chat may be mailed to
     # chatflow (bot) state: which flow, which step is waiting for an answer, what was collected
     flow = models.ForeignKey("Chatflow", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     flow_step = models.CharField(max_length=40, blank=True)

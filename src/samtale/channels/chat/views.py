@@ -246,3 +246,28 @@ def chatflow_delete(request: HttpRequest, channel_id: int, flow_id: int) -> Http
         raise Http404("No such chatflow")
     actions.delete_chatflow(flow, acting_user=acting(request))
     return redirect("chat_widget_settings", channel_id=channel_id)
+
+
+@require_http_methods(["GET", "POST"])
+def transcript_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in "confirm your address to get the chat": whoever reads that mailbox proves it
+    (no sign-in; the signed token is the proof). A button, not the GET: link checkers and previews
+    must not send mail. The page speaks the visitor's language."""
+    from django.utils import translation
+
+    if not hit(f"chat-transcript-link:{request.META.get('REMOTE_ADDR', '')}", "30/m"):
+        return HttpResponse(_("Too many requests; try again in a minute."), status=429, content_type="text/plain")
+    target = actions.transcript_link_target(token)
+    if target is None:
+        raise Http404("No such link")
+    chat, email = target
+    language = chat.visitor.language if chat.visitor.language in ("en", "nb") else settings.LANGUAGE_CODE
+    with translation.override(language):
+        context: dict[str, Any] = {"chat": chat, "email": email, "sent": False, "error": "", "lang": language}
+        if request.method == "POST":
+            try:
+                actions.confirm_transcript(token)
+                context["sent"] = True
+            except ValidationError as error:
+                context["error"] = " ".join(error.messages)
+        return render(request, "chat/transcript_confirm.html", context, status=429 if context["error"] else 200)

@@ -24,10 +24,10 @@ class EmailAdapter(ChannelAdapter):
         return address
 
     def cannot_send(self, channel: Channel) -> str:
-        if not channel.address:
-            return _("This channel has no address to send from.")
-        if channel.verified_at is None:  # nobody sends as an address they have not proven
-            return _("%(address)s is not confirmed yet: mail cannot be sent from it.") % {"address": channel.address}
+        from samtale.channels.email.outbound import unproven
+
+        if reason := unproven(channel):
+            return reason
         if channel.broken_reason:
             return _("This channel cannot send: %(reason)s") % {"reason": channel.broken_reason}
         return ""

@@ -23,6 +23,31 @@ from samtale.inbox.models import Channel, DeliveryStatus, Direction, Message
 log = logging.getLogger(__name__)
 
 
+class CannotSendFrom(Exception):
+    """The channel may not send as its address now (not proven, broken, none): nothing is sent."""
+
+
+def from_header(channel: Channel, display: str) -> str:
+    """The From of every mail Samtale sends as a channel (replies, forwards, transcripts, their
+    confirmations): only an address the account has proven. The one place this is decided, checked
+    again when each mail is built — an address connected without proof (held for mail in) must
+    never be written as a sender, and proof can be lost to another account meanwhile."""
+    if reason := unproven(channel):
+        raise CannotSendFrom(reason)
+    return formataddr((display, channel.address))
+
+
+def unproven(channel: Channel) -> str:
+    """Why the channel's address may not be a sender ("" : it may)."""
+    from django.utils.translation import gettext as _
+
+    if not channel.address:
+        return _("This channel has no address to send from.")
+    if channel.verified_at is None:  # nobody sends as an address they have not proven
+        return _("%(address)s is not confirmed yet: mail cannot be sent from it.") % {"address": channel.address}
+    return ""
+
+
 def new_message_id(address: str) -> str:
     """A Message-ID in the channel's domain, without angle brackets (as stored in external_id)."""
     domain = address.rpartition("@")[2] or "samtale.invalid"
@@ -90,7 +115,7 @@ def build(message: Message) -> EmailMultiAlternatives:
     # servers insist on the mailbox's address.
     server = channel.mail_server_or_none
     authenticated = server is not None and bool(server.smtp_host and server.smtp_username)
-    headers["From"] = formataddr((display, channel.address))
+    headers["From"] = from_header(channel, display)
     mail = EmailMultiAlternatives(
         subject=_subject(message),
         body=message.text,
@@ -127,6 +152,8 @@ def connection_for(channel: Channel) -> object:
 
 def _reply_of(exc: BaseException) -> tuple[bool, str]:
     """(permanent?, the server's reply) of a sending error."""
+    if isinstance(exc, CannotSendFrom):  # (checked again at delivery: proof can be lost meanwhile)
+        return True, str(exc)
     if isinstance(exc, egress.EgressError):
         return False, str(exc)
     if isinstance(exc, smtplib.SMTPConnectError):  # its text is whatever answered on that port

@@ -41,11 +41,11 @@ def deliver_email(message_id: int) -> str:
 
 
 @task()
-def send_transcript(conversation_id: int, to: str, language: str = "") -> str:
-    """Email a chat transcript (C8, C15)."""
+def send_transcript(conversation_id: int, to: str, language: str = "", confirm_link: str = "") -> str:
+    """Email a chat transcript (C8, C15), or the link that confirms the address first."""
     from samtale.channels.email.transcript import send
 
-    return send(conversation_id, to, language)
+    return send(conversation_id, to, language, confirm_link)
 
 
 PERIODIC: list[tuple[Task[[], Any], float]] = [(purge_held_mail, 3600.0)]

@@ -28,12 +28,16 @@
       awayTitle: "We are away", emailLabel: "Your email", nameLabel: "Your name (optional)", save: "Save",
       emailSaved: "Thanks! We will answer at ", ended: "This chat has ended. Write again to start a new one.",
       transcript: "Email me this chat", transcriptSent: "The chat is on its way to your inbox.", online: "We are here",
+      transcriptAsk: "Your email. Unless we know it is yours, we first send a link to open; the chat follows from there, and goes to this one address only.",
+      transcriptConfirm: "Check your inbox: open the link we sent, and the chat follows.",
       offline: "Connecting…", you: "You", error: "Something went wrong: ", log: "Chat messages", tooBig: "That file is too large." },
     nb: { open: "Chat med oss", close: "Lukk chatten", send: "Send", placeholder: "Skriv en melding…", attach: "Legg ved en fil",
       typing: " skriver…", someone: "Noen", seen: "Sett", sending: "Sender…", failed: "Ikke sendt ennå – prøver igjen",
       awayTitle: "Vi er ikke til stede", emailLabel: "E-postadressen din", nameLabel: "Navnet ditt (valgfritt)", save: "Lagre",
       emailSaved: "Takk! Vi svarer til ", ended: "Denne chatten er avsluttet. Skriv igjen for å starte en ny.",
       transcript: "Send meg chatten på e-post", transcriptSent: "Chatten er sendt til e-posten din.", online: "Vi er her",
+      transcriptAsk: "E-postadressen din. Med mindre vi vet at den er din, sender vi først en lenke du åpner; chatten kommer derfra, og bare til denne ene adressen.",
+      transcriptConfirm: "Sjekk e-posten din: åpne lenken vi sendte, så kommer chatten.",
       offline: "Kobler til…", you: "Du", error: "Noe gikk galt: ", log: "Chatmeldinger", tooBig: "Filen er for stor." }
   }[LANG];
 
@@ -364,6 +368,8 @@
         setPresence(); note(T.emailSaved + pendingEmail); break;
       case "transcript_sent":
         note(T.transcriptSent); break;
+      case "transcript_confirm":
+        note(T.transcriptConfirm); break;
       case "error":
         if (m.code === "rate_limited" && m.client_id) { setTimeout(flush, 5000); }
         errorLine.textContent = m.message ? T.error + m.message : "";
@@ -446,7 +452,7 @@
   }
 
   transcriptBtn.addEventListener("click", function () {
-    var address = window.prompt(T.emailLabel);
+    var address = window.prompt(T.transcriptAsk);
     if (address) frame({ type: "transcript", email: address });
   });
 
