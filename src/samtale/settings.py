@@ -306,6 +306,9 @@ SAMTALE_LOGIN_FREE_FAILURES = int(
 # Website chat (E2): how often one client address may open widget connections, and how many
 # messages a visitor (and an address) may send; the largest file a visitor may send.
 SAMTALE_CHAT_CONNECT_RATE = os.environ.get("SAMTALE_CHAT_CONNECT_RATE", "60/m")
+# How often an open agent socket re-checks its session and access (changes made outside Samtale's
+# screens and API: `samtale changepassword`, a shell, a migration).
+SAMTALE_SOCKET_RECHECK_SECONDS = float(os.environ.get("SAMTALE_SOCKET_RECHECK_SECONDS", "60"))
 SAMTALE_CHAT_SEND_RATE = os.environ.get("SAMTALE_CHAT_SEND_RATE", "30/m")
 SAMTALE_CHAT_SEND_IP_RATE = os.environ.get("SAMTALE_CHAT_SEND_IP_RATE", "120/m")
 SAMTALE_CHAT_TRANSCRIPT_IP_RATE = os.environ.get("SAMTALE_CHAT_TRANSCRIPT_IP_RATE", "5/h")

@@ -1,18 +1,34 @@
-"""The agent WebSocket: joins the user's groups and relays events. It decides nothing."""
+"""The agent WebSocket: joins the user's groups and relays events. It decides nothing.
+
+Access is followed two ways. Changes made through Samtale's actions reach open sockets at once as
+events (removed from an inbox, deactivated, a new password). Changes made around them (an
+operator's `samtale changepassword`, a shell, a migration, a session deleted) are caught by a
+re-check every SAMTALE_SOCKET_RECHECK_SECONDS: the session still exists and still matches the
+password, the user is still an active member, with the same inboxes. What a re-check reads is
+cached per user and per session for that long, so thousands of sockets cost a query per user a
+minute, not one per socket."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import random
 import time
 from typing import Any, TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import HASH_SESSION_KEY
 from django.core.exceptions import PermissionDenied
+from django.utils.crypto import constant_time_compare
 
 from samtale.core.bounds import MAX_ID
 from samtale.core.events import ACCESS_CHANGED, SESSION_CHANGED, account_group, inbox_group, user_group
 from samtale.core.metrics import WEBSOCKETS
 from samtale.core.sockets import DirectDispatch
+
+log = logging.getLogger(__name__)
 
 
 async def _groups_for(user: Any) -> list[str]:
@@ -38,9 +54,41 @@ def _an_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
+def _access_now(user_id: int, session_key: str, session_hash: str) -> tuple[str, list[str]]:
+    """("" or why the socket must close, the groups it should be in), read through the cache."""
+    from django.conf import settings
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.core.cache import cache
+    from django.utils.module_loading import import_string
+
+    from samtale.accounts.models import User
+
+    ttl = max(1, int(settings.SAMTALE_SOCKET_RECHECK_SECONDS))
+    session_alive = cache.get(f"sock:session:{session_key}")
+    if session_alive is None:
+        store: SessionBase = import_string(f"{settings.SESSION_ENGINE}.SessionStore")()
+        session_alive = bool(session_key) and store.exists(session_key)
+        cache.set(f"sock:session:{session_key}", session_alive, ttl)
+    if not session_alive:
+        return "session", []
+    facts = cache.get(f"sock:user:{user_id}")
+    if facts is None:
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        facts = (
+            {"hash": user.get_session_auth_hash(), "groups": _groups_for_now(user)}
+            if user
+            else {"hash": "", "groups": []}
+        )
+        cache.set(f"sock:user:{user_id}", facts, ttl)
+    if not facts["hash"] or not session_hash or not constant_time_compare(facts["hash"], session_hash):
+        return "session", []
+    return ("" if facts["groups"] else "access"), list(facts["groups"])
+
+
 class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     groups_joined: list[str]
     last_typing: dict[int, float]
+    watching: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -58,9 +106,43 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore
         await self.accept()
         WEBSOCKETS.inc()
         self.counted = True
+        session = self.scope.get("session")
+        self.session_key = str(getattr(session, "session_key", "") or "")
+        self.session_hash = (
+            str(await database_sync_to_async(lambda: session.get(HASH_SESSION_KEY, ""))()) if session else ""
+        )
+        self.watching = asyncio.create_task(self._watch_access())
         await self.send_json({"event": "hello", "groups": len(self.groups_joined)})
 
+    async def _watch_access(self) -> None:
+        """Every SAMTALE_SOCKET_RECHECK_SECONDS (spread a little, so sockets opened together do not
+        all ask at once): close when the session or the access is gone, follow changed inboxes."""
+        from django.conf import settings
+
+        user = self.scope["user"]
+        period = float(settings.SAMTALE_SOCKET_RECHECK_SECONDS)
+        while True:
+            await asyncio.sleep(period * random.uniform(0.8, 1.0))
+            try:
+                gone, groups = await database_sync_to_async(_access_now)(user.pk, self.session_key, self.session_hash)
+            except Exception:  # a database hiccup: try again next time, never close on our fault
+                log.exception("agent socket: could not re-check access")
+                continue
+            if gone == "session":
+                await self.send_json({"event": SESSION_CHANGED})
+                await self.close(code=4401)
+                return
+            if gone or set(groups) != set(self.groups_joined):
+                await self._resubscribe(groups)
+                if not self.groups_joined:
+                    return
+
     async def disconnect(self, code: int) -> None:
+        if self.watching is not None:
+            self.watching.cancel()
+            with contextlib.suppress(BaseException):
+                await self.watching
+            self.watching = None
         if getattr(self, "counted", False):
             WEBSOCKETS.dec()
             self.counted = False
@@ -105,16 +187,20 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore
             await self.close(code=4401)
             return
         if kind == ACCESS_CHANGED:  # deactivated, removed, or inboxes changed: follow the user's access now
+            from django.core.cache import cache
+
+            cache.delete(f"sock:user:{self.scope['user'].pk}")  # (the re-check's copy is stale now)
             await self._resubscribe()
         await self.send_json(message["payload"])
 
-    async def _resubscribe(self) -> None:
+    async def _resubscribe(self, wanted: list[str] | None = None) -> None:
         user = self.scope.get("user")
-        if user is not None:
-            from samtale.accounts.access import forget_membership
+        if wanted is None:
+            if user is not None:
+                from samtale.accounts.access import forget_membership
 
-            forget_membership(user)  # read it again, not the one read at connect
-        wanted = await _groups_for(user) if user is not None else []
+                forget_membership(user)  # read it again, not the one read at connect
+            wanted = await _groups_for(user) if user is not None else []
         for group in set(self.groups_joined) - set(wanted):
             await self.channel_layer.group_discard(group, self.channel_name)
         for group in set(wanted) - set(self.groups_joined):
