@@ -33,8 +33,12 @@ def _warm() -> None:
 
 
 def _uvicorn_options() -> dict[str, Any]:
+    from samtale.core.httpguard import GuardedHttpToolsProtocol
+
     return {
         "log_level": "info", "lifespan": "off",
+        # deadlines for headers and bodies, and connections per client address (core.httpguard)
+        "http": GuardedHttpToolsProtocol,
         # proxy_headers off: which proxies to believe is Samtale's decision (SAMTALE_TRUSTED_PROXIES)
         "proxy_headers": False,
         # frames are small JSON: compressing them is not worth a zlib state per socket (a chat

@@ -306,6 +306,15 @@ SAMTALE_LOGIN_FREE_FAILURES = int(
 # Website chat (E2): how often one client address may open widget connections, and how many
 # messages a visitor (and an address) may send; the largest file a visitor may send.
 SAMTALE_CHAT_CONNECT_RATE = os.environ.get("SAMTALE_CHAT_CONNECT_RATE", "60/m")
+# Connections that hold the web server without asking anything (core.httpguard).
+SAMTALE_HTTP_HEADER_TIMEOUT = float(os.environ.get("SAMTALE_HTTP_HEADER_TIMEOUT", "10"))
+SAMTALE_HTTP_BODY_IDLE_SECONDS = float(os.environ.get("SAMTALE_HTTP_BODY_IDLE_SECONDS", "30"))
+SAMTALE_HTTP_BODY_TIMEOUT = float(os.environ.get("SAMTALE_HTTP_BODY_TIMEOUT", "600"))
+SAMTALE_MAX_CONNECTIONS_PER_ADDRESS = int(os.environ.get("SAMTALE_MAX_CONNECTIONS_PER_ADDRESS", "256"))
+# The SMTP listener: the longest wait for a command or a block of DATA (RFC 5321 4.5.3.2 asks for
+# at least 5 minutes), and connections per client address.
+SAMTALE_SMTP_TIMEOUT_SECONDS = float(os.environ.get("SAMTALE_SMTP_TIMEOUT_SECONDS", "300"))
+SAMTALE_SMTP_MAX_CONNECTIONS_PER_ADDRESS = int(os.environ.get("SAMTALE_SMTP_MAX_CONNECTIONS_PER_ADDRESS", "20"))
 # How often an open agent socket re-checks its session and access (changes made outside Samtale's
 # screens and API: `samtale changepassword`, a shell, a migration).
 SAMTALE_SOCKET_RECHECK_SECONDS = float(os.environ.get("SAMTALE_SOCKET_RECHECK_SECONDS", "60"))

@@ -17,6 +17,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, AnyStr
 
@@ -110,11 +112,14 @@ class Spool:
             self.file = None
 
 
-async def read_data(reader: asyncio.StreamReader, spool: Spool, limit: int | None) -> bool:
+async def read_data(
+    reader: asyncio.StreamReader, spool: Spool, limit: int | None, progress: Callable[[], None] | None = None
+) -> bool:
     """Read DATA up to the lone "." line into `spool`, undoing dot-stuffing (RFC 5321 4.5.2).
     Blocks end at every ".\\r\\n" (a possible end) or at the reader's buffer limit; bytes after the
     end stay in the reader for the next command. Past `limit` the data is dropped but still read
-    to its end. Returns whether the data fits the limit."""
+    to its end. `progress` is called after each block (the session's timeout starts again).
+    Returns whether the data fits the limit."""
     carry = b""  # an incomplete line, kept until its end arrives
     mid_line = False  # whether `carry` (or the next block) continues a line already written
 
@@ -137,6 +142,8 @@ async def read_data(reader: asyncio.StreamReader, spool: Spool, limit: int | Non
         except asyncio.LimitOverrunError as exc:  # no end in a full buffer: take what is there
             block = await reader.readexactly(exc.consumed)
             complete = False
+        if progress is not None:
+            progress()
         data = carry + block
         carry = b""
         if complete and ((data == END and not mid_line) or data.endswith(b"\r\n" + END)):
@@ -295,8 +302,46 @@ class Handler:
         return "250 2.0.0 OK: stored"
 
 
+_open: Counter[str] = Counter()  # SMTP sessions per client address (the listener's one event loop)
+
+
 class Receiver(SMTP):
-    """aiosmtpd's SMTP with DATA read in blocks into a spool instead of line by line into memory."""
+    """aiosmtpd's SMTP with DATA read in blocks into a spool instead of line by line into memory,
+    at most SAMTALE_SMTP_MAX_CONNECTIONS_PER_ADDRESS sessions per client address (the others are
+    told 421 and closed), and SAMTALE_SMTP_TIMEOUT_SECONDS for each command and each block of DATA
+    (a message of many blocks may take longer in all; one that stops is cut off)."""
+
+    counted_as = ""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        if address and not self.lmtp and not self.counted_as and self.transport is None:
+            if _open[address] >= settings.SAMTALE_SMTP_MAX_CONNECTIONS_PER_ADDRESS:
+                log.warning("SMTP: refused a session from %s: %d open already", address, _open[address])
+                SMTP_REPLIES.labels("421").inc()
+                assert isinstance(transport, asyncio.WriteTransport)
+                transport.write(b"421 4.7.0 Too many connections from your address, try again later\r\n")
+                transport.close()
+                return
+            _open[address] += 1
+            self.counted_as = address
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.session is None:  # refused in connection_made: nothing was started
+            return
+        if self.counted_as:
+            _open[self.counted_as] -= 1
+            if _open[self.counted_as] <= 0:
+                del _open[self.counted_as]
+            self.counted_as = ""
+        super().connection_lost(error)
+
+    def eof_received(self) -> bool | None:
+        if self.session is None:
+            return False
+        return super().eof_received()
 
     async def push(self, status: AnyStr) -> None:
         code = status[:3] if isinstance(status, str) else status[:3].decode("ascii", "replace")
@@ -321,7 +366,7 @@ class Receiver(SMTP):
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         spool = Spool()
         try:
-            fits = await read_data(self._reader, spool, self.data_size_limit)
+            fits = await read_data(self._reader, spool, self.data_size_limit, progress=self._reset_timeout)
         except (asyncio.IncompleteReadError, asyncio.CancelledError, ConnectionError):
             spool.discard()
             log.info("connection lost during DATA")
@@ -347,10 +392,11 @@ def _factory(kind: str, channels: _Channels, writer: _Writer) -> Any:
     limit = settings.SAMTALE_MAX_MESSAGE_BYTES
     if kind == "lmtp":
         return lambda: LmtpReceiver(Handler(RawEmail.Source.LMTP, channels, writer), data_size_limit=limit,
-                                    enable_SMTPUTF8=True)  # fmt: skip
+                                    enable_SMTPUTF8=True, timeout=settings.SAMTALE_SMTP_TIMEOUT_SECONDS)  # fmt: skip
     return lambda: Receiver(
-        Handler(RawEmail.Source.SMTP, channels, writer), data_size_limit=limit, enable_SMTPUTF8=True, hostname="samtale"
-    )
+        Handler(RawEmail.Source.SMTP, channels, writer), data_size_limit=limit, enable_SMTPUTF8=True, hostname="samtale",
+        timeout=settings.SAMTALE_SMTP_TIMEOUT_SECONDS,
+    )  # fmt: skip
 
 
 def _clear_spool(older_than: float = 3600.0) -> None:
