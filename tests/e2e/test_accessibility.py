@@ -5,14 +5,14 @@ and the test fails on any violation of the WCAG 2.x A/AA rules."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, Server
+from tests.e2e.conftest import BIN, PASSWORD, ROOT, Server, prepare_database, start_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.screen]
 
@@ -132,5 +132,89 @@ def test_no_screen_violates_wcag_aa(browser: Any, server: Server, language: str,
         page.goto("/settings/")
         page.select_option("#language-select", "en")
         expect(page.locator("html")).to_have_attribute("lang", "en")
+        context.close()
+    assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+@pytest.fixture(scope="module")
+def working_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose account looks like the end of a working day (tests/e2e/working_day.py)."""
+    import os
+    import subprocess
+
+    tmp = tmp_path_factory.mktemp("workday")
+    env, seed = prepare_database(tmp, f"workday_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+    done = subprocess.run(
+        [str(BIN / "python"), "-m", "tests.e2e.working_day"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    server = start_server(env, tmp / "server.log")
+    server.seed = {**seed, "day": json.loads(done.stdout)}
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("language", ["en", "nb"])
+def test_the_screens_of_a_working_day_violate_no_wcag_aa(browser: Any, working_day: Server, language: str) -> None:
+    """The demo's first state hides what a day brings: unread notifications (a count in the bell),
+    an admin's Away with its notice, long names and subjects, a thread with a hidden message and an
+    attachment, open menus, an error toast, an empty view. Each state is checked to be there."""
+    server = working_day
+    inbox, conversation = server.seed["day"]["inbox"], server.seed["day"]["conversation"]
+    thread = f"/inbox/{inbox}/v/all_open/c/{conversation}/"
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=server.base_url, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(8000)
+    page.goto("/login/")
+    page.fill("input[name=username]", "bob@acme.test")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inbox/**")
+    page.select_option("#language-select", language)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+    def opened(selector: str) -> Callable[[Any], None]:
+        def act(page: Any) -> None:
+            page.locator(selector).first.click()
+            page.wait_for_timeout(150)
+
+        return act
+
+    def error_toast(page: Any) -> None:  # a refused change, as the page shows it (an empty reply: 400)
+        page.evaluate(
+            "id => htmx.ajax('POST', '/c/' + id + '/reply/', {values: {text: ''}, swap: 'none'})", conversation
+        )
+        expect(page.locator(".toast.error")).to_be_visible()
+
+    states: list[tuple[str, str, Callable[[Any], None] | None, str]] = [
+        (
+            "inbox with unread notifications and an admin's Away",
+            f"/inbox/{inbox}/v/all_open/",
+            None,
+            "#admin-away-notice",
+        ),
+        ("thread with a long name, an attachment and a hidden message", thread, None, ".entry.message.hidden-msg"),
+        ("the attachment", thread, None, "ul.attachments li"),
+        ("notifications open", thread, opened("#bell-button"), "#bell-panel .notif-panel"),
+        ("More menu open", thread, opened("#more-menu > summary"), "#more-menu[open]"),
+        ("status menu open", thread, opened(".status-summary"), "#admin-away-notice"),
+        ("error toast", thread, error_toast, ".toast.error"),
+        ("empty view", f"/inbox/{inbox}/v/all_open/?q=qqzzyyxx", None, "body"),
+        ("phone thread", thread, None, ".entry.message.hidden-msg"),
+    ]
+    found: dict[str, list[str]] = {}
+    try:
+        for name, url, act, present in states:
+            page.set_viewport_size(
+                {"width": 390, "height": 800} if name.startswith("phone") else {"width": 1280, "height": 860}
+            )
+            page.goto(url)
+            page.locator("body[data-live='1']").wait_for(state="attached")
+            expect(page.locator("#bell-count")).to_be_visible()  # unread notifications on every screen
+            if act is not None:
+                act(page)
+            page.locator(present).first.wait_for(state="attached")
+            if problems := violations(page):
+                found[name] = problems
+    finally:
         context.close()
     assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
