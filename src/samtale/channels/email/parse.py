@@ -260,12 +260,16 @@ def _filename(part: Message) -> str:
         name = f"{subject[:200]}.eml" if subject else "message.eml"
     if not name:
         content_id = header(part, "Content-ID").strip("<> ").partition("@")[0].strip()
-        # an inline part named by its Content-ID when that looks like a file name ("image001.jpg")
-        name = content_id[:100] if "." in content_id else _NAMES.get(ctype, "")
+        # an inline part named by its Content-ID when that ends like a file name ("image001.jpg";
+        # not "32497.1617621278.2", which would open as nothing), else by its type
+        name = content_id[:100] if _FILE_LIKE.search(content_id[:100]) else _NAMES.get(ctype, "")
     if not name:
         major = ctype.partition("/")[0]
         extension = _EXTENSIONS.get(ctype) or mimetypes.guess_extension(ctype) or ""
-        name = f"{major}{extension}" if major in ("image", "video", "audio") and extension else "file"
+        if major in ("image", "video", "audio") and extension:
+            name = f"{major}{extension}"
+        else:  # nothing says what it is: its Content-ID is still more telling than "file"
+            name = header(part, "Content-ID").strip("<> ").partition("@")[0].strip()[:100] or "file"
     name = re.sub(r"[\x00-\x1f/\\]", "_", str(name)).strip() or "file"
     return name[:255]
 
@@ -276,6 +280,7 @@ _NAMES = {
     "text/rfc822-headers": "Returned headers.txt", "text/html": "document.html", "text/plain": "document.txt",
     "application/pdf": "document.pdf",
 }  # fmt: skip
+_FILE_LIKE = re.compile(r"\.\w{2,6}\Z")  # ends in an extension (the input is at most 100 characters)
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/pjpeg": ".jpg", "video/quicktime": ".mov"}
 
 
@@ -318,11 +323,28 @@ def _is_attachment(part: Message) -> bool:
         return False
 
 
+RESOURCE = "related-resource"  # a part of a multipart/related that is not its root
+
+
+def _related_root(part: Message, children: list[Message]) -> Message:
+    """The root of a multipart/related: the part its `start` names, else the first (RFC 2387)."""
+    try:
+        start = str(part.get_param("start") or "").strip("<> ")
+    except Exception:
+        start = ""
+    if start:
+        for child in children:
+            if header(child, "Content-ID").strip("<> ") == start:
+                return child
+    return children[0]
+
+
 def _walk(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> None:
     """The body is every inline text and HTML part in order (an alternative counts once: its
-    text and its HTML); images between them stay in place; attached messages and delivery
-    reports are kept whole as files; every other leaf is an attachment. Iterative, in document
-    order (the skeleton has already bounded depth and count)."""
+    text and its HTML; of a multipart/related, its root — the others are its resources, files
+    when nothing refers to them, as mail programs list them); images between them stay in place;
+    attached messages and delivery reports are kept whole as files; every other leaf is an
+    attachment. Iterative, in document order (the skeleton has already bounded depth and count)."""
     segments: list[_Segment] = []
     # each entry: a part, and whether it sits inside multipart/alternative (then the caller merges)
     stack: list[tuple[Message, _Segment | None, str]] = [(message, None, "")]
@@ -354,12 +376,16 @@ def _walk(message: Message, parsed: ParsedEmail, bodies: dict[str, Path]) -> Non
                 # the richest alternative of each kind wins: the last one of it
             elif ctype == "multipart/report" and children and into is None:
                 pass  # the human part is read as a body part, the report and the message as files
+            if ctype == "multipart/related" and len(children) > 1:
+                root = _related_root(part, children)
+                stack.extend((c, into, ctype if c is root else RESOURCE) for c in reversed(children))
+                continue
             stack.extend((c, into, ctype) for c in reversed(children))
             continue
         textual = ctype in ("text/plain", "text/html") or ctype.startswith(
             "multipart/"
         )  # (a multipart with no parts: its text)
-        if textual and not _is_attachment(part) and len(segments) < _MAX_SEGMENTS:
+        if textual and parent != RESOURCE and not _is_attachment(part) and len(segments) < _MAX_SEGMENTS:
             body = _decode_part(part).replace("\r\n", "\n")  # mail arrives with CRLF lines
             key = "html" if ctype == "text/html" else "text"
             if into is not None:
