@@ -25,6 +25,16 @@ def main() -> None:
         second, acting_user=world.admin, kind="email", name="Sales mail", address="sales@acme.test"
     )
     verify_address(sales, how="test setup")
+    # the chat tests' widget lives in an inbox of its own: every visitor is a new conversation, and
+    # in the first inbox they pushed the seeded ones off its first page for the other browser tests
+    web = actions.create_inbox(
+        world.account, acting_user=world.admin, name="Web", members=[world.agent, world.agent2, world.noperm]
+    )
+    web_chat = actions.create_channel(web, acting_user=world.admin, kind="chat", name="Web chat")
+    web_mail = actions.create_channel(
+        web, acting_user=world.admin, kind="email", name="Web mail", address="web@acme.test"
+    )
+    verify_address(web_mail, how="test setup")  # (transcripts and hand-over to email go from it)
     subjects = {}
     for key in ["reply", "mention", "assign", "close", "bulk1", "bulk2", "bulk3", "trash", "block", "permalink", "hide",
                 "search", "live", "fanout", "ws"]:  # fmt: skip
@@ -71,7 +81,7 @@ def main() -> None:
     }.items():
         tokens[name] = account_actions.create_api_token(user, acting_user=user, name="e2e")[1]
     json.dump(
-        {"inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": world.chat.pk, "conversations": subjects, "tokens": tokens,
+        {"inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
          "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
         sys.stdout,
     )  # fmt: skip

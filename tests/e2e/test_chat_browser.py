@@ -71,7 +71,7 @@ def chat_conversation(server: Server, text: str) -> int:
     token = server.seed["tokens"]["agent"]
     deadline = time.monotonic() + 8
     while time.monotonic() < deadline:
-        page = server.api("GET", f"/api/v1/inboxes/{server.seed['inbox']}/conversations?view=all_open&channel=chat&q={text.split()[0]}&limit=20", token)  # fmt: skip
+        page = server.api("GET", f"/api/v1/inboxes/{server.seed['chat_inbox']}/conversations?view=all_open&channel=chat&q={text.split()[0]}&limit=20", token)  # fmt: skip
         for item in page["items"]:
             detail = server.api("GET", f"/api/v1/conversations/{item['id']}", token)
             if any(m["text"] == text for m in detail["messages"]):

@@ -31,7 +31,7 @@ def messages(server: Server, conversation_id: int) -> list[dict[str, Any]]:
 
 def conversation_of(server: Server, message_id: int) -> int:
     """The conversation holding a message (found through the agent's API, like an agent would)."""
-    page = server.api("GET", f"/api/v1/inboxes/{server.seed['inbox']}/conversations?view=all_open&channel=chat&limit=100",
+    page = server.api("GET", f"/api/v1/inboxes/{server.seed['chat_inbox']}/conversations?view=all_open&channel=chat&limit=100",
                       server.seed["tokens"]["agent"])  # fmt: skip
     for item in page["items"]:
         if any(m["id"] == message_id for m in messages(server, item["id"])):
@@ -170,13 +170,15 @@ def test_an_invalid_message_is_refused_but_the_socket_stays(server: Server, key:
 
 
 def test_numbers_past_what_an_id_can_be_get_a_clear_error_and_the_socket_stays(server: Server, key: str) -> None:
+    """(No message is stored: a new chat would push the seeded conversations off the shared
+    server's first page for the other browser tests.)"""
+
     async def scenario() -> None:
         async with Visitor(server, key, SITE) as visitor:
             await visitor.send({"type": "hello", "after": 10**30})
             error = await visitor.until("error")
             assert error["code"] == "invalid" and "whole numbers from 0 to" in error["message"]
             await visitor.hello()
-            assert (await visitor.say("Hei"))["id"] > 0
             for frame in (
                 {"type": "read", "up_to": 10**30},
                 {"type": "read", "up_to": 2**63},
@@ -189,8 +191,7 @@ def test_numbers_past_what_an_id_can_be_get_a_clear_error_and_the_socket_stays(s
                 assert error["code"] == "invalid" and str(2**63 - 1) in error["message"], (frame, error)
             await visitor.send({"type": "read", "up_to": 2**63 - 1})  # the largest id is a number like any other
             await visitor.send({"type": "ping"})
-            assert (await visitor.until("pong"))["type"] == "pong"  # no server_error before it
-            assert (await visitor.say("still here"))["id"] > 0
+            assert (await visitor.until("pong"))["type"] == "pong"  # no server_error before it, the socket open
             assert not [f for f in visitor.inbox if f.get("code") == "server_error"], visitor.inbox
 
     run(scenario())
