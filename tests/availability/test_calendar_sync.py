@@ -257,15 +257,17 @@ def test_the_published_feed_lists_out_of_office_at_a_secret_address(world: World
         token = CalendarFeed.objects.get(user=world.agent).publish_token
         assert token in client.get(base + "/").content.decode()
         r = Client().get(f"/calendar/{token}.ics")  # no login: the address is the secret
-    assert r.status_code == 200 and r["Content-Type"].startswith("text/calendar")
-    calendar = icalendar.Calendar.from_ical(r.content)
-    events = list(calendar.walk("VEVENT"))
-    assert [(e["SUMMARY"], e["DTSTART"].dt, e["X-MICROSOFT-CDO-BUSYSTATUS"]) for e in events] == [
-        ("Jul", datetime(2026, 12, 24, 7, tzinfo=UTC), "OOF")
-    ]
-    assert Client().get("/calendar/not-the-token.ics").status_code == 404
-    client.post(f"/settings/users/{world.agent.pk}/availability/calendar-token/")  # a new address
-    assert Client().get(f"/calendar/{token}.ics").status_code == 404
+        assert r.status_code == 200 and r["Content-Type"].startswith("text/calendar")
+        calendar = icalendar.Calendar.from_ical(r.content)
+        events = list(calendar.walk("VEVENT"))
+        assert [(e["SUMMARY"], e["DTSTART"].dt, e["X-MICROSOFT-CDO-BUSYSTATUS"]) for e in events] == [
+            ("Jul", datetime(2026, 12, 24, 7, tzinfo=UTC), "OOF")
+        ]
+        assert Client().get("/calendar/not-the-token.ics").status_code == 404
+        # a new address (at the same moment: the session was made then, and lasts two weeks from it)
+        assert client.post(f"/settings/users/{world.agent.pk}/availability/calendar-token/").status_code in (200, 302)
+        assert CalendarFeed.objects.get(user=world.agent).publish_token != token
+        assert Client().get(f"/calendar/{token}.ics").status_code == 404
 
 
 def test_sync_now_and_disconnect_buttons(
