@@ -179,13 +179,24 @@ def build(rng: random.Random, total: int) -> Account:
             }  # fmt: skip
             # the demo's own domain: confirmed, so mail sent to the demo addresses arrives at once
             verify_address(channels[inbox.pk][ChannelKind.EMAIL], how="demo setup")
-        contacts = []
-        for _ in range(80):
+        contacts: list[Contact] = []
+        taken: set[str] = set()
+        while len(contacts) < 80:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             email = f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(DOMAINS)}".lower()
             phone = f"+47 9{rng.randint(1000000, 9999999)}"
+            if email in taken or phone in taken:  # (an address or number is one person's)
+                continue
+            taken |= {email, phone}
             contacts.append(
-                create_contact(account, acting_user=admin, name=f"{first} {last}", email=email, phone=phone)
+                create_contact(
+                    account,
+                    acting_user=admin,
+                    name=f"{first} {last}",
+                    email=email,
+                    phone=phone,
+                    identities_=[("email", email), ("phone", phone)],
+                )
             )
     special = _special_plan(total)
     for index in range(total):

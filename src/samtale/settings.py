@@ -305,6 +305,8 @@ SAMTALE_LOGIN_FREE_FAILURES = int(
 )  # then back off (per address and email)
 # Website chat (E2): how often one client address may open widget connections, and how many
 # messages a visitor (and an address) may send; the largest file a visitor may send.
+# Contacts: the calling code of phone numbers written without one (47: Norway).
+SAMTALE_DEFAULT_PHONE_COUNTRY = os.environ.get("SAMTALE_DEFAULT_PHONE_COUNTRY", "47").lstrip("+")
 SAMTALE_CHAT_CONNECT_RATE = os.environ.get("SAMTALE_CHAT_CONNECT_RATE", "60/m")
 # Connections that hold the web server without asking anything (core.httpguard).
 SAMTALE_HTTP_HEADER_TIMEOUT = float(os.environ.get("SAMTALE_HTTP_HEADER_TIMEOUT", "10"))

@@ -34,7 +34,11 @@ def test_a_reply_no_channel_can_deliver_is_refused_not_queued(world: World, clie
 
 
 def test_a_chat_conversation_can_be_answered_by_email_from_the_inboxs_email_channel(world: World) -> None:
-    chat = world.inbound("Chat", text="hei", sender="visitor@example.com", channel=world.chat)
+    from samtale.crm.actions import create_contact
+
+    # as the chat channel stores it: the visitor's own contact, with the email they left
+    visitor = create_contact(world.account, acting_user=None, name="Visitor", email="visitor@example.com")
+    chat = world.inbound("Chat", text="hei", sender="", channel=world.chat, contact=visitor)
     assert reply_kinds(chat) == ["email"]  # chat itself cannot deliver yet; the visitor's email can
     reply = actions.reply_to_conversation(chat, acting_user=world.agent, text="Svar på e-post", channel_kind="email")
     assert (reply.channel_kind, reply.sender_address, reply.delivery_status) == ("email", "support@acme.test", "queued")

@@ -37,6 +37,9 @@ class ChannelAdapter(ABC):
 
     kind: str = ""
     label: Any = ""  # what people call the kind ("Email"), translated when shown
+    # what the channel's addresses are as contacts' identities (crm.identities: "email", "phone"…);
+    # "" when the channel finds its contacts itself (a chat visitor)
+    identity_kind: str = ""
     capabilities: Capabilities = Capabilities()
     templates: dict[str, str] = {}  # its pieces of shared screens: "status", "settings", "thread"
 

@@ -7,6 +7,9 @@ class InboxConfig(AppConfig):
 
     def ready(self) -> None:
         from samtale.accounts.hooks import on_user_removed
+        from samtale.crm.actions import contacts_merged
         from samtale.inbox.actions import release_conversations_of
+        from samtale.inbox.actions.conversations import move_conversations_to_contact
 
         on_user_removed(lambda user, acting_user: release_conversations_of(user, acting_user=acting_user))
+        contacts_merged.register(move_conversations_to_contact)

@@ -206,8 +206,9 @@ def _identified(widget: ChatWidget, visitor: Visitor | None, user_id: str, email
             target.contact = get_or_create_contact_by_email(widget.channel.account, email, name)
         elif target.contact is None:
             target.contact = create_contact(
-                widget.channel.account, acting_user=None, name=name or _visitor_name(target)
-            )
+                widget.channel.account, acting_user=None, name=name or _visitor_name(target),
+                identities_=[("visitor", target.uid.hex)],
+            )  # fmt: skip
         target.save()
         if visitor is not None and known is not None:  # the anonymous visitor's chats are theirs
             for chat in ChatSession.objects.filter(visitor=visitor).select_related("conversation"):
@@ -261,11 +262,16 @@ def still_here(widget: ChatWidget, uid: uuid.UUID, *, url: object = "") -> None:
         _note_page(visitor, url=_page(url))
 
 
+def move_visitors_to_contact(keep: Contact, merged: Contact, acting_user: User | None) -> int:
+    """Two contacts were merged: the merged one's chat visitors are the kept one's."""
+    return Visitor.objects.filter(contact=merged).update(contact=keep)
+
+
 def _contact_for(visitor: Visitor) -> Contact:
     if visitor.contact is None:
-        visitor.contact = create_contact(
+        visitor.contact = create_contact(  # (a typed email is a property: it finds nobody, `visitor_leaves_email`)
             visitor.widget.channel.account, acting_user=None, name=visitor.name or _visitor_name(visitor),
-            email=visitor.email,
+            email=visitor.email, identities_=[("visitor", visitor.uid.hex)],
         )  # fmt: skip
         Visitor.objects.filter(pk=visitor.pk).update(contact=visitor.contact)
     return visitor.contact
@@ -300,7 +306,12 @@ def _locked_visitor(
         widget=widget, account_id=widget.channel.account_id, uid=new_uid or uuid.uuid4(), current_url=page[0],
         page_title=page[1],
     )  # fmt: skip
-    visitor.contact = create_contact(widget.channel.account, acting_user=None, name=_visitor_name(visitor))
+    visitor.contact = create_contact(
+        widget.channel.account,
+        acting_user=None,
+        name=_visitor_name(visitor),
+        identities_=[("visitor", visitor.uid.hex)],
+    )
     visitor.save(force_insert=True)
     return visitor, True
 

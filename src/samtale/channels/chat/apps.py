@@ -7,11 +7,13 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from samtale.channels.chat.actions import on_closed, set_up_new_channel
+        from samtale.channels.chat.actions import move_visitors_to_contact, on_closed, set_up_new_channel
         from samtale.channels.chat.adapter import ChatAdapter
+        from samtale.crm.actions import contacts_merged
         from samtale.inbox.actions import on_channel_created, on_conversation_closed
         from samtale.inbox.adapters import register
 
         register(ChatAdapter())
+        contacts_merged.register(move_visitors_to_contact)
         on_channel_created(set_up_new_channel)
         on_conversation_closed(on_closed)

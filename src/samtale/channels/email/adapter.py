@@ -11,6 +11,7 @@ from samtale.inbox.models import Channel, ChannelKind, Conversation, Message
 class EmailAdapter(ChannelAdapter):
     kind: str = ChannelKind.EMAIL.value
     label = ChannelKind.EMAIL.label
+    identity_kind = "email"
     capabilities = Capabilities(rich_text=True, attachments=True, subject=True, compose=True, forward=True)
     templates = {"status": "mail/channel_status.html", "settings": "mail/channel_settings.html"}
 

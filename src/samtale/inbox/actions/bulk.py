@@ -12,6 +12,7 @@ from samtale.accounts.models import User
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
+from samtale.crm.actions import forget_timeline_subjects
 from samtale.inbox import events
 from samtale.inbox.actions.conversations import _bot_still_talking
 from samtale.inbox.counters import counted
@@ -96,6 +97,7 @@ def bulk_delete_forever(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) 
         pks = [c.pk for c in doomed]
         with counted(doomed, deleted=True):
             audit(inbox.account, acting_user, "conversation.bulk_deleted", inbox, ids=pks)
+            forget_timeline_subjects("conversation", pks)
             Conversation.objects.filter(pk__in=pks).delete()
         publish_on_commit(events.conversations_changed(inbox.pk, pks, "deleted"))
     return len(pks)
@@ -110,6 +112,7 @@ def purge_trash(*, older_than: timedelta) -> int:
             doomed = list(Conversation.objects.filter(inbox_id=inbox_id, trashed_at__lt=cutoff)[:5000])
             pks = [c.pk for c in doomed]
             with counted(doomed, deleted=True):
+                forget_timeline_subjects("conversation", pks)
                 Conversation.objects.filter(pk__in=pks).delete()
             total += len(pks)
             publish_on_commit(events.conversations_changed(inbox_id, pks, "deleted"))

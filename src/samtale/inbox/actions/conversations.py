@@ -14,6 +14,7 @@ from samtale.accounts.models import User
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
+from samtale.crm.actions import forget_timeline_subjects
 from samtale.crm.models import Contact
 from samtale.inbox import assignment, events
 from samtale.inbox.actions._common import _notify, _require_inbox_access
@@ -191,6 +192,7 @@ def delete_conversation_forever(conversation: Conversation, *, acting_user: User
     with transaction.atomic(), counted([conversation], deleted=True):
         inbox_id, pk = conversation.inbox_id, conversation.pk
         audit(conversation.account, acting_user, "conversation.deleted", conversation, subject=conversation.subject)
+        forget_timeline_subjects("conversation", [pk])
         conversation.delete()
         publish_on_commit(events.conversations_changed(inbox_id, [pk], "deleted"))
 
@@ -280,3 +282,16 @@ def change_contact(conversation: Conversation, *, contact: Contact, acting_user:
               contact_id=contact.pk, previous_contact_id=previous)  # fmt: skip
         publish_on_commit(events.conversation_changed(conversation, "contact"))
     return conversation
+
+
+def move_conversations_to_contact(keep: Contact, merged: Contact, acting_user: User | None) -> int:
+    """Two contacts were merged (crm.merge_contacts, inside its transaction): the merged one's
+    conversations are the kept one's. The lists showing them redraw."""
+    moved = list(Conversation.objects.filter(contact=merged).values_list("pk", "inbox_id"))
+    Conversation.objects.filter(contact=merged).update(contact=keep)
+    by_inbox: dict[int, list[int]] = {}
+    for pk, inbox_id in moved:
+        by_inbox.setdefault(inbox_id, []).append(pk)
+    for inbox_id, ids in by_inbox.items():
+        publish_on_commit(events.conversations_changed(inbox_id, ids, "contact"))
+    return len(moved)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from samtale.accounts.models import User
@@ -17,9 +18,9 @@ from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
-from samtale.crm.actions import get_or_create_contact_by_email
+from samtale.crm.actions import add_timeline_entry, contact_for_identity
 from samtale.crm.models import Contact
-from samtale.inbox import assignment, counters, events, search
+from samtale.inbox import adapters, assignment, counters, events, search
 from samtale.inbox.actions._common import _contact_text
 from samtale.inbox.counters import counted
 from samtale.inbox.models import (
@@ -131,9 +132,14 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                     return found
         contact = inbound.contact
         contact_address = (inbound.recipients[:1] or [""])[0] if outbound else inbound.sender_address
-        if contact is None and contact_address and "@" in contact_address:
+        adapter = adapters.adapter_for(channel.kind)
+        kind = adapter.identity_kind if adapter is not None else ""
+        if contact is None and contact_address and kind:  # the channel says what its addresses are
             name = "" if outbound else inbound.sender_name
-            contact = get_or_create_contact_by_email(account, contact_address, name)
+            try:
+                contact = contact_for_identity(account, kind, contact_address, name=name)
+            except ValidationError:  # not an address of its kind (a broken From): no contact
+                contact = None
         conversation = inbound.conversation
         created = conversation is None
         if conversation is None:
@@ -161,6 +167,12 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 # routed before the INSERT: the row is written once, with its owner
                 conversation.owner = _decide_safely(conversation)
             conversation.save()
+            if contact is not None and conversation.spam_at is None and conversation.filtered_at is None:
+                add_timeline_entry(
+                    contact, kind="conversation.started", at=at, subject_type="conversation",
+                    subject_id=conversation.pk, title=conversation.subject,
+                    data={"channel_kind": channel.kind, "inbox_id": channel.inbox_id, "outbound": outbound},
+                )  # fmt: skip
         with counted([conversation], created=created):
             text = inbound.text
             message = Message.objects.create(

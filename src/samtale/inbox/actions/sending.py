@@ -18,7 +18,7 @@ from samtale.core.bounds import check_header_text
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
-from samtale.crm.actions import get_or_create_contact_by_email
+from samtale.crm.actions import add_timeline_entry, get_or_create_contact_by_email
 from samtale.inbox import adapters, events, search
 from samtale.inbox.actions._common import _contact_text, _require_inbox_access
 from samtale.inbox.actions.receiving import _touch
@@ -167,7 +167,7 @@ def compose_conversation(
             author=acting_user,
             sender_name=acting_user.name,
             sender_address=channel.address,
-            recipients=[contact.email],
+            recipients=[to.strip().lower()],  # (the address written: the contact may have several)
             via_channel=channel,
             text=plain,
             html=clean,
@@ -180,6 +180,11 @@ def compose_conversation(
             _touch(conversation, message)
             conversation.save()
         search.set_document(conversation, [conversation.subject, _contact_text(contact), plain])
+        add_timeline_entry(
+            contact, kind="conversation.started", at=at, actor=acting_user, subject_type="conversation",
+            subject_id=conversation.pk, title=conversation.subject,
+            data={"channel_kind": channel.kind, "inbox_id": channel.inbox_id, "outbound": True},
+        )  # fmt: skip
         audit(channel.account, acting_user, "conversation.composed", conversation)
         publish_on_commit(events.conversation_changed(conversation, "created"))
     return conversation
