@@ -303,10 +303,11 @@ SAMTALE_LOGIN_RATE = os.environ.get("SAMTALE_LOGIN_RATE", "30/m")  # sign-in att
 SAMTALE_LOGIN_FREE_FAILURES = int(
     os.environ.get("SAMTALE_LOGIN_FREE_FAILURES", "5")
 )  # then back off (per address and email)
-# Website chat (E2): how often one client address may open widget connections, and how many
-# messages a visitor (and an address) may send; the largest file a visitor may send.
 # Contacts: the calling code of phone numbers written without one (47: Norway).
 SAMTALE_DEFAULT_PHONE_COUNTRY = os.environ.get("SAMTALE_DEFAULT_PHONE_COUNTRY", "47").lstrip("+")
+SAMTALE_FREE_MAIL_DOMAINS = os.environ.get("SAMTALE_FREE_MAIL_DOMAINS", "")  # added to crm.companies.FREE_MAIL
+# Website chat (E2): how often one client address may open widget connections, and how many
+# messages a visitor (and an address) may send; the largest file a visitor may send.
 SAMTALE_CHAT_CONNECT_RATE = os.environ.get("SAMTALE_CHAT_CONNECT_RATE", "60/m")
 # Connections that hold the web server without asking anything (core.httpguard).
 SAMTALE_HTTP_HEADER_TIMEOUT = float(os.environ.get("SAMTALE_HTTP_HEADER_TIMEOUT", "10"))

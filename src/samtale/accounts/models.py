@@ -71,11 +71,13 @@ class Seat(models.TextChoices):
     SALES = "sales", _("Sales")
 
 
-PERMISSIONS = ("availability_management", "inbox_settings", "hide_messages")
+PERMISSIONS = ("availability_management", "inbox_settings", "hide_messages", "crm_admin")
 PERMISSION_LABELS = {
     "availability_management": _("Availability management"),
     "inbox_settings": _("Inbox settings"),
     "hide_messages": _("Hide messages"),
+    # delete, merge, import and export contacts; define their properties
+    "crm_admin": _("CRM admin"),
 }
 
 

@@ -13,18 +13,30 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from samtale.accounts.models import Account, User
+from samtale.accounts.access import membership_of, require_permission
+from samtale.accounts.models import Account, Membership, User
 from samtale.core import batching
 from samtale.core.audit import audit
 from samtale.core.clock import now
+from samtale.core.events import publish_on_commit
 from samtale.core.hooks import Hook
-from samtale.crm import identities
+from samtale.crm import events, identities, properties, search
+from samtale.crm.companies import clean_domain, company_domain
 from samtale.crm.identities import IdentityKind
-from samtale.crm.models import Contact, ContactIdentity, TimelineEntry
+from samtale.crm.models import (
+    Company,
+    Contact,
+    ContactIdentity,
+    ContactSearchToken,
+    PropertyChange,
+    PropertyDefinition,
+    PropertyType,
+    TimelineEntry,
+)
 
 # (keep, merged, acting_user) inside the merge's transaction: apps above move what points at the
 # merged contact (the inbox its conversations, chat its visitors)
@@ -49,16 +61,68 @@ def create_contact(
     """A new contact. `email` and `phone` are its shown properties; `identities_` (kind, value) are
     what finds it (each normalized, and refused when another contact of the account has it)."""
     wanted = [(kind, identities.normalize(kind, value)) for kind, value in identities_]
+    email = email.strip().lower()[:254]
     with transaction.atomic():
+        first, last = _split_name(name)
         contact = Contact.objects.create(
-            account=account, name=name.strip()[:200], email=email.strip().lower()[:254], phone=phone.strip()[:40]
-        )
+            account=account, name=name.strip()[:200], first_name=first, last_name=last, email=email,
+            phone=phone.strip()[:40], company=_company_of(account.pk, email),
+        )  # fmt: skip
         for kind, value in wanted:
             _attach_identity(contact, kind, value)
+        _index(contact, fresh=True, known=wanted)
         audit(account, acting_user, "contact.created", contact)
     for kind, value in wanted:
         _remember(account.pk, kind, value, contact)
     return contact
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """ "Kari Anne Nordmann" → ("Kari Anne", "Nordmann"): the last word is the last name."""
+    words = name.split()
+    if len(words) < 2:
+        return " ".join(words)[:100], ""
+    return " ".join(words[:-1])[:100], words[-1][:100]
+
+
+def _company_of(account_id: int, email: str) -> Company | None:
+    """The account's company at this address's domain (none for free mail); once per batch."""
+    domain = company_domain(email)
+    if not domain:
+        return None
+
+    def load() -> Company | None:
+        return Company.objects.filter(account_id=account_id, domain=domain).first()
+
+    scope = batching.current()
+    if scope is None:
+        return load()
+    found: Company | None = scope.remember(("company", account_id, domain), load)
+    return found
+
+
+def _index(contact: Contact, *, fresh: bool = False, known: Iterable[tuple[str, str]] | None = None) -> None:
+    """The contact's search words (`search.contact_tokens`) rewritten; `known`: its identities,
+    when the caller has them. In a batch, new contacts' words are written in one INSERT when it ends."""
+    values = (
+        list(known)
+        if known is not None
+        else list(ContactIdentity.objects.filter(contact=contact).values_list("kind", "value"))
+    )
+    tokens = search.contact_tokens(
+        contact,
+        emails=[v for k, v in values if k == IdentityKind.EMAIL],
+        phones=[v for k, v in values if k == IdentityKind.PHONE],
+    )
+    rows = [ContactSearchToken(account_id=contact.account_id, contact_id=contact.pk, token=t) for t in sorted(tokens)]
+    scope = batching.current()
+    if fresh and scope is not None:
+        for row in rows:
+            scope.add("contact_tokens", row, ContactSearchToken.objects.bulk_create)
+        return
+    if not fresh:
+        ContactSearchToken.objects.filter(contact=contact).delete()
+    ContactSearchToken.objects.bulk_create(rows)
 
 
 def _attach_identity(contact: Contact, kind: str, value: str) -> ContactIdentity:
@@ -108,8 +172,13 @@ def contact_for_identity(
     scope = batching.current()
     try:
         with transaction.atomic(savepoint=scope is None):
-            contact = Contact.objects.create(account=account, name=name.strip()[:200], **prop)
+            first, last = _split_name(name)
+            contact = Contact.objects.create(
+                account=account, name=name.strip()[:200], first_name=first, last_name=last,
+                company=_company_of(account.pk, prop.get("email", "")), **prop,
+            )  # fmt: skip
             ContactIdentity.objects.create(account_id=account.pk, contact=contact, kind=kind, value=value)
+            _index(contact, fresh=True, known=[(kind, value)])
             audit(account, acting_user, "contact.created", contact)
     except IntegrityError:  # created by someone else since the lookup (another process): theirs is it
         if scope is not None:
@@ -155,6 +224,7 @@ def add_identity(contact: Contact, *, kind: str, value: str, acting_user: User |
     value = identities.normalize(kind, value)
     with transaction.atomic():
         identity = _attach_identity(contact, kind, value)
+        _index(contact)
         audit(contact.account, acting_user, "contact.identity_added", contact, kind=kind)
     _remember(contact.account_id, kind, value, contact)
     return identity
@@ -212,6 +282,8 @@ def merge_contacts(keep: Contact, other: Contact, *, acting_user: User | None) -
             keep.save(update_fields=taken)
         other.merged_into = keep
         other.save(update_fields=["merged_into"])
+        ContactSearchToken.objects.filter(contact=other).delete()  # found as `keep` from now on
+        _index(keep)
         contacts_merged(keep, other, acting_user)
         audit(keep.account, acting_user, "contact.merged", keep, merged_id=other.pk, fields=taken)
         add_timeline_entry(keep, kind="contact.merged", actor=acting_user, subject_type="contact", subject_id=other.pk,
@@ -252,3 +324,299 @@ def forget_timeline_subjects(subject_type: str, ids: Iterable[int]) -> int:
             subject_type=subject_type, subject_id__in=wanted[start : start + 500]
         ).delete()[0]
     return total
+
+
+def _require_member(acting_user: User, account_id: int) -> Membership:
+    membership = membership_of(acting_user)
+    if membership.account_id != account_id:
+        raise PermissionDenied(_("That contact is not in this account."))
+    return membership
+
+
+def _require_crm_admin(acting_user: User, account_id: int) -> None:
+    _require_member(acting_user, account_id)
+    require_permission(acting_user, "crm_admin")
+
+
+def _owner(account_id: int, value: object) -> User | None:
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        pk = int(str(value))
+    except ValueError:
+        pk = 0
+    owner = User.objects.filter(
+        pk=pk, membership__account_id=account_id, membership__deactivated_at=None, membership__removed_at=None
+    ).first()
+    if owner is None:
+        raise ValidationError({"owner": [_("Choose a teammate of this account.")]})
+    return owner
+
+
+def _company(account_id: int, value: object) -> Company | None:
+    if value in (None, "", 0, "0"):
+        return None
+    if isinstance(value, Company):
+        found: Company | None = value if value.account_id == account_id else None
+    else:
+        try:
+            found = Company.objects.filter(account_id=account_id, pk=int(str(value))).first()
+        except ValueError:
+            found = None
+    if found is None:
+        raise ValidationError({"company": [_("No such company.")]})
+    return found
+
+
+def _one_line(key: str, value: object, limit: int) -> str:
+    text = " ".join(str(value or "").split())
+    if len(text) > limit:
+        raise ValidationError({key: [_("At most %(n)s characters.") % {"n": limit}]})
+    return text
+
+
+def _shown(value: object) -> object:
+    """A value as property history keeps it (JSON): a teammate or a company by id and name."""
+    if isinstance(value, User):
+        return {"id": value.pk, "name": value.name}
+    if isinstance(value, Company):
+        return {"id": value.pk, "name": value.name}
+    return value if value != "" else None
+
+
+def update_contact(contact: Contact, *, acting_user: User, values: dict[str, object]) -> Contact:
+    """Change some of a contact's properties (standard and custom, by key), each checked by its
+    type; all or nothing, with one ValidationError naming every field that is wrong. An email or
+    phone set here is a teammate's word: it becomes one of the contact's identities (refused when
+    it is another contact's: merge them). Every change is kept in the property history."""
+    _require_member(acting_user, contact.account_id)
+    if contact.merged_into_id is not None:
+        raise ValidationError(_("This contact was merged into another one."))
+    definitions = {
+        d.key: d for d in PropertyDefinition.objects.filter(account_id=contact.account_id, object_type="contact")
+    }
+    errors: dict[str, list[str]] = {}
+    new: dict[str, object] = {}
+    for key, raw in values.items():
+        try:
+            new[key] = _clean(contact, key, raw, definitions)
+        except ValidationError as error:
+            errors[key] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    changes: list[tuple[str, object, object]] = []
+    for key, value in new.items():
+        old = contact.properties.get(key) if key in definitions else getattr(contact, key)
+        if old != value:
+            changes.append((key, old, value))
+    if not changes:
+        return contact
+    with transaction.atomic():
+        new_identities = []
+        for key, _old, value in changes:
+            if key in definitions:
+                if value is None:
+                    contact.properties.pop(key, None)
+                else:
+                    contact.properties[key] = value
+            else:
+                setattr(contact, key, value)
+            if key in ("email", "phone") and value:
+                kind = IdentityKind.EMAIL if key == "email" else IdentityKind.PHONE
+                if not ContactIdentity.objects.filter(contact=contact, kind=kind, value=value).exists():
+                    new_identities.append((kind, str(value)))
+        if {"first_name", "last_name"} & {k for k, _o, _n in changes}:
+            contact.name = f"{contact.first_name} {contact.last_name}".strip()[:200]
+        contact.save()
+        for kind, value in new_identities:
+            _attach_identity(contact, kind, value)
+        _index(contact)
+        at = now()
+        PropertyChange.objects.bulk_create(
+            PropertyChange(
+                account_id=contact.account_id,
+                contact=contact,
+                key=key,
+                old=_shown(old),
+                new=_shown(value),
+                actor=acting_user,
+                at=at,
+            )
+            for key, old, value in changes
+        )
+        audit(contact.account, acting_user, "contact.updated", contact, fields=sorted(k for k, _o, _n in changes))
+        publish_on_commit(events.contact_changed(contact.account_id, [contact.pk], "updated"))
+    return contact
+
+
+def _clean(contact: Contact, key: str, raw: object, definitions: dict[str, PropertyDefinition]) -> object:
+    if key in definitions:
+        return properties.clean_custom(definitions[key], raw)
+    if key in ("first_name", "last_name"):
+        return _one_line(key, raw, 100)
+    if key == "job_title":
+        return _one_line(key, raw, 200)
+    if key == "email":
+        text = str(raw or "").strip()
+        return identities.normalize(IdentityKind.EMAIL, text) if text else ""
+    if key == "phone":
+        text = str(raw or "").strip()
+        return identities.normalize_phone(text) if text else ""
+    if key == "language":
+        text = str(raw or "")
+        if text not in ("", "en", "nb"):
+            raise ValidationError(_("Choose one of the options."))
+        return text
+    if key == "lifecycle_stage":
+        from samtale.crm.models import LifecycleStage
+
+        text = str(raw or "")
+        if text and text not in LifecycleStage.values:
+            raise ValidationError(_("Choose one of the options."))
+        return text
+    if key == "owner":
+        return _owner(contact.account_id, raw)
+    if key == "company":
+        return _company(contact.account_id, raw)
+    raise ValidationError(_("Unknown property."))
+
+
+def assign_owner(account: Account, *, acting_user: User, ids: Iterable[int], owner_id: object) -> int:
+    """The contacts (of this account; others are ignored) get this owner (or none)."""
+    _require_member(acting_user, account.pk)
+    owner = _owner(account.pk, owner_id)
+    wanted = list(dict.fromkeys(int(i) for i in ids))[:1000]
+    with transaction.atomic():
+        contacts = list(Contact.objects.select_for_update().filter(account=account, pk__in=wanted, merged_into=None))
+        changed = [c for c in contacts if c.owner_id != (owner.pk if owner else None)]
+        at = now()
+        PropertyChange.objects.bulk_create(
+            PropertyChange(
+                account_id=account.pk,
+                contact=c,
+                key="owner",
+                old=_shown(c.owner),
+                new=_shown(owner),
+                actor=acting_user,
+                at=at,
+            )
+            for c in changed
+        )
+        Contact.objects.filter(pk__in=[c.pk for c in changed]).update(owner=owner)
+        if changed:
+            audit(account, acting_user, "contact.bulk_owner", None, ids=[c.pk for c in changed])
+            publish_on_commit(events.contact_changed(account.pk, [c.pk for c in changed], "updated"))
+    return len(changed)
+
+
+def delete_contacts(account: Account, *, acting_user: User, ids: Iterable[int]) -> int:
+    """The contacts are gone (CRM admins): identities, timeline, history with them; their
+    conversations stay in the inbox without a contact. The audit row keeps ids only."""
+    _require_crm_admin(acting_user, account.pk)
+    wanted = list(dict.fromkeys(int(i) for i in ids))[:1000]
+    with transaction.atomic():
+        pks = list(Contact.objects.filter(account=account, pk__in=wanted).values_list("pk", flat=True))
+        if not pks:
+            return 0
+        Contact.objects.filter(merged_into_id__in=pks).update(merged_into=None)
+        Contact.objects.filter(pk__in=pks).delete()
+        audit(account, acting_user, "contact.deleted", None, ids=pks)
+        publish_on_commit(events.contact_changed(account.pk, pks, "deleted"))
+    return len(pks)
+
+
+def create_company(account: Account, *, acting_user: User, name: str, domain: str = "") -> Company:
+    _require_member(acting_user, account.pk)
+    name = _one_line("name", name, 200)
+    if not name:
+        raise ValidationError({"name": [_("A company needs a name.")]})
+    domain = clean_domain(domain) if domain else ""
+    with transaction.atomic():
+        if domain and Company.objects.filter(account=account, domain=domain).exists():
+            raise ValidationError({"domain": [_("Another company has this domain.")]})
+        company = Company.objects.create(account=account, name=name, domain=domain)
+        audit(account, acting_user, "company.created", company)
+    return company
+
+
+def company_named(account: Account, *, acting_user: User, name: str) -> Company:
+    """The account's company of this name (any case), created when there is none."""
+    name = _one_line("company", name, 200)
+    found = Company.objects.filter(account=account, name__iexact=name).order_by("id").first()
+    return found or create_company(account, acting_user=acting_user, name=name)
+
+
+def define_property(
+    account: Account, *, acting_user: User, label: str, type: str, options: str = "", object_type: str = "contact"
+) -> PropertyDefinition:
+    """A custom property (CRM admins): its key comes from the label, unique in the account."""
+    from django.utils.text import slugify
+
+    _require_crm_admin(acting_user, account.pk)
+    label = _one_line("label", label, 100)
+    if not label:
+        raise ValidationError({"label": [_("A property needs a name.")]})
+    if type not in PropertyType.values:
+        raise ValidationError({"type": [_("Choose one of the options.")]})
+    if object_type not in ("contact", "company"):
+        raise ValidationError({"object_type": [_("Choose one of the options.")]})
+    cleaned = properties.clean_options(options) if type == PropertyType.DROPDOWN else []
+    base = slugify(label).replace("-", "_")[:40] or "property"
+    with transaction.atomic():
+        taken = (
+            set(
+                PropertyDefinition.objects.filter(account=account, object_type=object_type).values_list(
+                    "key", flat=True
+                )
+            )
+            | properties.STANDARD_KEYS
+        )
+        key, n = base, 1
+        while key in taken:
+            n += 1
+            key = f"{base}_{n}"
+        definition = PropertyDefinition.objects.create(
+            account=account, object_type=object_type, key=key, label=label, type=type, options=cleaned,
+            position=len(taken),
+        )  # fmt: skip
+        audit(account, acting_user, "property.defined", definition, key=key, type=type)
+    return definition
+
+
+def delete_property(definition: PropertyDefinition, *, acting_user: User) -> None:
+    """The property is gone, and its values with it (in chunks; other keys untouched)."""
+    _require_crm_admin(acting_user, definition.account_id)
+    with transaction.atomic():
+        key = definition.key
+        holders = Contact.objects.filter(account_id=definition.account_id, properties__has_key=key)
+        for contact in holders.iterator(chunk_size=1000):
+            contact.properties.pop(key, None)
+            Contact.objects.filter(pk=contact.pk).update(properties=contact.properties)
+        audit(definition.account, acting_user, "property.deleted", definition, key=key)
+        definition.delete()
+
+
+def note_contacted(contact_id: int, at: datetime) -> None:
+    """A message went either way: the contact's "last contacted" moves forward (never back). In a
+    batch, once per contact when it ends."""
+
+    def write(rows: list[tuple[int, datetime]]) -> None:
+        newest: dict[int, datetime] = {}
+        for pk, when in rows:
+            newest[pk] = max(when, newest.get(pk, when))
+        for pk, when in newest.items():
+            _contacted(pk, when)
+
+    scope = batching.current()
+    if scope is not None:
+        scope.add("contacted", (contact_id, at), write)
+    else:
+        _contacted(contact_id, at)
+
+
+def _contacted(contact_id: int, at: datetime) -> None:
+    from django.db.models import Q
+
+    Contact.objects.filter(Q(last_contacted_at=None) | Q(last_contacted_at__lt=at), pk=contact_id).update(
+        last_contacted_at=at
+    )

@@ -2,20 +2,64 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from samtale.core.clock import now
 from samtale.crm.identities import IdentityKind
 
 
+class LifecycleStage(models.TextChoices):
+    SUBSCRIBER = "subscriber", _("Subscriber")
+    LEAD = "lead", _("Lead")
+    OPPORTUNITY = "opportunity", _("Opportunity")
+    CUSTOMER = "customer", _("Customer")
+    EVANGELIST = "evangelist", _("Evangelist")
+    OTHER = "other", _("Other")
+
+
+class Company(models.Model):
+    """An organisation contacts work for; a contact whose email is at its `domain` is associated
+    with it when created (never for free-mail domains, `companies.FREE_MAIL`)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, blank=True)  # lower-case, no "www."
+    owner = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    properties = models.JSONField(default=dict, blank=True)  # custom properties' values, by key
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "domain"], condition=~models.Q(domain=""), name="company_domain_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "name"], name="company_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Contact(models.Model):
     """A customer: the "who" of conversations, found by their identities (`ContactIdentity`).
-    `email` and `phone` are the ones shown first (the primary of each kind)."""
+    `email` and `phone` are the ones shown first (the primary of each kind); `name` is the full
+    name shown everywhere, kept equal to first + last name by `actions.update_contact`."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=200, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    job_title = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=8, blank=True, choices=[("en", "English"), ("nb", "Norsk bokmål")])
+    owner = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lifecycle_stage = models.CharField(max_length=16, blank=True, choices=LifecycleStage.choices)
+    properties = models.JSONField(default=dict, blank=True)  # custom properties' values, by key
     created_at = models.DateTimeField(default=now)
+    last_contacted_at = models.DateTimeField(null=True, blank=True)  # the last message either way
     # merged into another contact: kept only so links to it lead to the one it became
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -23,6 +67,9 @@ class Contact(models.Model):
         indexes = [
             models.Index(Lower("email"), "account", name="contact_account_email"),
             models.Index(fields=["account", "name"]),
+            models.Index(fields=["account", "-created_at", "-id"], name="contact_created"),
+            models.Index(fields=["account", "owner"], name="contact_owner"),
+            models.Index(fields=["account", "company"], name="contact_company"),
         ]
 
     def __str__(self) -> str:
@@ -75,3 +122,72 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d}"
+
+
+class PropertyType(models.TextChoices):
+    TEXT = "text", _("Text")
+    MULTILINE = "multiline", _("Multi-line text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    DROPDOWN = "dropdown", _("Dropdown")
+    CHECKBOX = "checkbox", _("Checkbox")
+
+
+class PropertyDefinition(models.Model):
+    """A custom property of contacts or companies, defined in settings: its values live in the
+    object's `properties` by `key`, checked by `properties.clean_value`."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    object_type = models.CharField(max_length=16, default="contact")  # "contact", "company"
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=16, choices=PropertyType.choices)
+    options = models.JSONField(default=list, blank=True)  # a dropdown's [{"value", "label"}]
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "object_type", "key"], name="property_key_unique")]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PropertyChange(models.Model):
+    """Who changed which property of a contact from what to what ("property history"). Kept with
+    the contact (deleted with it): the audit log names only the fields."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="property_changes")
+    key = models.CharField(max_length=60)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    actor = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "-at", "-id"], name="property_history")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.at:%Y-%m-%d}"
+
+
+class ContactSearchToken(models.Model):
+    """A word of a contact (name, address, number, company), folded (`search.fold`): a search term
+    is a prefix of one, found by a range on this index on both databases."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["account", "token"], name="contact_token", opclasses=["int8_ops", "varchar_pattern_ops"]
+            ),
+            models.Index(fields=["contact"], name="contact_token_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return self.token

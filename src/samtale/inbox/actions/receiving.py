@@ -18,7 +18,7 @@ from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
-from samtale.crm.actions import add_timeline_entry, contact_for_identity
+from samtale.crm.actions import add_timeline_entry, contact_for_identity, note_contacted
 from samtale.crm.models import Contact
 from samtale.inbox import adapters, assignment, counters, events, search
 from samtale.inbox.actions._common import _contact_text
@@ -195,6 +195,8 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
                 created_at=at,
             )
             stored = _store_attachments(message, inbound.attachments)
+            if conversation.contact_id is not None and conversation.spam_at is None and not inbound.auto_reply:
+                note_contacted(conversation.contact_id, at)
             # what the caller shows of the new message needs no query for its files
             message._prefetched_objects_cache = {"attachments": _known(Attachment, stored)}  # type: ignore[attr-defined]
             answered = not outbound and not inbound.auto_reply

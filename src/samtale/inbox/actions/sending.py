@@ -18,7 +18,7 @@ from samtale.core.bounds import check_header_text
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
-from samtale.crm.actions import add_timeline_entry, get_or_create_contact_by_email
+from samtale.crm.actions import add_timeline_entry, get_or_create_contact_by_email, note_contacted
 from samtale.inbox import adapters, events, search
 from samtale.inbox.actions._common import _contact_text, _require_inbox_access
 from samtale.inbox.actions.receiving import _touch
@@ -122,6 +122,8 @@ def reply_to_conversation(
         _touch(conversation, message)
         conversation.save(update_fields=["last_activity_at", "preview", "message_count"])
         search.append_to_document(conversation, plain)
+        if conversation.contact_id is not None:
+            note_contacted(conversation.contact_id, at)
         audit(conversation.account, acting_user, "message.replied", message, conversation_id=conversation.pk)
         publish_on_commit(events.conversation_changed(conversation, "message", message_id=message.pk))
     return message
@@ -180,6 +182,7 @@ def compose_conversation(
             _touch(conversation, message)
             conversation.save()
         search.set_document(conversation, [conversation.subject, _contact_text(contact), plain])
+        note_contacted(contact.pk, at)
         add_timeline_entry(
             contact, kind="conversation.started", at=at, actor=acting_user, subject_type="conversation",
             subject_id=conversation.pk, title=conversation.subject,
