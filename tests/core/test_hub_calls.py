@@ -64,3 +64,27 @@ def test_a_parent_that_does_not_answer_in_time_fails_the_call(parent: hub.Hub) -
             client.call(started, 0.2)
     finally:
         hub._answerers.pop("slow", None)
+
+
+def test_a_parent_that_did_not_answer_is_not_asked_again_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each unanswered call costs its caller CALL_TIMEOUT: after one, the process counts by itself
+    for ALONE_FOR seconds instead of paying that on every sign-in step and request."""
+    asked = []
+
+    def unanswered(frame: dict[str, object], timeout: float) -> object:
+        asked.append(frame["op"])
+        raise hub.HubUnavailable("no answer")
+
+    clock = [1000.0]
+    monkeypatch.setattr(hub, "active", lambda: True)
+    monkeypatch.setattr(hub, "call", unanswered)
+    monkeypatch.setattr(ratelimit, "_redis", lambda: None)
+    monkeypatch.setattr(ratelimit, "_alone_until", 0.0)
+    monkeypatch.setattr(ratelimit, "_monotonic", lambda: clock[0])
+    key = f"k-{uuid.uuid4().hex}"
+    assert [ratelimit.hit(key, "2/m") for _ in range(3)] == [True, True, False]  # counted here meanwhile
+    assert ratelimit.backoff_remaining(key) == 0
+    assert asked == ["hits"]
+    clock[0] += ratelimit.ALONE_FOR + 1
+    ratelimit.hit(key, "2/m")
+    assert asked == ["hits", "hits"]  # asked again after the pause

@@ -117,6 +117,20 @@ def test_headers_a_byte_at_a_time_are_cut_off_websocket_upgrades_too(guarded: Se
         assert sent < len(request) and seconds <= HEADER_TIMEOUT + 8, (sent, seconds, len(request))
 
 
+def test_a_kept_alive_connection_that_sends_only_blank_lines_is_closed(guarded: Server) -> None:
+    """After a response, blank lines (which begin no request) must not hold the connection open."""
+    sock = socket.create_connection(address(guarded))
+    host, port = address(guarded)
+    sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    sock.settimeout(5)
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    for _n in range(3):
+        sock.sendall(b"\r\n")
+        time.sleep(0.3)
+    assert closed_after(sock, HEADER_TIMEOUT + 12) <= HEADER_TIMEOUT + 8
+    sock.close()
+
+
 def test_a_body_that_stalls_is_cut_off(guarded: Server) -> None:
     sock = socket.create_connection(address(guarded))
     host, port = address(guarded)

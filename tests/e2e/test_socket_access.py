@@ -205,14 +205,15 @@ def shell(server: Server, code: str) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    ["changepassword", "password from a shell", "deactivated from a shell", "removed from a shell", "sessions cleared"],
-)
+    ["changepassword", "password from a shell", "deactivated from a shell", "removed from a shell", "sessions cleared",
+     "session expired"],
+)  # fmt: skip
 def test_an_operators_change_reaches_open_sockets_too(rechecking_server: Server, change: str) -> None:
     """No event is published for these: the socket finds out by itself within its re-check period."""
     server = rechecking_server
     email = {"changepassword": "eve@evil.test", "password from a shell": "bob@acme.test",
              "deactivated from a shell": "dave@acme.test", "removed from a shell": "alice@acme.test",
-             "sessions cleared": "carol@acme.test"}[change]  # fmt: skip
+             "sessions cleared": "carol@acme.test", "session expired": "carol@acme.test"}[change]  # fmt: skip
     session = Session(server, email)
     users = "from samtale.accounts.models import User, Membership; from django.utils import timezone; "
 
@@ -225,6 +226,9 @@ def test_an_operators_change_reaches_open_sockets_too(rechecking_server: Server,
             shell(server, users + f"User.objects.filter(email='{email}').update(is_active=False)")
         elif change == "removed from a shell":
             shell(server, users + f"Membership.objects.filter(user__email='{email}').update(removed_at=timezone.now())")
+        elif change == "session expired":  # (a tab left open past the session's age: the row stays)
+            shell(server, users + "from django.contrib.sessions.models import Session; from datetime import timedelta; "
+                  "Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))")  # fmt: skip
         else:
             operator(
                 server,

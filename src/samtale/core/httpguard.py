@@ -112,6 +112,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel()
         super().on_message_complete()
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # Idle between requests (uvicorn armed its keep-alive timer: nothing is pipelined): the next
+        # request's headers are due within the header deadline from now. uvicorn's own timer is
+        # cancelled by any bytes, and blank lines between requests (which llhttp skips without a
+        # message beginning) would otherwise hold the connection with no deadline at all.
+        if getattr(self, "timeout_keep_alive_task", None) is not None and self.deadline is None:
+            self._arm_header_deadline()
+
     def handle_websocket_upgrade(self) -> None:
         """The socket now belongs to the WebSocket protocol, whose connection_lost is not ours:
         the address's place is given back when that one's is called."""

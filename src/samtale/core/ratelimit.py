@@ -33,13 +33,28 @@ def _redis() -> Any:
     return client if isinstance(client, RedisCacheClient) else None
 
 
+CALL_TIMEOUT = 2.0  # seconds a process waits for its parent's answer
+ALONE_FOR = 30.0  # after an unanswered call, seconds this process counts by itself before asking again
+_alone_until = 0.0
+
+
+def _monotonic() -> float:
+    return time.monotonic()
+
+
 def _ask(frame: dict[str, Any]) -> Any:
-    """Run one rate-limit operation where this installation keeps its counts."""
-    if hub.active() and _redis() is None:
+    """Run one rate-limit operation where this installation keeps its counts. A parent that did
+    not answer is not asked again for ALONE_FOR seconds (each call would wait CALL_TIMEOUT, and a
+    sign-in makes three): the process counts by itself meanwhile, logged once."""
+    global _alone_until
+    if hub.active() and _redis() is None and _monotonic() >= _alone_until:
         try:
-            return hub.call(frame, timeout=2.0)
+            return hub.call(frame, timeout=CALL_TIMEOUT)
         except hub.HubUnavailable:
-            log.warning("the parent process did not answer a rate-limit call: counted in this process")
+            _alone_until = _monotonic() + ALONE_FOR
+            log.warning(
+                "the parent process did not answer a rate-limit call: counted in this process for %d s", ALONE_FOR
+            )
     return _answer(frame)
 
 

@@ -54,20 +54,37 @@ def _an_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
+def _session_alive(session_key: str) -> bool:
+    """The session is there and not past its expiry date. (Not `store.exists()`: that finds expired
+    rows too, which stay until `clearsessions`; and the database's row, not the cache's copy.)"""
+    from django.conf import settings
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.utils.module_loading import import_string
+
+    store_class = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    if hasattr(store_class, "get_model_class"):  # db, cached_db
+        from django.utils import timezone
+
+        model = store_class.get_model_class()
+        return bool(model.objects.filter(session_key=session_key, expire_date__gt=timezone.now()).exists())
+    store: SessionBase = store_class(session_key)
+    return bool(store.load()) and store.session_key is not None
+
+
+MIN_RECHECK_SECONDS = 1  # (0 in the settings would be a loop of queries)
+
+
 def _access_now(user_id: int, session_key: str, session_hash: str) -> tuple[str, list[str]]:
     """("" or why the socket must close, the groups it should be in), read through the cache."""
     from django.conf import settings
-    from django.contrib.sessions.backends.base import SessionBase
     from django.core.cache import cache
-    from django.utils.module_loading import import_string
 
     from samtale.accounts.models import User
 
-    ttl = max(1, int(settings.SAMTALE_SOCKET_RECHECK_SECONDS))
+    ttl = max(MIN_RECHECK_SECONDS, int(settings.SAMTALE_SOCKET_RECHECK_SECONDS))
     session_alive = cache.get(f"sock:session:{session_key}")
     if session_alive is None:
-        store: SessionBase = import_string(f"{settings.SESSION_ENGINE}.SessionStore")()
-        session_alive = bool(session_key) and store.exists(session_key)
+        session_alive = bool(session_key) and _session_alive(session_key)
         cache.set(f"sock:session:{session_key}", session_alive, ttl)
     if not session_alive:
         return "session", []
@@ -89,6 +106,11 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore
     groups_joined: list[str]
     last_typing: dict[int, float]
     watching: asyncio.Task[None] | None = None
+    access_epoch = 0  # ACCESS_CHANGED events seen
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resubscribing = asyncio.Lock()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -118,24 +140,31 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore
         """Every SAMTALE_SOCKET_RECHECK_SECONDS (spread a little, so sockets opened together do not
         all ask at once): close when the session or the access is gone, follow changed inboxes."""
         from django.conf import settings
+        from django.core.cache import cache
 
         user = self.scope["user"]
-        period = float(settings.SAMTALE_SOCKET_RECHECK_SECONDS)
+        period = max(float(MIN_RECHECK_SECONDS), float(settings.SAMTALE_SOCKET_RECHECK_SECONDS))
         while True:
             await asyncio.sleep(period * random.uniform(0.8, 1.0))
             try:
+                epoch = self.access_epoch
                 gone, groups = await database_sync_to_async(_access_now)(user.pk, self.session_key, self.session_hash)
-            except Exception:  # a database hiccup: try again next time, never close on our fault
-                log.exception("agent socket: could not re-check access")
-                continue
-            if gone == "session":
-                await self.send_json({"event": SESSION_CHANGED})
-                await self.close(code=4401)
-                return
-            if gone or set(groups) != set(self.groups_joined):
-                await self._resubscribe(groups)
-                if not self.groups_joined:
+                if epoch != self.access_epoch:
+                    # access changed while we read: what we read (and cached) may be from before it
+                    cache.delete(f"sock:user:{user.pk}")
+                    continue
+                if gone == "session":
+                    await self.send_json({"event": SESSION_CHANGED})
+                    await self.close(code=4401)
                     return
+                if gone or set(groups) != set(self.groups_joined):
+                    await self._resubscribe(groups)
+                    if not self.groups_joined:
+                        return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup, a socket closing: try again next time, never stop
+                log.exception("agent socket: could not re-check access")
 
     async def disconnect(self, code: int) -> None:
         if self.watching is not None:
@@ -189,11 +218,18 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):  # type: ignore
         if kind == ACCESS_CHANGED:  # deactivated, removed, or inboxes changed: follow the user's access now
             from django.core.cache import cache
 
+            self.access_epoch += 1  # (a re-check reading now may read from before the change)
             cache.delete(f"sock:user:{self.scope['user'].pk}")  # (the re-check's copy is stale now)
             await self._resubscribe()
         await self.send_json(message["payload"])
 
     async def _resubscribe(self, wanted: list[str] | None = None) -> None:
+        """Into the groups the user's access gives now (`wanted`, else read again), one change at a
+        time: the re-check and an ACCESS_CHANGED event may both arrive at once."""
+        async with self.resubscribing:
+            await self._resubscribe_now(wanted)
+
+    async def _resubscribe_now(self, wanted: list[str] | None) -> None:
         user = self.scope.get("user")
         if wanted is None:
             if user is not None:

@@ -51,7 +51,7 @@ def test_an_identity_with_an_expiry_holds_until_then_and_the_expiry_is_signed() 
 @pytest.mark.parametrize(
     "change",
     [{"expires": -5}, {"expires": 1.5}, {"expires": True}, {"expires": "10**30"}, {"expires": 10**30},
-     {"id": "x" * 255}, {"email": ["a"]}, {"hash": {"x": 1}}, {"name": "n" * 300}],
+     {"id": "x" * 255}, {"email": ["a"]}, {"hash": {"x": 1}}, {"name": "n" * 300}, {"hash": "é"}, {"hash": "\udcff"}, {"id": "\udcff"}, {"name": "\ud800"}],
 )  # fmt: skip
 def test_malformed_identities_are_refused(change: dict[str, object]) -> None:
     signed = {"id": "42", "email": "ada@example.com", "hash": identity_hash(SECRET, "42", "ada@example.com")}

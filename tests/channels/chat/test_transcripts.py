@@ -132,6 +132,20 @@ def test_a_signed_identitys_email_is_proven_already(world: World, widget: ChatWi
     assert chat.visitor_wants_transcript(widget, said.visitor.uid, email="someone@else.example") == "confirm"
 
 
+def test_a_signed_in_visitors_typed_address_is_not_proven(world: World, widget: ChatWidget) -> None:
+    """The site vouches for who the visitor is, not for what they type into the widget later."""
+    for identity in (
+        {"id": "8", "hash": identity_hash(widget.secret, "8", "")},  # the site signs only an id
+        {"id": "9", "email": "bo@customer.example", "hash": identity_hash(widget.secret, "9", "bo@customer.example")},
+    ):
+        hello = chat.greet(widget, token=None, identity=identity)
+        assert hello.visitor is not None and hello.visitor.verified
+        said = say(widget, hello.visitor.uid, "Hei")
+        chat.visitor_leaves_email(widget, said.visitor.uid, email="victim@corp.example")
+        assert chat.visitor_wants_transcript(widget, said.visitor.uid, email="victim@corp.example") == "confirm"
+    assert chat.visitor_wants_transcript(widget, said.visitor.uid, email="bo@customer.example") == "sent"
+
+
 def test_requests_are_limited_per_client_address_and_per_installation(
     world: World, widget: ChatWidget, django_capture_on_commit_callbacks: Any
 ) -> None:

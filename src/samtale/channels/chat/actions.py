@@ -199,7 +199,7 @@ def _identified(widget: ChatWidget, visitor: Visitor | None, user_id: str, email
         target = known or visitor or Visitor(widget=widget, account_id=widget.channel.account_id)
         target.verified, target.verified_id = True, key
         if email:
-            target.email = email.lower()
+            target.email = target.signed_email = email.lower()
         if name:
             target.name = name
         if email:
@@ -464,10 +464,9 @@ def visitor_wants_transcript(widget: ChatWidget, uid: uuid.UUID, *, email: objec
 
 
 def _proven_addresses(visitor: Visitor) -> set[str]:
-    proven = {visitor.proven_email.lower()} if visitor.proven_email else set()
-    if visitor.verified and visitor.email:  # the site signed it
-        proven.add(visitor.email.lower())
-    return proven
+    """Addresses the visitor proved they read (a confirmation link opened) or the site signed;
+    never the address they typed (`email`), even when the site vouches for who they are."""
+    return {address.lower() for address in (visitor.proven_email, visitor.signed_email) if address}
 
 
 def _transcript_limits(client: str) -> None:

@@ -90,6 +90,7 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
     available: bool | None = None
     lang = "en"
     channel_name = ""
+    connection_key = ""
     listening: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -268,7 +269,10 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
 
         assert self.widget is not None
         widget = self.widget
-        who = self.uid.hex if self.uid else self.channel_name
+        if not self.connection_key:
+            self.connection_key = uuid.uuid4().hex
+        # a visitor not stored yet is counted by this connection (not by "" shared with every new one)
+        who = self.uid.hex if self.uid else f"conn-{self.connection_key}"
         if not await database_sync_to_async(_allowed)(
             [
                 (f"chat-send:{who}", settings.SAMTALE_CHAT_SEND_RATE),

@@ -67,6 +67,11 @@ def verified_identity(secret: str, identity: object, at: float | None = None) ->
     user_id, email, name, given = (str(v if v is not None else "") for v in values)
     if any(len(v) > MAX_VALUE for v in (user_id, email, name, given)):
         return None
+    try:  # (JSON may carry lone surrogates, "\udcff": no site could have signed those)
+        for value in (user_id, email, name, given):
+            value.encode()
+    except UnicodeEncodeError:
+        return None
     user_id, email = user_id.strip(), email.strip()
     if not (user_id or email) or not given:
         return None
@@ -80,6 +85,7 @@ def verified_identity(secret: str, identity: object, at: float | None = None) ->
             return None  # expired
         stamp = text
     expected = hmac.new(secret.encode(), identity_message(user_id, email, stamp), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given.strip().lower()):
+    # (bytes: compare_digest refuses str that is not ASCII with a TypeError)
+    if not hmac.compare_digest(expected.encode(), given.strip().lower().encode("utf-8", "replace")):
         return None
     return user_id[:200], email, name.strip()[:200]

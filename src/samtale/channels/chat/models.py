@@ -64,6 +64,9 @@ class Visitor(models.Model):
     # An address this visitor proved they read (opened the transcript link sent there): transcripts
     # go there directly. Any other goes only after such a link (never a visitor's text to a stranger).
     proven_email = models.EmailField(blank=True)
+    # The address the site signed (identity hash with an email): proven too. `email` is not: a
+    # visitor may type another one there at any time, signed in or not.
+    signed_email = models.EmailField(blank=True)
     current_url = models.URLField(max_length=2000, blank=True)
     page_title = models.CharField(max_length=300, blank=True)
     language = models.CharField(max_length=8, blank=True)
