@@ -57,6 +57,7 @@ def acme_ids(world: World) -> dict[str, int]:
         "token_id": token.pk,
         "custom": view.pk,
         "flow_id": flow.pk,
+        "contact_id": c.contact_id,  # type: ignore[dict-item]
     }
 
 

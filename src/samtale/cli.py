@@ -123,6 +123,9 @@ def web_command(argv: list[str]) -> int:
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--index", type=int, default=0)
     args = parser.parse_args(argv)
+    from samtale.core.serving import exit_with_parent
+
+    exit_with_parent()  # first: a parent that dies while this one starts up takes it along too
     _setup()
     _warm()
     import socket
@@ -131,10 +134,8 @@ def web_command(argv: list[str]) -> int:
     from channels.layers import get_channel_layer
 
     from samtale.core import hub
-    from samtale.core.serving import exit_with_parent
 
     sock = socket.socket(fileno=args.fd)
-    exit_with_parent()
     if hub.active():  # no Redis: events from the other processes come through the parent's hub
         get_channel_layer()  # (the layer receives them)
         hub.connect()

@@ -58,11 +58,14 @@ class Server:
         return int(self.env["SAMTALE_SMTP_PORT"])
 
     def stop(self) -> None:
+        """As an operator stops it (SIGTERM), waiting longer than the server's own bound on each web
+        process (15 s, then it kills it): killed earlier, the server could not reap its children."""
         self.process.terminate()
         try:
-            self.process.wait(10)
+            self.process.wait(40)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(5)
 
     def api(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(

@@ -80,8 +80,14 @@ def main() -> None:
         "noperm": world.noperm,
     }.items():
         tokens[name] = account_actions.create_api_token(user, acting_user=user, name="e2e")[1]
+    from samtale.crm import actions as crm_actions
+    from samtale.inbox.models import Conversation
+
+    crm_actions.define_property(world.account, acting_user=world.admin, label="Plan", type="dropdown",
+                                options="basic: Basic\npro: Pro")  # fmt: skip
+    contacts = {key: Conversation.objects.get(pk=subjects[key]).contact_id for key in ("search", "permalink")}
     json.dump(
-        {"inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
+        {"contacts": contacts, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
          "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
         sys.stdout,
     )  # fmt: skip

@@ -76,7 +76,12 @@ def screens(server: Server) -> list[tuple[str, str, Callable[[Any], None] | None
         ("my account", "/settings/password/", None),
         ("API tokens", "/settings/tokens/", None),
         ("mail intake", "/settings/mail-intake/", None),
-    ]
+        ("contacts", "/contacts/", None),
+        ("contacts searched", "/contacts/?q=customer+searc&owner=none", click(".crm-more-filters > summary")),
+        ("contact record", f"/contacts/{server.seed['contacts']['search']}/", None),
+        ("merge preview", f"/contacts/{server.seed['contacts']['search']}/merge/?other={server.seed['contacts']['permalink']}", None),
+        ("new email to a contact", f"/contacts/{server.seed['contacts']['search']}/email/", None),
+    ]  # fmt: skip
 
 
 def signed_in(browser: Any, server: Server, viewport: dict[str, int]) -> tuple[Any, Any]:

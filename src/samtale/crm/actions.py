@@ -261,33 +261,68 @@ def set_contact_fields(contact: Contact, *, acting_user: User | None, **values: 
     return contact
 
 
-def merge_contacts(keep: Contact, other: Contact, *, acting_user: User | None) -> Contact:
-    """`other` becomes part of `keep`: its identities and timeline move, properties `keep` lacks
-    are taken from it, the apps above move what points at it (`contacts_merged`), and `other`
-    stays only as a pointer to `keep` (old links lead there)."""
+MERGED_FIELDS = (
+    "first_name", "last_name", "email", "phone", "company_id", "job_title", "language", "owner_id", "lifecycle_stage",
+)  # fmt: skip
+
+
+def merge_contacts(
+    keep: Contact, other: Contact, *, acting_user: User | None, take_from_other: Iterable[str] = ()
+) -> Contact:
+    """`other` becomes part of `keep` (CRM admins; the system too, acting_user None): its
+    identities and timeline move, properties `keep` lacks are taken from it, and those named in
+    `take_from_other` (chosen in the preview) too; the apps above move what points at it
+    (`contacts_merged`), and `other` stays only as a pointer to `keep` (old links lead there)."""
+    if acting_user is not None:
+        _require_crm_admin(acting_user, keep.account_id)
     if keep.pk == other.pk:
         raise ValidationError(_("A contact cannot be merged with itself."))
     if keep.account_id != other.account_id:
         raise ValidationError(_("That contact is not in this account."))
+    chosen = {f"{key}_id" if key in ("company", "owner") else key for key in take_from_other}
     with transaction.atomic():
         locked = {c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=[keep.pk, other.pk])}
-        if any(c.merged_into_id is not None for c in locked.values()):
+        if len(locked) != 2 or any(c.merged_into_id is not None for c in locked.values()):
             raise ValidationError(_("One of these contacts was merged already."))
+        keep, other = locked[keep.pk], locked[other.pk]
         ContactIdentity.objects.filter(contact=other).update(contact=keep)
         TimelineEntry.objects.filter(contact=other).update(contact=keep)
-        taken = [f for f in CONTACT_FIELDS if not getattr(keep, f) and getattr(other, f)]
+        PropertyChange.objects.filter(contact=other).update(contact=keep)
+        taken = [
+            f for f in MERGED_FIELDS if getattr(other, f) and (not getattr(keep, f) or f in chosen)
+            and getattr(keep, f) != getattr(other, f)
+        ]  # fmt: skip
+        changes: list[tuple[str, object, object]] = [
+            (
+                f.removesuffix("_id"),
+                _shown(getattr(keep, f.removesuffix("_id"))),
+                _shown(getattr(other, f.removesuffix("_id"))),
+            )
+            for f in taken
+        ]
         for field in taken:
             setattr(keep, field, getattr(other, field))
-        if taken:
-            keep.save(update_fields=taken)
+        for key, value in other.properties.items():  # custom properties: what `keep` lacks
+            if key not in keep.properties:
+                keep.properties[key] = value
+                changes.append((key, None, value))
+        if {"first_name", "last_name"} & set(taken) or not keep.name:
+            keep.name = f"{keep.first_name} {keep.last_name}".strip()[:200] or other.name
+        keep.save()
+        PropertyChange.objects.bulk_create(
+            PropertyChange(account_id=keep.account_id, contact=keep, key=key, old=old, new=new, actor=acting_user)
+            for key, old, new in changes
+        )
         other.merged_into = keep
         other.save(update_fields=["merged_into"])
+        Contact.objects.filter(merged_into=other).update(merged_into=keep)  # (links to earlier merges too)
         ContactSearchToken.objects.filter(contact=other).delete()  # found as `keep` from now on
         _index(keep)
         contacts_merged(keep, other, acting_user)
-        audit(keep.account, acting_user, "contact.merged", keep, merged_id=other.pk, fields=taken)
+        audit(keep.account, acting_user, "contact.merged", keep, merged_id=other.pk, fields=[c[0] for c in changes])
         add_timeline_entry(keep, kind="contact.merged", actor=acting_user, subject_type="contact", subject_id=other.pk,
                            title=other.display_name)  # fmt: skip
+        publish_on_commit(events.contact_changed(keep.account_id, [keep.pk, other.pk], "merged"))
     scope = batching.current()
     if scope is not None:  # what the batch remembered of `other`'s identities now finds `keep`
         for key, value in list(scope.memo.items()):

@@ -4,7 +4,9 @@ from django.urls import include, path, register_converter
 from samtale.availability import views as availability_views
 from samtale.channels import channel_apps, has_module
 from samtale.core.bounds import IdConverter
+from samtale.crm import views as crm_views
 from samtale.web import auth_views as login_views
+from samtale.web import contact_views as cv
 from samtale.web import settings_views as s
 from samtale.web import views as v
 
@@ -29,6 +31,13 @@ urlpatterns = [
     path("inbox/<id:inbox_id>/views/edit/", v.views_editor, name="views_editor"),
     path("inbox/<id:inbox_id>/views/arrange/", v.arrange_views, name="arrange_views"),
     path("me/preferences/", v.save_preference, name="save_preference"),
+    path("contacts/", crm_views.contacts_page, name="contacts"),
+    path("contacts/bulk/", crm_views.contacts_bulk, name="contacts_bulk"),
+    path("contacts/<id:contact_id>/", crm_views.contact_record, name="contact"),
+    path("contacts/<id:contact_id>/update/", crm_views.contact_update, name="contact_update"),
+    path("contacts/<id:contact_id>/merge/", crm_views.contact_merge, name="contact_merge"),
+    path("contacts/<id:contact_id>/email/", cv.contact_compose, name="contact_compose"),
+    path("conversations/<id:conversation_id>/", cv.conversation_permalink, name="conversation_permalink"),
     path("c/<id:conversation_id>/", v.thread_fragment, name="thread_fragment"),
     path("c/<id:conversation_id>/earlier/", v.thread_earlier, name="thread_earlier"),
     path("c/<id:conversation_id>/owner/", v.owner_select, name="owner_select"),

@@ -23,6 +23,7 @@ PATHS: dict[str, str] = {
     "mail": "M3 6h18v12H3zM3 7l9 6 9-6",
     "pencil": "M4 20h4L19 9l-4-4L4 16zM14 6l4 4",
     "back": "M19 12H5M11 6l-6 6 6 6",
+    "arrow-right": "M5 12h14M13 6l6 6-6 6",
     "arrow-up": "M12 19V5M6 11l6-6 6 6",
     "arrow-down": "M12 5v14M6 13l6 6 6-6",
     "seen": "M2 12.5l4.5 4.5L16 7M11 16l1 1L22 7",

@@ -19,6 +19,7 @@ from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
 from samtale.core.html import sanitize, text_to_html, to_text
 from samtale.crm.actions import add_timeline_entry, get_or_create_contact_by_email, note_contacted
+from samtale.crm.models import Contact
 from samtale.inbox import adapters, events, search
 from samtale.inbox.actions._common import _contact_text, _require_inbox_access
 from samtale.inbox.actions.receiving import _touch
@@ -130,9 +131,17 @@ def reply_to_conversation(
 
 
 def compose_conversation(
-    channel: Channel, *, acting_user: User, to: str, subject: str, text: str = "", html: str = ""
+    channel: Channel,
+    *,
+    acting_user: User,
+    to: str,
+    subject: str,
+    text: str = "",
+    html: str = "",
+    contact: Contact | None = None,
 ) -> Conversation:
-    """A new outbound email: it sits in Sent until the contact answers (C1)."""
+    """A new outbound email: it sits in Sent until the contact answers (C1). `contact`: whom it is
+    to, when the sender knows (written from their record); else the contact of the address."""  # fmt: skip
     from samtale.inbox.access import access_inbox
 
     access_inbox(acting_user, channel.inbox_id)
@@ -148,7 +157,10 @@ def compose_conversation(
     plain, clean = _editor_body(text, html)
     at = now()
     with transaction.atomic():
-        contact = get_or_create_contact_by_email(channel.account, to, acting_user=acting_user)
+        if contact is None:
+            contact = get_or_create_contact_by_email(channel.account, to, acting_user=acting_user)
+        elif contact.account_id != channel.account_id:
+            raise ValidationError(_("That contact is not in this account."))
         conversation = Conversation.objects.create(
             account=channel.account,
             inbox=channel.inbox,

@@ -794,7 +794,10 @@
   });
   document.addEventListener("submit", (e) => {
     const form = e.target.closest && e.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.dataset.confirm)) { e.preventDefault(); e.stopImmediatePropagation(); }
+    if (form && !window.confirm(form.dataset.confirm)) { e.preventDefault(); e.stopImmediatePropagation(); return; }
+    // one button of a form asks first (Delete beside Assign owner)
+    const button = e.submitter && e.submitter.closest("[data-confirm-submit]");
+    if (button && !window.confirm(button.dataset.confirmSubmit)) { e.preventDefault(); e.stopImmediatePropagation(); }
   }, true);
   // Settings forms are sent without leaving the page: an error shows next to its field (the server
   // names fields in X-Field-Errors) and what was typed stays; on success, go where the server sends.
@@ -837,7 +840,7 @@
   }
   document.addEventListener("submit", (e) => {
     const form = e.target;
-    if (e.defaultPrevented || !form.closest(".settings-main") || form.hasAttribute("data-native")) return;
+    if (e.defaultPrevented || !form.closest(".settings-main") || form.hasAttribute("data-native")) return;  // (the CRM screens are .settings-main too)
     if ((form.getAttribute("method") || "").toLowerCase() !== "post" || form.hasAttribute("hx-post")) return;
     e.preventDefault();
     const buttons = $$("button", form);

@@ -1,0 +1,177 @@
+"""The Contacts screen and a contact's record (D1): thin views over `queries` and `actions`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from samtale.accounts.access import membership_of
+from samtale.accounts.http import acting, action_view, member_required
+from samtale.accounts.models import User
+from samtale.core.bounds import parse_id
+from samtale.crm import actions, queries
+from samtale.crm.models import Contact, LifecycleStage, PropertyType
+from samtale.crm.properties import STANDARD, Property, all_properties
+from samtale.crm.templatetags.crm_tags import shown
+
+
+def _members(account_id: int) -> list[User]:
+    return list(
+        User.objects.filter(
+            membership__account_id=account_id, membership__deactivated_at=None, membership__removed_at=None
+        ).order_by("name", "id")
+    )
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [pk for pk in (parse_id(v) for v in values[:1000]) if pk is not None]
+
+
+@require_GET
+@member_required
+def contacts_page(request: HttpRequest) -> HttpResponse:
+    user = acting(request)
+    membership = membership_of(user)
+    account_id = membership.account_id
+    definitions = queries.custom_properties(account_id)
+    filters = queries.ContactFilters.from_query(request.GET, definitions)
+    page = queries.contact_page(account_id, filters, str(request.GET.get("after", "")))
+    keep = request.GET.copy()
+    keep.pop("after", None)
+    return render(
+        request,
+        "crm/contacts.html",
+        {
+            "section": "contacts",
+            "page": page,
+            "filters": filters,
+            "query": keep.urlencode(),
+            "members": _members(account_id),
+            "companies": queries.companies_of(account_id),
+            "stages": LifecycleStage.choices,
+            "filterable": [d for d in definitions if d.type in (PropertyType.DROPDOWN, PropertyType.CHECKBOX)],
+            "crm_admin": membership.has_permission("crm_admin"),
+            "first_page": not request.GET.get("after"),
+        },
+    )
+
+
+@action_view
+def contacts_bulk(request: HttpRequest) -> HttpResponse:
+    user = acting(request)
+    account = membership_of(user).account
+    ids = _ids(request.POST.getlist("ids"))
+    if not ids:
+        raise ValidationError({"__all__": ["Choose contacts first."]})
+    if request.POST.get("action") == "delete":
+        actions.delete_contacts(account, acting_user=user, ids=ids)
+    else:
+        actions.assign_owner(account, acting_user=user, ids=ids, owner_id=request.POST.get("owner", ""))
+    back = str(request.POST.get("next", ""))
+    return HttpResponseRedirect(back if _safe(back) else reverse("contacts"))
+
+
+def _safe(url: object) -> bool:
+    return isinstance(url, str) and url.startswith("/contacts/") and "//" not in url and "\\" not in url
+
+
+def _shown_value(contact: Contact, prop: Property) -> Any:
+    if prop.custom:
+        return contact.properties.get(prop.key)
+    return getattr(contact, prop.key)
+
+
+@require_GET
+@member_required
+def contact_record(request: HttpRequest, contact_id: int) -> HttpResponse:
+    user = acting(request)
+    membership = membership_of(user)
+    contact = queries.contact_or_404(membership.account_id, contact_id)
+    if contact.merged_into_id is not None:  # what it became
+        return HttpResponseRedirect(reverse("contact", args=[contact.merged_into_id]))
+    timeline = queries.timeline_page(contact, user, str(request.GET.get("after", "")))
+    if request.GET.get("part") == "timeline":
+        return render(request, "crm/timeline.html", {"contact": contact, "timeline": timeline})
+    props = all_properties(membership.account_id)
+    by_key = {p.key: p for p in props}
+    history = [
+        (change, by_key[change.key].label if change.key in by_key else change.key,
+         shown(change.old, by_key.get(change.key)), shown(change.new, by_key.get(change.key)))
+        for change in queries.property_history(contact)
+    ]  # fmt: skip
+    return render(
+        request,
+        "crm/contact.html",
+        {
+            "section": "contacts",
+            "contact": contact,
+            "properties": [(p, _shown_value(contact, p)) for p in props],
+            "identities": list(contact.identities.order_by("kind", "id")),
+            "timeline": timeline,
+            "history": history,
+            "members": _members(membership.account_id),
+            "companies": queries.companies_of(membership.account_id),
+            "crm_admin": membership.has_permission("crm_admin"),
+        },
+    )
+
+
+@action_view
+def contact_update(request: HttpRequest, contact_id: int) -> HttpResponse:
+    user = acting(request)
+    membership = membership_of(user)
+    contact = queries.contact_or_404(membership.account_id, contact_id)
+    editable = {p.key: p for p in all_properties(membership.account_id) if p.editable}
+    values: dict[str, object] = {key: request.POST.get(key, "") for key in editable if key in request.POST}
+    new_company = " ".join(str(request.POST.get("new_company", "")).split())
+    if new_company:  # typed rather than chosen: the account's company of that name, or a new one
+        values["company"] = actions.company_named(membership.account, acting_user=user, name=new_company)
+    actions.update_contact(contact, acting_user=user, values=values)
+    return HttpResponseRedirect(reverse("contact", args=[contact.pk]))
+
+
+@member_required
+def contact_merge(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """GET: the preview of merging another contact (`other`) into this one; POST: do it, with the
+    properties chosen in the preview where both have one."""
+    user = acting(request)
+    membership = membership_of(user)
+    keep = queries.contact_or_404(membership.account_id, contact_id)
+    source = request.POST if request.method == "POST" else request.GET
+    other_id = parse_id(str(source.get("other", "")))
+    other = queries.contact_or_404(membership.account_id, other_id) if other_id is not None else None
+    conflicts = []
+    if other is not None:
+        for prop in STANDARD:
+            if prop.editable:
+                mine, theirs = _shown_value(keep, prop), _shown_value(other, prop)
+                if mine and theirs and mine != theirs:
+                    conflicts.append((prop, mine, theirs))
+    if request.method == "POST" and other is not None:
+        try:
+            chosen = {p.key: request.POST.get(f"take_{p.key}") == "other" for p, _m, _t in conflicts}
+            actions.merge_contacts(keep, other, acting_user=user, take_from_other=[k for k, v in chosen.items() if v])
+        except ValidationError as error:
+            return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponseRedirect(reverse("contact", args=[keep.pk]))
+    candidates = []
+    query = str(source.get("q", ""))[:200]
+    if query:
+        filters = queries.ContactFilters(q=query)
+        candidates = [
+            c for c in queries.contact_page(membership.account_id, filters, size=10).contacts if c.pk != keep.pk
+        ]
+    return render(
+        request,
+        "crm/merge.html",
+        {
+            "section": "contacts", "contact": keep, "other": other, "conflicts": conflicts, "query": query,
+            "candidates": candidates, "crm_admin": membership.has_permission("crm_admin"),
+            "moving": other.timeline.filter(subject_type="conversation").count() if other is not None else 0,
+        },
+    )  # fmt: skip
