@@ -145,3 +145,38 @@ def test_a_new_email_from_the_record_starts_a_conversation_on_its_timeline(world
         == 404
     )
     assert "Tilbud" in page(client, f"/contacts/{contact.pk}/")
+
+
+def test_about_this_contact_in_the_sidebar_edits_in_place_and_remembers_the_choice(
+    world: World, client_for: Any, django_assert_max_num_queries: Any
+) -> None:
+    conversation = world.inbound("Spørsmål", sender="kari@fjord.no", name="Kari Nordmann")
+    contact_id = conversation.contact_id
+    client = client_for(world.agent)
+    html = page(client, f"/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/")
+    assert 'id="sidebar-about"' in html and 'id="about-email"' in html and 'id="about-job_title"' not in html
+    # edited in place: the section comes back drawn anew; a bad value names its field
+    bad = client.post(f"/contacts/{contact_id}/about/", {"phone": "ring meg"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 400 and "phone" in json.loads(bad["X-Field-Errors"])
+    good = client.post(f"/contacts/{contact_id}/about/", {"lifecycle_stage": "customer"}, HTTP_HX_REQUEST="true")
+    assert good.status_code == 200 and 'value="customer" selected' in good.content.decode()
+    # which properties show is this person's choice, remembered; another's stays the default
+    chosen = client.post(f"/contacts/{contact_id}/about/fields/", {"keys": ["job_title", "nonsense", "email"]})
+    assert chosen.status_code == 200
+    text = chosen.content.decode()
+    assert 'id="about-job_title"' in text and 'id="about-phone"' not in text
+    world.agent.refresh_from_db()
+    assert world.agent.preferences["about_contact_properties"] == ["job_title", "email"]
+    assert 'id="about-phone"' in page(client_for(world.agent2), f"/contacts/{contact_id}/about/")
+    # a fixed number of queries however much the contact has
+    for n in range(20):
+        actions.update_contact(
+            Contact.objects.get(pk=contact_id), acting_user=world.admin, values={"job_title": f"T{n}"}
+        )
+    from samtale.crm.sidebar import about_contact
+
+    with django_assert_max_num_queries(4):
+        assert about_contact(contact_id, world.agent2) is not None
+    theirs = actions.create_contact(world.other_account, acting_user=None, name="X")
+    assert client.post(f"/contacts/{theirs.pk}/about/", {"job_title": "x"}).status_code == 404
+    assert client.get(f"/contacts/{theirs.pk}/about/").status_code == 404

@@ -49,3 +49,41 @@ def test_find_a_contact_edit_it_and_open_its_conversation(browser: Any, server: 
     page.locator("#timeline").get_by_role("link", name="E2E permalink").click()
     page.wait_for_url("**/inbox/**/c/**")
     expect(page.locator("#thread")).to_contain_text("E2E permalink")
+
+
+def test_about_this_contact_is_edited_beside_the_conversation_and_a_teammate_sees_it_live(
+    browser: Any, server: Server
+) -> None:
+    thread = f"/inbox/{server.seed['inbox']}/v/all_open/c/{server.seed['conversations']['search']}/"
+    bob = login(browser, server, "bob@acme.test")
+    carol = login(browser, server, "carol@acme.test")
+    for page in (bob, carol):
+        page.goto(thread)
+        page.locator("body[data-live='1']").wait_for(state="attached")
+    about = bob.locator("#sidebar-about")
+    expect(about).to_contain_text("About this contact")
+    about.locator("#about-phone").fill("ring meg")
+    about.locator("#about-save").click()
+    expect(bob.locator("#toasts")).to_contain_text("ring meg is not a phone number")
+    about.locator("#about-phone").fill("+47 412 34 567")
+    about.locator("#about-lifecycle_stage").select_option("customer")
+    about.locator("#about-save").click()
+    expect(bob.locator("#about-phone")).to_have_value("+4741234567")  # drawn again, as stored
+    # Carol has it open too: her sidebar is redrawn by the event, without a reload
+    expect(carol.locator("#about-lifecycle_stage")).to_have_value("customer", timeout=5000)
+    expect(carol.locator("#about-phone")).to_have_value("+4741234567")
+    # Bob chooses what he sees; Carol's choice is hers
+    bob.click("#sidebar-about .about-choose > summary")
+    bob.locator("#about-fields input[value=job_title]").check()
+    bob.locator("#about-fields input[value=phone]").uncheck()
+    bob.click("#about-fields-save")
+    expect(bob.locator("#about-job_title")).to_be_visible()
+    expect(bob.locator("#about-phone")).to_have_count(0)
+    expect(carol.locator("#about-phone")).to_have_count(1)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    bob.screenshot(path=str(SHOTS / "sidebar-about.png"))
+    with bob.context.expect_page() as opened:
+        bob.click("#about-open-record")
+    record = opened.value
+    record.wait_for_load_state()
+    expect(record.locator("#contact-name")).to_have_text("Customer Search")

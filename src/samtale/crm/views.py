@@ -175,3 +175,48 @@ def contact_merge(request: HttpRequest, contact_id: int) -> HttpResponse:
             "moving": other.timeline.filter(subject_type="conversation").count() if other is not None else 0,
         },
     )  # fmt: skip
+
+
+def _about(request: HttpRequest, contact: Contact, status: int = 200) -> HttpResponse:
+    from samtale.crm.sidebar import ABOUT, about_contact
+
+    data = about_contact(contact.pk, acting(request))
+    return render(request, ABOUT.template, {"section": ABOUT, "data": data}, status=status)
+
+
+@member_required
+def contact_about(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """The sidebar's "About this contact": GET draws it (a teammate changed the contact); POST
+    saves the properties shown there and draws it again. A bad value is a 400 naming the field."""
+    user = acting(request)
+    membership = membership_of(user)
+    contact = queries.contact_or_404(membership.account_id, contact_id)
+    if request.method == "POST":
+        return _about_update(request, contact)
+    return _about(request, contact)
+
+
+@action_view
+def _about_update(request: HttpRequest, contact: Contact) -> HttpResponse:
+    user = acting(request)
+    editable = {p.key for p in all_properties(contact.account_id) if p.editable}
+    values: dict[str, object] = {key: request.POST.get(key, "") for key in editable if key in request.POST}
+    new_company = " ".join(str(request.POST.get("new_company", "")).split())
+    if new_company:
+        values["company"] = actions.company_named(membership_of(user).account, acting_user=user, name=new_company)
+    actions.update_contact(contact, acting_user=user, values=values)
+    return _about(request, queries.contact_or_404(contact.account_id, contact.pk))
+
+
+@action_view
+def contact_about_fields(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Which properties this person's "About this contact" shows (remembered for them)."""
+    from samtale.accounts.actions import set_preferences
+    from samtale.crm.sidebar import PREFERENCE
+
+    user = acting(request)
+    contact = queries.contact_or_404(membership_of(user).account_id, contact_id)
+    known = [p.key for p in all_properties(contact.account_id)]
+    wanted = [k for k in request.POST.getlist("keys")[:200] if k in known]
+    set_preferences(user, acting_user=user, **{PREFERENCE: wanted})
+    return _about(request, contact)

@@ -17,6 +17,7 @@ from samtale.accounts.access import access_user, membership_of
 from samtale.accounts.http import acting, action_view, form_error, is_htmx, member_required
 from samtale.accounts.models import User
 from samtale.channels.email.queries import IntakeHealth, intake_health
+from samtale.core import sidebar
 from samtale.core.bounds import parse_id
 from samtale.inbox import actions, queries
 from samtale.inbox.access import (
@@ -150,6 +151,7 @@ def _thread_context(
         **_owner_choices(conversation, members),
         "ChannelKind": ChannelKind,
         "send_as": [(kind, ChannelKind(kind).label, ", ".join(to)) for kind, to in queries.reply_options(conversation)],
+        "sidebar": sidebar.sections_for(conversation, user),  # the apps' sections (core.sidebar)
     }
 
 

@@ -192,6 +192,17 @@
       if (menu && String(msg.user_id) === me) redrawStatusMenu();
     } else if (msg.event === "inbox.changed") {
       schedule({ nav: true });
+    } else if (msg.event === "contact.changed") {
+      // a teammate changed the contact beside the open conversation: its sidebar section is drawn
+      // again (not while this person is editing it: their typing wins, and Save sends it)
+      const about = $("#sidebar-about");
+      const ids = (msg.contact_ids || []).map(String);
+      if (about && ids.includes(about.dataset.contact)) {
+        if (msg.change === "merged" || msg.change === "deleted") schedule({ thread: true });
+        else if (!about.contains(document.activeElement)) {
+          ajax("GET", "/contacts/" + encodeURIComponent(about.dataset.contact) + "/about/", { source: "#sidebar-about", target: "#sidebar-about", swap: "outerHTML" });
+        }
+      }
     } else if (msg.event === "chat.typing" && String(msg.conversation_id) === String(s.open)) {
       const line = $("#chat-typing");
       if (line) {

@@ -1,0 +1,67 @@
+"""The CRM's sections of the conversation sidebar (core.sidebar): "About this contact" shows the
+properties each person chose (remembered per user), edited in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from samtale.accounts.models import User
+from samtale.core.sidebar import Section, register
+from samtale.crm.models import Company, Contact
+from samtale.crm.properties import DEFAULT_SHOWN, all_properties
+
+PREFERENCE = "about_contact_properties"
+
+
+def shown_keys(user: User, available: list[str]) -> list[str]:
+    chosen = (user.preferences or {}).get(PREFERENCE)
+    keys = chosen if isinstance(chosen, list) else list(DEFAULT_SHOWN)
+    return [k for k in keys if k in available]
+
+
+def about_contact(contact_id: int | None, user: User) -> dict[str, Any] | None:
+    """Four queries whatever the contact has: the contact (with owner and company), the account's
+    property definitions, its teammates and its companies (the editors' choices)."""
+    if contact_id is None:
+        return None
+    contact = Contact.objects.select_related("owner", "company").filter(pk=contact_id).first()
+    if contact is None:
+        return None
+    props = all_properties(contact.account_id)
+    keys = shown_keys(user, [p.key for p in props])
+    by_key = {p.key: p for p in props}
+    rows = [(by_key[k], contact.properties.get(k) if by_key[k].custom else getattr(contact, k)) for k in keys]
+    needs = {p.type for p, _v in rows}
+    members = (
+        list(
+            User.objects.filter(
+                membership__account_id=contact.account_id,
+                membership__deactivated_at=None,
+                membership__removed_at=None,
+            ).order_by("name", "id")
+        )
+        if "owner" in needs
+        else []
+    )
+    companies = (
+        list(Company.objects.filter(account_id=contact.account_id).order_by("name", "id")[:500])
+        if "company" in needs
+        else []
+    )
+    return {
+        "contact": contact, "rows": rows, "choosable": [p for p in props], "shown": keys,
+        "members": members, "companies": companies,
+    }  # fmt: skip
+
+
+def _load(conversation: Any, user: User) -> dict[str, Any] | None:
+    return about_contact(conversation.contact_id, user)
+
+
+ABOUT = Section(key="about", label=_("About this contact"), template="crm/sidebar_about.html", load=_load, order=20)
+
+
+def install() -> None:
+    register(ABOUT)
