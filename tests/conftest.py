@@ -30,6 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Mail is read in the ingest process here (most tests store mail inside a transaction a reader
     # process could not see); the reader has its own tests, and runs in every server the e2e start.
     settings.SAMTALE_INGEST_READER = False
+    # Each test process has files of its own (attachments, stored mail, the SMTP spool): a test that
+    # checks the spool is empty must not see a large message another process is receiving.
+    settings.MEDIA_ROOT = settings.DATA_DIR / "test-media" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

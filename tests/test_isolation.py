@@ -58,6 +58,9 @@ def acme_ids(world: World) -> dict[str, int]:
         "custom": view.pk,
         "flow_id": flow.pk,
         "contact_id": c.contact_id,  # type: ignore[dict-item]
+        "property_id": __import__("samtale.crm.actions", fromlist=["x"])
+        .define_property(world.account, acting_user=world.admin, label="Secret", type="text")
+        .pk,
     }
 
 

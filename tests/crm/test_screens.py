@@ -180,3 +180,62 @@ def test_about_this_contact_in_the_sidebar_edits_in_place_and_remembers_the_choi
     theirs = actions.create_contact(world.other_account, acting_user=None, name="X")
     assert client.post(f"/contacts/{theirs.pk}/about/", {"job_title": "x"}).status_code == 404
     assert client.get(f"/contacts/{theirs.pk}/about/").status_code == 404
+
+
+def test_custom_properties_are_defined_in_settings_by_crm_admins(world: World, client_for: Any) -> None:
+    agent, admin = client_for(world.agent), client_for(world.admin)
+    assert "needs the permission" in page(agent, "/settings/contact-properties/")
+    assert agent.post("/settings/contact-properties/new/", {"label": "Plan", "type": "text"}).status_code == 403
+    empty = admin.post("/settings/contact-properties/new/", {"label": "Plan", "type": "dropdown", "options": ""})
+    assert empty.status_code == 400 and "at least one option" in empty.content.decode()
+    made = admin.post(
+        "/settings/contact-properties/new/", {"label": "Plan", "type": "dropdown", "options": "basic: Basic\npro: Pro"}
+    )
+    assert made.status_code == 302
+    html = page(admin, "/settings/contact-properties/")
+    assert "<code>plan</code>" in html and "Pro" in html
+    contact = actions.create_contact(world.account, acting_user=None, name="Kari")
+    record = page(agent, f"/contacts/{contact.pk}/")
+    assert 'name="plan"' in record and ">Pro</option>" in record
+    assert agent.post(f"/contacts/{contact.pk}/update/", {"plan": "gold"}).status_code == 400
+    assert agent.post(f"/contacts/{contact.pk}/update/", {"plan": "pro"}).status_code == 302
+    from samtale.crm.models import PropertyDefinition
+
+    definition = PropertyDefinition.objects.get(account=world.account, key="plan")
+    outsider = client_for(world.outsider)
+    assert outsider.post(f"/settings/contact-properties/{definition.pk}/delete/").status_code == 404
+    assert admin.post(f"/settings/contact-properties/{definition.pk}/delete/").status_code == 302
+    contact.refresh_from_db()
+    assert contact.properties == {} and 'name="plan"' not in page(agent, f"/contacts/{contact.pk}/")
+
+
+def test_a_conversations_contact_is_removed_or_another_associated_and_its_timeline_line_follows(
+    world: World, client_for: Any
+) -> None:
+    from samtale.crm.models import TimelineEntry
+
+    conversation = world.inbound("Feil avsender", sender="resepsjon@firma.no", name="Resepsjonen")
+    wrong = conversation.contact_id
+    right = actions.create_contact(world.account, acting_user=None, name="Kari Nordmann", email="kari@firma.no")
+    client = client_for(world.agent)
+    found = client.get(f"/c/{conversation.pk}/contact/search/?q=kari+nord")
+    assert found.status_code == 200 and "Kari Nordmann" in found.content.decode()
+    assert "Evil" not in client.get(f"/c/{conversation.pk}/contact/search/?q=evil").content.decode()
+    moved = client.post(f"/c/{conversation.pk}/contact/", {"contact": right.pk}, HTTP_HX_REQUEST="true")
+    assert moved.status_code == 204 and moved["HX-Refresh"] == "true"
+    conversation.refresh_from_db()
+    assert conversation.contact_id == right.pk
+    line = TimelineEntry.objects.get(subject_type="conversation", subject_id=conversation.pk)
+    assert line.contact_id == right.pk and not TimelineEntry.objects.filter(contact_id=wrong).exists()
+    assert client.post(f"/c/{conversation.pk}/contact/", {"contact": ""}).status_code == 204
+    conversation.refresh_from_db()
+    assert conversation.contact_id is None
+    assert not TimelineEntry.objects.filter(subject_type="conversation", subject_id=conversation.pk).exists()
+    assert client.post(f"/c/{conversation.pk}/contact/", {"contact": right.pk}).status_code == 204
+    assert TimelineEntry.objects.get(subject_type="conversation", subject_id=conversation.pk).contact_id == right.pk
+    theirs = actions.create_contact(world.other_account, acting_user=None, name="Evil")
+    assert client.post(f"/c/{conversation.pk}/contact/", {"contact": theirs.pk}).status_code == 404
+    conversation.refresh_from_db()
+    assert conversation.contact_id == right.pk
+    html = page(client, f"/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/")
+    assert 'id="contact-remove"' in html and "Change contact" in html

@@ -81,6 +81,7 @@ def screens(server: Server) -> list[tuple[str, str, Callable[[Any], None] | None
         ("contact record", f"/contacts/{server.seed['contacts']['search']}/", None),
         ("merge preview", f"/contacts/{server.seed['contacts']['search']}/merge/?other={server.seed['contacts']['permalink']}", None),
         ("new email to a contact", f"/contacts/{server.seed['contacts']['search']}/email/", None),
+        ("contact properties", "/settings/contact-properties/", None),
     ]  # fmt: skip
 
 

@@ -655,3 +655,11 @@ def _contacted(contact_id: int, at: datetime) -> None:
     Contact.objects.filter(Q(last_contacted_at=None) | Q(last_contacted_at__lt=at), pk=contact_id).update(
         last_contacted_at=at
     )
+
+
+def move_timeline_subject(subject_type: str, subject_id: int, contact: Contact | None) -> int:
+    """What a line is about now belongs to another contact (or to none: its lines go)."""
+    lines = TimelineEntry.objects.filter(subject_type=subject_type, subject_id=subject_id)
+    if contact is None:
+        return lines.delete()[0]
+    return lines.update(contact=contact)

@@ -220,3 +220,44 @@ def contact_about_fields(request: HttpRequest, contact_id: int) -> HttpResponse:
     wanted = [k for k in request.POST.getlist("keys")[:200] if k in known]
     set_preferences(user, acting_user=user, **{PREFERENCE: wanted})
     return _about(request, contact)
+
+
+@member_required
+def properties_page(request: HttpRequest) -> HttpResponse:
+    """Settings → Contact properties: the custom ones, defined and deleted by CRM admins."""
+    membership = membership_of(acting(request))
+    return render(
+        request,
+        "crm/settings_properties.html",
+        {
+            "section": "contact_properties",
+            "definitions": queries.custom_properties(membership.account_id),
+            "types": PropertyType.choices,
+            "standard": [p for p in STANDARD],
+            "crm_admin": membership.has_permission("crm_admin"),
+        },
+    )
+
+
+@action_view
+def property_create(request: HttpRequest) -> HttpResponse:
+    user = acting(request)
+    actions.define_property(
+        membership_of(user).account, acting_user=user, label=str(request.POST.get("label", ""))[:200],
+        type=str(request.POST.get("type", "")), options=str(request.POST.get("options", ""))[:20_000],
+    )  # fmt: skip
+    return HttpResponseRedirect(reverse("contact_properties"))
+
+
+@action_view
+def property_delete(request: HttpRequest, property_id: int) -> HttpResponse:
+    from django.http import Http404
+
+    from samtale.crm.models import PropertyDefinition
+
+    user = acting(request)
+    definition = PropertyDefinition.objects.filter(pk=property_id, account_id=membership_of(user).account_id).first()
+    if definition is None:
+        raise Http404("No such property")
+    actions.delete_property(definition, acting_user=user)
+    return HttpResponseRedirect(reverse("contact_properties"))

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from samtale.accounts.access import membership_of
-from samtale.accounts.http import acting, form_error, member_required
+from samtale.accounts.http import acting, action_view, form_error, member_required
+from samtale.core.bounds import parse_id
 from samtale.crm.queries import contact_or_404
 from samtale.inbox import actions
 from samtale.inbox.access import access_conversation, accessible_inboxes
@@ -72,3 +73,34 @@ def conversation_permalink(request: HttpRequest, conversation_id: int) -> HttpRe
             },
         )
     )
+
+
+@member_required
+def conversation_contact_search(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Contacts to associate with the conversation instead (a search as the teammate types)."""
+    from samtale.crm import queries as crm_queries
+
+    user = acting(request)
+    conversation = access_conversation(user, conversation_id)
+    query = str(request.GET.get("q", ""))[:200]
+    found = []
+    if query.strip():
+        filters = crm_queries.ContactFilters(q=query)
+        found = [
+            c for c in crm_queries.contact_page(conversation.account_id, filters, size=8).contacts
+            if c.pk != conversation.contact_id
+        ]  # fmt: skip
+    return render(request, "crm/contact_choices.html", {"conversation": conversation, "found": found, "query": query})
+
+
+@action_view
+def conversation_contact(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Associate another contact with the conversation (`contact`), or none (empty)."""
+    user = acting(request)
+    conversation = access_conversation(user, conversation_id)
+    wanted = parse_id(str(request.POST.get("contact", "")))
+    contact = contact_or_404(conversation.account_id, wanted) if wanted is not None else None
+    actions.change_contact(conversation, contact=contact, acting_user=user)
+    response = HttpResponse(status=204)
+    response["HX-Refresh"] = "true"  # (the thread, its sidebar and the list all show the contact)
+    return response

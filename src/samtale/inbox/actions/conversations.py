@@ -14,7 +14,7 @@ from samtale.accounts.models import User
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
-from samtale.crm.actions import forget_timeline_subjects
+from samtale.crm.actions import add_timeline_entry, forget_timeline_subjects, move_timeline_subject
 from samtale.crm.models import Contact
 from samtale.inbox import assignment, events
 from samtale.inbox.actions._common import _notify, _require_inbox_access
@@ -266,20 +266,34 @@ def unblock_sender(conversation: Conversation, *, acting_user: User) -> int:
     return len(ids)
 
 
-def change_contact(conversation: Conversation, *, contact: Contact, acting_user: User | None = None) -> Conversation:
-    """The conversation is with another contact (a chat visitor the site has now identified)."""
+def change_contact(
+    conversation: Conversation, *, contact: Contact | None, acting_user: User | None = None
+) -> Conversation:
+    """The conversation is with another contact (a chat visitor the site has now identified, a
+    teammate associating the right person), or with none (the X). Its line on the timeline moves
+    with it."""
     if acting_user is not None:
         _require_inbox_access(acting_user, conversation)
-    if contact.account_id != conversation.account_id:
+    if contact is not None and contact.account_id != conversation.account_id:
         raise ValidationError(_("That contact is not in this account."))
-    if conversation.contact_id == contact.pk:
+    if contact is not None and contact.merged_into_id is not None:
+        raise ValidationError(_("That contact was merged into another one."))
+    if conversation.contact_id == (contact.pk if contact is not None else None):
         return conversation
     with transaction.atomic():
         previous = conversation.contact_id
         conversation.contact = contact
         conversation.save(update_fields=["contact"])
+        moved = move_timeline_subject("conversation", conversation.pk, contact)
+        if contact is not None and not moved and conversation.spam_at is None and conversation.filtered_at is None:
+            add_timeline_entry(
+                contact, kind="conversation.started", at=conversation.created_at, subject_type="conversation",
+                subject_id=conversation.pk, title=conversation.subject,
+                data={"channel_kind": conversation.channel_kind, "inbox_id": conversation.inbox_id,
+                      "outbound": conversation.awaiting_first_reply},
+            )  # fmt: skip
         audit(conversation.account, acting_user, "conversation.contact_changed", conversation,
-              contact_id=contact.pk, previous_contact_id=previous)  # fmt: skip
+              contact_id=contact.pk if contact is not None else None, previous_contact_id=previous)  # fmt: skip
         publish_on_commit(events.conversation_changed(conversation, "contact"))
     return conversation
 
