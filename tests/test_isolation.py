@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from samtale.accounts import actions as account_actions
 from samtale.accounts.models import ApiToken
+from samtale.crm.models import Contact
 from samtale.inbox import actions
 from tests.conftest import World
 
@@ -58,6 +59,9 @@ def acme_ids(world: World) -> dict[str, int]:
         "custom": view.pk,
         "flow_id": flow.pk,
         "contact_id": c.contact_id,  # type: ignore[dict-item]
+        "task_id": __import__("samtale.crm.actions", fromlist=["x"])
+        .add_task(Contact.objects.get(pk=c.contact_id), acting_user=world.admin, title="Top secret")
+        .pk,
         "property_id": __import__("samtale.crm.actions", fromlist=["x"])
         .define_property(world.account, acting_user=world.admin, label="Secret", type="text")
         .pk,

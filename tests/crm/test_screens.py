@@ -239,3 +239,38 @@ def test_a_conversations_contact_is_removed_or_another_associated_and_its_timeli
     assert conversation.contact_id == right.pk
     html = page(client, f"/inbox/{world.support.pk}/v/all_open/c/{conversation.pk}/")
     assert 'id="contact-remove"' in html and "Change contact" in html
+
+
+def test_notes_and_tasks_on_the_timeline(world: World, client_for: Any) -> None:
+    from zoneinfo import ZoneInfo
+
+    from samtale.availability import actions as availability_actions
+    from samtale.crm.models import Task
+
+    availability_actions.set_time_zone(world.agent, acting_user=world.agent, time_zone="Europe/Oslo")
+    contact = actions.create_contact(world.account, acting_user=None, name="Kari Nordmann")
+    client = client_for(world.agent)
+    assert client.post(f"/contacts/{contact.pk}/notes/", {"text": "  "}).status_code == 400
+    assert (
+        client.post(f"/contacts/{contact.pk}/notes/", {"text": "Ringte om fakturaen.\nVil ha kreditnota."}).status_code
+        == 302
+    )
+    bad = client.post(f"/contacts/{contact.pk}/tasks/", {"title": "Følg opp", "due_at": "2199-01-01T10:00"})
+    assert bad.status_code == 400 and "due_at" in json.loads(bad["X-Field-Errors"])
+    assert client.post(f"/contacts/{contact.pk}/tasks/", {"title": "Følg opp", "due_at": "2027-01-04T09:30",
+                                                          "owner": world.agent2.pk}).status_code == 302  # fmt: skip
+    task = Task.objects.get(contact=contact)
+    assert task.owner == world.agent2 and task.due_at is not None
+    assert (
+        task.due_at.astimezone(ZoneInfo("Europe/Oslo")).strftime("%Y-%m-%d %H:%M") == "2027-01-04 09:30"
+    )  # typed in Bob's zone
+    html = page(client, f"/contacts/{contact.pk}/")
+    assert "Vil ha kreditnota." in html and "Følg opp" in html and "Carol Agent" in html and "Mark done" in html
+    assert client.post(f"/tasks/{task.pk}/done/", {"done": "1"}).status_code == 302
+    task.refresh_from_db()
+    assert task.done_at is not None and "Reopen" in page(client, f"/contacts/{contact.pk}/")
+    outsider = client_for(world.outsider)
+    assert outsider.post(f"/tasks/{task.pk}/done/", {"done": "0"}).status_code == 404
+    assert outsider.post(f"/contacts/{contact.pk}/notes/", {"text": "x"}).status_code == 404
+    task.refresh_from_db()
+    assert task.done_at is not None

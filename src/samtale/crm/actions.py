@@ -32,9 +32,11 @@ from samtale.crm.models import (
     Contact,
     ContactIdentity,
     ContactSearchToken,
+    Note,
     PropertyChange,
     PropertyDefinition,
     PropertyType,
+    Task,
     TimelineEntry,
 )
 
@@ -663,3 +665,64 @@ def move_timeline_subject(subject_type: str, subject_id: int, contact: Contact |
     if contact is None:
         return lines.delete()[0]
     return lines.update(contact=contact)
+
+
+NOTE_LIMIT = 10_000
+TASK_AHEAD = 3653  # days: a task is due at most about ten years ahead
+
+
+def add_note(contact: Contact, *, acting_user: User, text: str) -> Note:
+    """A note on the contact's timeline (any teammate)."""
+    _require_member(acting_user, contact.account_id)
+    text = str(text or "").strip()
+    if not text:
+        raise ValidationError({"text": [_("Write the note first.")]})
+    if len(text) > NOTE_LIMIT:
+        raise ValidationError({"text": [_("At most %(n)s characters.") % {"n": NOTE_LIMIT}]})
+    with transaction.atomic():
+        note = Note.objects.create(account_id=contact.account_id, contact=contact, author=acting_user, text=text)
+        add_timeline_entry(contact, kind="note", at=note.created_at, actor=acting_user, subject_type="note",
+                           subject_id=note.pk, title=text[:300], data={"text": text})  # fmt: skip
+        audit(contact.account, acting_user, "note.created", note, contact_id=contact.pk)
+        publish_on_commit(events.contact_changed(contact.account_id, [contact.pk], "timeline"))
+    return note
+
+
+def add_task(
+    contact: Contact, *, acting_user: User, title: str, due_at: datetime | None = None, owner_id: object = None
+) -> Task:
+    """A task about the contact, owned by a teammate (the creator unless another is chosen), due
+    at a moment from now up to ten years ahead, or whenever."""
+    from datetime import timedelta
+
+    _require_member(acting_user, contact.account_id)
+    title = _one_line("title", title, 200)
+    if not title:
+        raise ValidationError({"title": [_("A task needs a title.")]})
+    if due_at is not None and not (now() - timedelta(days=1) <= due_at <= now() + timedelta(days=TASK_AHEAD)):
+        raise ValidationError({"due_at": [_("A due date from today up to ten years ahead.")]})
+    owner = _owner(contact.account_id, owner_id) if owner_id not in (None, "") else acting_user
+    with transaction.atomic():
+        task = Task.objects.create(account_id=contact.account_id, contact=contact, title=title, due_at=due_at,
+                                   owner=owner, created_by=acting_user)  # fmt: skip
+        add_timeline_entry(
+            contact, kind="task", at=task.created_at, actor=acting_user, subject_type="task", subject_id=task.pk,
+            title=title,
+            data={"due_at": due_at.isoformat() if due_at else None, "owner": owner.name if owner else "", "done": False},
+        )  # fmt: skip
+        audit(contact.account, acting_user, "task.created", task, contact_id=contact.pk)
+        publish_on_commit(events.contact_changed(contact.account_id, [contact.pk], "timeline"))
+    return task
+
+
+def set_task_done(task: Task, *, acting_user: User, done: bool = True) -> Task:
+    _require_member(acting_user, task.account_id)
+    with transaction.atomic():
+        task.done_at = now() if done else None
+        task.save(update_fields=["done_at"])
+        for line in TimelineEntry.objects.filter(subject_type="task", subject_id=task.pk):
+            line.data = {**line.data, "done": done}
+            line.save(update_fields=["data"])
+        audit(task.contact.account, acting_user, "task.done" if done else "task.reopened", task)
+        publish_on_commit(events.contact_changed(task.account_id, [task.contact_id], "timeline"))
+    return task

@@ -191,3 +191,35 @@ class ContactSearchToken(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class Note(models.Model):
+    """A teammate's note about a contact (on its timeline)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class Task(models.Model):
+    """Something to do about a contact, by its owner, perhaps by a moment (on its timeline)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=200)
+    due_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "done_at", "due_at"], name="task_owner_due")]
+
+    def __str__(self) -> str:
+        return self.title

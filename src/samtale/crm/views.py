@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from samtale.accounts.access import membership_of
@@ -67,7 +68,7 @@ def contacts_bulk(request: HttpRequest) -> HttpResponse:
     account = membership_of(user).account
     ids = _ids(request.POST.getlist("ids"))
     if not ids:
-        raise ValidationError({"__all__": ["Choose contacts first."]})
+        raise ValidationError({"__all__": [_("Choose contacts first.")]})
     if request.POST.get("action") == "delete":
         actions.delete_contacts(account, acting_user=user, ids=ids)
     else:
@@ -261,3 +262,50 @@ def property_delete(request: HttpRequest, property_id: int) -> HttpResponse:
         raise Http404("No such property")
     actions.delete_property(definition, acting_user=user)
     return HttpResponseRedirect(reverse("contact_properties"))
+
+
+@action_view
+def contact_note(request: HttpRequest, contact_id: int) -> HttpResponse:
+    user = acting(request)
+    contact = queries.contact_or_404(membership_of(user).account_id, contact_id)
+    actions.add_note(contact, acting_user=user, text=str(request.POST.get("text", ""))[: actions.NOTE_LIMIT + 1])
+    return HttpResponseRedirect(reverse("contact", args=[contact.pk]))
+
+
+@action_view
+def contact_task(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """A task; its due moment is typed in the teammate's own time zone (the page's)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    user = acting(request)
+    contact = queries.contact_or_404(membership_of(user).account_id, contact_id)
+    due_text = str(request.POST.get("due_at", "")).strip()[:16]
+    due_at = None
+    if due_text:
+        try:
+            due_at = dt.datetime.strptime(due_text, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.get_current_timezone())
+        except ValueError:
+            raise ValidationError({"due_at": [_("Not a date and time.")]}) from None
+    actions.add_task(contact, acting_user=user, title=str(request.POST.get("title", ""))[:300], due_at=due_at,
+                     owner_id=request.POST.get("owner", ""))  # fmt: skip
+    return HttpResponseRedirect(reverse("contact", args=[contact.pk]))
+
+
+@action_view
+def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
+    from django.http import Http404
+
+    from samtale.crm.models import Task
+
+    user = acting(request)
+    task = (
+        Task.objects.select_related("contact__account")
+        .filter(pk=task_id, account_id=membership_of(user).account_id)
+        .first()
+    )
+    if task is None:
+        raise Http404("No such task")
+    actions.set_task_done(task, acting_user=user, done=request.POST.get("done", "1") == "1")
+    return HttpResponseRedirect(reverse("contact", args=[task.contact_id]))

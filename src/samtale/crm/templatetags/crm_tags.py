@@ -34,3 +34,12 @@ def shown(value: Any, prop: Any) -> str:
         return str(choices[str(value)])
     name = getattr(value, "name", None)
     return str(name) if name is not None else str(value)
+
+
+@register.filter
+def parse_moment(value: Any) -> datetime | None:
+    """An ISO moment kept in a timeline line's data, as a datetime (None when it is not one)."""
+    try:
+        return datetime.fromisoformat(str(value)[:40])
+    except ValueError:
+        return None
