@@ -37,6 +37,12 @@ def test_demo_fills_every_view(db) -> None:  # type: ignore[no-untyped-def]
     empty = [key for key, value in totals.items() if value == 0]
     assert empty == [], f"views without demo conversations: {empty}"
     assert Conversation.objects.filter(message_count__gte=3).count() > 100
+    from samtale.crm.models import Stage
+    from samtale.tickets.models import Ticket
+
+    # tickets in every stage of the default pipeline, a closed one only on a closed conversation
+    assert set(Ticket.objects.values_list("stage_id", flat=True)) == set(Stage.objects.values_list("pk", flat=True))
+    assert not Ticket.objects.filter(closed_at__isnull=False, conversation__status="open").exists()
     with redirect_stdout(io.StringIO()):
         assert main(["demo", "--if-empty"]) == 0  # idempotent
     assert Conversation.objects.count() == 300

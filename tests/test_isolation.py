@@ -47,7 +47,12 @@ def acme_ids(world: World) -> dict[str, int]:
 
     flow = save_chatflow(ChatWidget.objects.get(channel=world.chat), None, acting_user=world.admin, name="Bot",
                          steps=[{"type": "message", "text": "Top secret"}])  # fmt: skip
+    from samtale.tickets.actions import create_ticket
+
+    ticket = create_ticket(world.account, acting_user=world.admin, conversation=c, name="Top secret")
     return {
+        "ticket_id": ticket.pk,
+        "pipeline_id": ticket.pipeline_id,
         "inbox_id": world.support.pk,
         "conversation_id": c.pk,
         "message_id": world.first_message(c).pk,

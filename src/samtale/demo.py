@@ -14,7 +14,8 @@ from samtale.accounts.models import Account, Role, Seat, User
 from samtale.channels.email.actions import verify_address
 from samtale.core import clock
 from samtale.crm.actions import create_contact
-from samtale.crm.models import Contact
+from samtale.crm.models import Contact, PipelineKind
+from samtale.crm.pipelines import default_pipeline
 from samtale.inbox import actions
 from samtale.inbox.models import Channel, ChannelKind, Conversation, Inbox
 
@@ -204,7 +205,33 @@ def build(rng: random.Random, total: int) -> Account:
         inbox = support if rng.random() < 0.72 else sales
         members = [u for u in users if inbox.members.filter(pk=u.pk).exists()]
         _one(rng, inbox, channels[inbox.pk], rng.choice(contacts), members, users, special.get(index, "normal"), at)
+    _tickets(rng, account, users)
     return account
+
+
+TICKET_NAMES = ["Feil MVA på faktura", "Får ikke logget inn", "Retur av ordre", "Endre abonnement", "Pakken kom aldri",
+                "Dobbelt trekk på kortet", "Ønsker tilbud på 20 lisenser", "Eksporten mangler kolonner"]  # fmt: skip
+
+
+def _tickets(rng: random.Random, account: Account, users: list[User]) -> None:
+    """Tickets in every stage of the default pipeline, made from conversations through the actions."""
+    from samtale.tickets import actions as ticket_actions
+
+    pipeline = default_pipeline(account, PipelineKind.TICKET)
+    open_stages = [s for s in pipeline.stages.all() if not s.is_closed]
+    closed_stage = next(s for s in pipeline.stages.all() if s.is_closed)
+    rows = Conversation.objects.filter(account=account, trashed_at=None, spam_at=None, filtered_at=None, bot="")
+    chosen = [*rows.filter(status="open").order_by("-last_activity_at")[:18],
+              *rows.filter(status="closed").order_by("-last_activity_at")[:6]]  # fmt: skip
+    for n, conversation in enumerate(chosen):
+        stage = closed_stage if conversation.status == "closed" else open_stages[n % len(open_stages)]
+        actor = conversation.owner or users[0]
+        with clock.at(conversation.created_at + timedelta(minutes=5)):
+            ticket_actions.create_ticket(
+                account, acting_user=actor, conversation=conversation, name=TICKET_NAMES[n % len(TICKET_NAMES)],
+                stage=stage.pk, priority=rng.choice(["low", "medium", "medium", "high", "urgent"]),
+                category=rng.choice(["question", "problem", "billing", ""]),
+            )  # fmt: skip
 
 
 def _availability(users: list[User], start: object) -> None:

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "samtale.inbox",
     "samtale.availability",
     "samtale.routing",
+    "samtale.tickets",
     "samtale.channels.email",  # app label "mail": its tables keep their names
     "samtale.channels.chat",
     "samtale.web",

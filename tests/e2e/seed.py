@@ -86,8 +86,25 @@ def main() -> None:
     crm_actions.define_property(world.account, acting_user=world.admin, label="Plan", type="dropdown",
                                 options="basic: Basic\npro: Pro")  # fmt: skip
     contacts = {key: Conversation.objects.get(pk=subjects[key]).contact_id for key in ("search", "permalink")}
+    # tickets: in an inbox of their own (the others' lists and counts stay as their tests expect)
+    from samtale.tickets import actions as ticket_actions
+
+    service = actions.create_inbox(world.account, acting_user=world.admin, name="Service",
+                                   members=[world.agent, world.agent2])  # fmt: skip
+    service_mail = actions.create_channel(service, acting_user=world.admin, kind="email", name="Service mail",
+                                          address="service@acme.test")  # fmt: skip
+    verify_address(service_mail, how="test setup")
+    for key in ("ticket", "ticketless", "ticketed", "board1", "board2"):
+        subjects[key] = world.inbound(f"E2E {key}", text=f"Body of {key}", sender=f"{key}@customer.example",
+                                      name=f"Customer {key.title()}", channel=service_mail).pk  # fmt: skip
+    tickets = {}
+    for key, name in (("ticketed", "Broken invoice export"), ("board1", "Login fails on Safari"),
+                      ("board2", "Refund for order 1042")):  # fmt: skip
+        tickets[key] = ticket_actions.create_ticket(
+            world.account, acting_user=world.agent, conversation=Conversation.objects.get(pk=subjects[key]), name=name
+        ).pk
     json.dump(
-        {"contacts": contacts, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
+        {"contacts": contacts, "tickets": tickets, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
          "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
         sys.stdout,
     )  # fmt: skip

@@ -82,6 +82,13 @@ def screens(server: Server) -> list[tuple[str, str, Callable[[Any], None] | None
         ("merge preview", f"/contacts/{server.seed['contacts']['search']}/merge/?other={server.seed['contacts']['permalink']}", None),
         ("new email to a contact", f"/contacts/{server.seed['contacts']['search']}/email/", None),
         ("contact properties", "/settings/contact-properties/", None),
+        ("tickets", "/tickets/", click(".crm-more-filters > summary")),
+        ("ticket board", "/tickets/board/", None),
+        ("ticket record", f"/tickets/{server.seed['tickets']['ticketed']}/", None),
+        ("thread with a ticket", f"/inbox/{server.seed['service_inbox']}/v/all_open/c/{server.seed['conversations']['ticketed']}/",
+         click("#close-menu > summary", "#ticket-more > summary")),
+        ("creating a ticket", f"/inbox/{server.seed['service_inbox']}/v/all_open/c/{server.seed['conversations']['ticketless']}/",
+         click("#ticket-create > summary")),
     ]  # fmt: skip
 
 

@@ -52,7 +52,9 @@ def test_list_fragment_counts_and_thread_are_constant(world: World, client_for) 
     # and 1 to mark what is now read (both times: something new each time); how far the agent had read comes
     # with the conversation; and 4 for the sidebar's "About this contact" (the contact with owner and company,
     # the property definitions, teammates and companies for its editors: crm.sidebar.about_contact)
-    assert small[2] <= 19, small
+    # and 3 for tickets' pieces (the ticket with the contact's other tickets, the pipelines with
+    # their stages, the teammates: tickets.sidebar; a count asserted constant in tests/tickets)
+    assert small[2] <= 22, small
 
 
 def test_api_list_and_thread_are_constant(world: World) -> None:

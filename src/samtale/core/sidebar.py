@@ -1,7 +1,8 @@
-"""The conversation screen's right sidebar, made of sections the apps register (the way channel
-packages register their pieces), so the screen names none of them: the CRM's "About this
-contact", and next tickets, deals, feedback … Each section loads what it shows with a fixed
-number of queries, whatever is associated (a test counts them)."""
+"""The conversation screen's pieces the apps register (the way channel packages register
+theirs), so the screen names none of them: sections of the right sidebar (the CRM's "About this
+contact", tickets, deals, feedback …), a line under the conversation's title ("head": the
+ticket's name) and what the Close button offers ("close": close the ticket too). Each loads
+what it shows with a fixed number of queries, whatever is associated (a test counts them)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,16 @@ class Section:
     # (conversation, user) → the template's data, or None when the section has nothing to show
     load: Callable[[Any, Any], dict[str, Any] | None]
     order: int = 100
+    place: str = "sidebar"  # "sidebar", "head" (under the title) or "close" (the Close control)
 
 
+PLACES = ("sidebar", "head", "close")
 _sections: dict[str, Section] = {}
 
 
 def register(section: Section) -> Section:
+    if section.place not in PLACES:
+        raise ValueError(f"unknown place {section.place!r}")
     _sections[section.key] = section
     return section
 
@@ -34,10 +39,10 @@ class Shown:
     data: dict[str, Any]
 
 
-def sections_for(conversation: Any, user: Any) -> list[Shown]:
-    """The sections with something to show for this conversation, in their order."""
+def sections_for(conversation: Any, user: Any, place: str = "sidebar") -> list[Shown]:
+    """The pieces of this place with something to show for this conversation, in their order."""
     shown = []
-    for section in sorted(_sections.values(), key=lambda s: (s.order, s.key)):
+    for section in sorted((s for s in _sections.values() if s.place == place), key=lambda s: (s.order, s.key)):
         data = section.load(conversation, user)
         if data is not None:
             shown.append(Shown(section, data))

@@ -363,16 +363,27 @@ def forget_timeline_subjects(subject_type: str, ids: Iterable[int]) -> int:
     return total
 
 
-def _require_member(acting_user: User, account_id: int) -> Membership:
+def require_member(acting_user: User, account_id: int) -> Membership:
+    """The acting user is a member of the account the CRM object is in (the apps above use it too)."""
     membership = membership_of(acting_user)
     if membership.account_id != account_id:
         raise PermissionDenied(_("That contact is not in this account."))
     return membership
 
 
-def _require_crm_admin(acting_user: User, account_id: int) -> None:
-    _require_member(acting_user, account_id)
+def require_crm_admin(acting_user: User, account_id: int) -> None:
+    """Deleting, merging, importing, exporting and defining properties, pipelines and objects."""
+    require_member(acting_user, account_id)
     require_permission(acting_user, "crm_admin")
+
+
+_require_member, _require_crm_admin = require_member, require_crm_admin
+
+
+def teammate(account_id: int, value: object) -> User | None:
+    """The active teammate of the account with this id (a form's or the API's value), or None for
+    none; a ValidationError on "owner" for anyone else."""
+    return _owner(account_id, value)
 
 
 def _owner(account_id: int, value: object) -> User | None:

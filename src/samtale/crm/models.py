@@ -223,3 +223,42 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class PipelineKind(models.TextChoices):
+    TICKET = "ticket", _("Tickets")
+    DEAL = "deal", _("Deals")
+
+
+class Pipeline(models.Model):
+    """Ordered stages a ticket or a deal moves through (the one engine both use, `pipelines`)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=PipelineKind.choices)
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["account", "kind", "position"], name="pipeline_kind")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    """A step of a pipeline, in `position` order. `is_closed`: a ticket here is closed (a deal
+    won or lost); `probability`: a deal's chance of being won here, in per cent."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    is_closed = models.BooleanField(default=False)
+    probability = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

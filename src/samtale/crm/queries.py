@@ -208,3 +208,12 @@ def companies_of(account_id: int, limit: int = 500) -> list[Company]:
 
 def custom_properties(account_id: int) -> list[PropertyDefinition]:
     return list(PropertyDefinition.objects.filter(account_id=account_id, object_type="contact"))
+
+
+def active_teammates(account_id: int) -> list[User]:
+    """The account's teammates who can own something (not deactivated or removed), by name."""
+    return list(
+        User.objects.filter(
+            membership__account_id=account_id, membership__deactivated_at=None, membership__removed_at=None
+        ).order_by("name", "id")
+    )

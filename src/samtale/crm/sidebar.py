@@ -11,6 +11,7 @@ from samtale.accounts.models import User
 from samtale.core.sidebar import Section, register
 from samtale.crm.models import Company, Contact
 from samtale.crm.properties import DEFAULT_SHOWN, all_properties
+from samtale.crm.queries import active_teammates
 
 PREFERENCE = "about_contact_properties"
 
@@ -34,17 +35,7 @@ def about_contact(contact_id: int | None, user: User) -> dict[str, Any] | None:
     by_key = {p.key: p for p in props}
     rows = [(by_key[k], contact.properties.get(k) if by_key[k].custom else getattr(contact, k)) for k in keys]
     needs = {p.type for p, _v in rows}
-    members = (
-        list(
-            User.objects.filter(
-                membership__account_id=contact.account_id,
-                membership__deactivated_at=None,
-                membership__removed_at=None,
-            ).order_by("name", "id")
-        )
-        if "owner" in needs
-        else []
-    )
+    members = active_teammates(contact.account_id) if "owner" in needs else []
     companies = (
         list(Company.objects.filter(account_id=contact.account_id).order_by("name", "id")[:500])
         if "company" in needs

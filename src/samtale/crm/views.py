@@ -22,11 +22,7 @@ from samtale.crm.templatetags.crm_tags import shown
 
 
 def _members(account_id: int) -> list[User]:
-    return list(
-        User.objects.filter(
-            membership__account_id=account_id, membership__deactivated_at=None, membership__removed_at=None
-        ).order_by("name", "id")
-    )
+    return queries.active_teammates(account_id)
 
 
 def _ids(values: list[str]) -> list[int]:

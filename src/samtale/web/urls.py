@@ -5,6 +5,7 @@ from samtale.availability import views as availability_views
 from samtale.channels import channel_apps, has_module
 from samtale.core.bounds import IdConverter
 from samtale.crm import views as crm_views
+from samtale.tickets import views as ticket_views
 from samtale.web import auth_views as login_views
 from samtale.web import contact_views as cv
 from samtale.web import settings_views as s
@@ -39,6 +40,13 @@ urlpatterns = [
     path("contacts/<id:contact_id>/about/", crm_views.contact_about, name="contact_about"),
     path("contacts/<id:contact_id>/notes/", crm_views.contact_note, name="contact_note"),
     path("contacts/<id:contact_id>/tasks/", crm_views.contact_task, name="contact_task"),
+    path("tickets/", ticket_views.tickets_page, name="tickets"),
+    path("tickets/board/", ticket_views.board_page, name="ticket_board_default"),
+    path("tickets/board/<id:pipeline_id>/", ticket_views.board_page, name="ticket_board"),
+    path("tickets/<id:ticket_id>/", ticket_views.ticket_record, name="ticket"),
+    path("tickets/<id:ticket_id>/update/", ticket_views.ticket_update, name="ticket_update"),
+    path("tickets/<id:ticket_id>/move/", ticket_views.ticket_move, name="ticket_move"),
+    path("tickets/<id:ticket_id>/delete/", ticket_views.ticket_delete, name="ticket_delete"),
     path("tasks/<id:task_id>/done/", crm_views.task_done, name="task_done"),
     path("contacts/<id:contact_id>/about/fields/", crm_views.contact_about_fields, name="contact_about_fields"),
     path("contacts/<id:contact_id>/email/", cv.contact_compose, name="contact_compose"),
@@ -48,6 +56,9 @@ urlpatterns = [
     path("c/<id:conversation_id>/owner/", v.owner_select, name="owner_select"),
     path("c/<id:conversation_id>/contact/", cv.conversation_contact, name="conversation_contact"),
     path("c/<id:conversation_id>/contact/search/", cv.conversation_contact_search, name="conversation_contact_search"),
+    path("c/<id:conversation_id>/ticket/", ticket_views.conversation_ticket, name="conversation_ticket"),
+    path("c/<id:conversation_id>/ticket/details/", ticket_views.ticket_details_fields, name="ticket_details_fields"),
+    path("c/<id:conversation_id>/close-with-ticket/", ticket_views.close_conversation, name="conversation_close"),
     path("c/<id:conversation_id>/<str:action>/", v.conversation_action, name="conversation_action"),
     path("m/<id:message_id>/", v.message_permalink, name="message_permalink"),
     path("m/<id:message_id>/forward/", v.message_forward, name="message_forward"),

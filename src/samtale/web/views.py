@@ -151,7 +151,10 @@ def _thread_context(
         **_owner_choices(conversation, members),
         "ChannelKind": ChannelKind,
         "send_as": [(kind, ChannelKind(kind).label, ", ".join(to)) for kind, to in queries.reply_options(conversation)],
-        "sidebar": sidebar.sections_for(conversation, user),  # the apps' sections (core.sidebar)
+        # the apps' pieces (core.sidebar): sidebar sections, lines under the title, the Close control
+        "sidebar": sidebar.sections_for(conversation, user),
+        "thread_head": sidebar.sections_for(conversation, user, "head"),
+        "close_controls": sidebar.sections_for(conversation, user, "close") if conversation.status == "open" else [],
     }
 
 

@@ -27,6 +27,8 @@ PATHS: dict[str, str] = {
     "arrow-up": "M12 19V5M6 11l6-6 6 6",
     "arrow-down": "M12 5v14M6 13l6 6 6-6",
     "seen": "M2 12.5l4.5 4.5L16 7M11 16l1 1L22 7",
+    "ticket": "M3 7h18v3a2 2 0 0 0 0 4v3H3v-3a2 2 0 0 0 0-4zM14 7v10",
+    "arrow-left": "M19 12H5M11 6l-6 6 6 6",
 }
 
 

@@ -16,6 +16,7 @@ from samtale.crm.actions import forget_timeline_subjects
 from samtale.inbox import events
 from samtale.inbox.actions.conversations import _bot_still_talking
 from samtale.inbox.counters import counted
+from samtale.inbox.hooks import conversations_deleting, conversations_reopened
 from samtale.inbox.models import (
     Conversation,
     Inbox,
@@ -63,6 +64,8 @@ def _set_status(
         Conversation.objects.filter(pk__in=pks).update(status=status, closed_at=closed_at)
         audit(inbox.account, acting_user, verb, inbox, ids=pks)
         publish_on_commit(events.conversations_changed(inbox.pk, pks, "status"))
+        if status == Status.OPEN and changing:
+            conversations_reopened(changing, acting_user)
     return pks
 
 
@@ -97,6 +100,7 @@ def bulk_delete_forever(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) 
         pks = [c.pk for c in doomed]
         with counted(doomed, deleted=True):
             audit(inbox.account, acting_user, "conversation.bulk_deleted", inbox, ids=pks)
+            conversations_deleting(doomed, acting_user)
             forget_timeline_subjects("conversation", pks)
             Conversation.objects.filter(pk__in=pks).delete()
         publish_on_commit(events.conversations_changed(inbox.pk, pks, "deleted"))
@@ -112,6 +116,7 @@ def purge_trash(*, older_than: timedelta) -> int:
             doomed = list(Conversation.objects.filter(inbox_id=inbox_id, trashed_at__lt=cutoff)[:5000])
             pks = [c.pk for c in doomed]
             with counted(doomed, deleted=True):
+                conversations_deleting(doomed, None)
                 forget_timeline_subjects("conversation", pks)
                 Conversation.objects.filter(pk__in=pks).delete()
             total += len(pks)

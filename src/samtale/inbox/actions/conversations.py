@@ -20,6 +20,7 @@ from samtale.inbox import assignment, events
 from samtale.inbox.actions._common import _notify, _require_inbox_access
 from samtale.inbox.actions.receiving import _reroute, _sender_key
 from samtale.inbox.counters import counted
+from samtale.inbox.hooks import conversation_closed, conversations_deleting, conversations_reopened, sender_blocked
 from samtale.inbox.models import (
     BlockedSender,
     Conversation,
@@ -111,19 +112,14 @@ def close_conversation(conversation: Conversation, *, acting_user: User) -> Conv
         conversation.save(update_fields=["status", "closed_at"])
         audit(conversation.account, acting_user, "conversation.closed", conversation)
         publish_on_commit(events.conversation_changed(conversation, "status"))
-        for hook in _closed_hooks:
-            hook(conversation)
+        conversation_closed(conversation)
     return conversation
-
-
-_closed_hooks: list[Any] = []
 
 
 def on_conversation_closed(hook: Any) -> None:
     """A channel package's step when one of its conversations is closed (inside the closing
     transaction), e.g. a chat ends and its transcript is mailed to the visitor (C15)."""
-    if hook not in _closed_hooks:
-        _closed_hooks.append(hook)
+    conversation_closed.register(hook)
 
 
 def close_unattended_bot_conversation(conversation: Conversation) -> bool:
@@ -138,8 +134,7 @@ def close_unattended_bot_conversation(conversation: Conversation) -> bool:
         conversation.save(update_fields=["status", "closed_at"])
         audit(conversation.account, None, "conversation.closed", conversation, by="bot inactivity")
         publish_on_commit(events.conversation_changed(conversation, "status"))
-        for hook in _closed_hooks:
-            hook(conversation)
+        conversation_closed(conversation)
     return True
 
 
@@ -154,6 +149,7 @@ def reopen_conversation(conversation: Conversation, *, acting_user: User, rerout
         conversation.save(update_fields=["status", "closed_at"])
         audit(conversation.account, acting_user, "conversation.reopened", conversation)
         publish_on_commit(events.conversation_changed(conversation, "status"))
+        conversations_reopened([conversation], acting_user)
         if reroute and conversation.trashed_at is None and not conversation.spam_at and not conversation.filtered_at:
             _reroute(conversation)  # an owner who is away now does not keep it (B10, configurable)
     return conversation
@@ -192,6 +188,7 @@ def delete_conversation_forever(conversation: Conversation, *, acting_user: User
     with transaction.atomic(), counted([conversation], deleted=True):
         inbox_id, pk = conversation.inbox_id, conversation.pk
         audit(conversation.account, acting_user, "conversation.deleted", conversation, subject=conversation.subject)
+        conversations_deleting([conversation], acting_user)
         forget_timeline_subjects("conversation", [pk])
         conversation.delete()
         publish_on_commit(events.conversations_changed(inbox_id, [pk], "deleted"))
@@ -235,6 +232,7 @@ def block_sender(conversation: Conversation, *, acting_user: User) -> BlockedSen
             conversation.filtered_at = now()
             conversation.save(update_fields=["filtered_at"])
         audit(conversation.account, acting_user, "sender.blocked", conversation, value=value)
+        sender_blocked(conversation, acting_user)
         publish_on_commit(events.conversation_changed(conversation, "folder"))
     return blocked
 

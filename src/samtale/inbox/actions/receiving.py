@@ -23,6 +23,7 @@ from samtale.crm.models import Contact
 from samtale.inbox import adapters, assignment, counters, events, search
 from samtale.inbox.actions._common import _contact_text
 from samtale.inbox.counters import counted
+from samtale.inbox.hooks import conversations_reopened
 from samtale.inbox.models import (
     Attachment,
     BlockedSender,
@@ -203,11 +204,14 @@ def receive_inbound(channel: Channel, inbound: InboundMessage) -> Message:
             if not created:
                 if answered:
                     conversation.awaiting_first_reply = False
-                if answered and conversation.status == Status.CLOSED and conversation.trashed_at is None:
+                reopened = answered and conversation.status == Status.CLOSED and conversation.trashed_at is None
+                if reopened:
                     conversation.status = Status.OPEN
                     conversation.closed_at = None
                 _touch(conversation, message)
                 conversation.save(update_fields=MESSAGE_FIELDS)
+                if reopened:
+                    conversations_reopened([conversation], None)
         # an agent's own copy or an auto-reply: nobody needs to be assigned for it
         if created and conversation.owner is not None and not outbound:
             _assigned_on_arrival(conversation)

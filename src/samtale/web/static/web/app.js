@@ -71,6 +71,7 @@
     if (said["samtale:undo"]) offerUndo(said["samtale:undo"]);
     if (said["samtale:toast"]) toast(said["samtale:toast"]);
     if (said["samtale:views-changed"]) schedule({ nav: true });
+    if (said["samtale:redraw"]) schedule({ nav: true, list: true, thread: true });
   }
   document.addEventListener("htmx:beforeRequest", (e) => {
     const xhr = e.detail.xhr;
@@ -203,7 +204,15 @@
           ajax("GET", "/contacts/" + encodeURIComponent(about.dataset.contact) + "/about/", { source: "#sidebar-about", target: "#sidebar-about", swap: "outerHTML" });
         }
       }
-    } else if (msg.event === "chat.typing" && String(msg.conversation_id) === String(s.open)) {
+    }
+    // a piece of the page that names the event it follows (data-live-event) is drawn again when
+    // that event is about its object (data-live-id among the event's data-live-key ids)
+    $$("[data-live-event]").forEach((el) => {
+      if (el.dataset.liveEvent !== msg.event || el.contains(document.activeElement)) return;
+      const ids = (msg[el.dataset.liveKey] || []).map(String);
+      if (ids.includes(el.dataset.liveId) && el.id) ajax("GET", el.dataset.liveUrl, { source: "#" + el.id, target: "#" + el.id, swap: "outerHTML" });
+    });
+    if (msg.event === "chat.typing" && String(msg.conversation_id) === String(s.open)) {
       const line = $("#chat-typing");
       if (line) {
         line.hidden = !msg.on;
