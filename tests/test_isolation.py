@@ -50,7 +50,11 @@ def acme_ids(world: World) -> dict[str, int]:
     from samtale.tickets.actions import create_ticket
 
     ticket = create_ticket(world.account, acting_user=world.admin, conversation=c, name="Top secret")
+    company = __import__("samtale.crm.actions", fromlist=["x"]).create_company(
+        world.account, acting_user=world.admin, name="Top secret", domain="secret.example"
+    )
     return {
+        "company_id": company.pk,
         "ticket_id": ticket.pk,
         "pipeline_id": ticket.pipeline_id,
         "inbox_id": world.support.pk,

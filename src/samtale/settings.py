@@ -326,6 +326,8 @@ SAMTALE_CHAT_SEND_RATE = os.environ.get("SAMTALE_CHAT_SEND_RATE", "30/m")
 SAMTALE_CHAT_SEND_IP_RATE = os.environ.get("SAMTALE_CHAT_SEND_IP_RATE", "120/m")
 SAMTALE_CHAT_TRANSCRIPT_IP_RATE = os.environ.get("SAMTALE_CHAT_TRANSCRIPT_IP_RATE", "5/h")
 SAMTALE_CHAT_TRANSCRIPT_RATE = os.environ.get("SAMTALE_CHAT_TRANSCRIPT_RATE", "100/h")
+# A CSV file of contacts to import (Contacts → Import), at most this large.
+SAMTALE_IMPORT_MAX_BYTES = int(os.environ.get("SAMTALE_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 SAMTALE_MAX_REPLY_FILE_BYTES = int(os.environ.get("SAMTALE_MAX_REPLY_FILE_BYTES", str(20 * 1024 * 1024)))
 SAMTALE_CHAT_MAX_FILE_BYTES = int(os.environ.get("SAMTALE_CHAT_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 

@@ -103,8 +103,18 @@ def main() -> None:
         tickets[key] = ticket_actions.create_ticket(
             world.account, acting_user=world.agent, conversation=Conversation.objects.get(pk=subjects[key]), name=name
         ).pk
+    import io
+
+    from samtale.crm import imports
+    from samtale.crm.actions import create_company
+
+    upload = "Navn;E-post;Telefon\nKari Import;kari@import.example;+47 412 34 567\n".encode("cp1252")
+    pending_import = imports.upload(world.account, acting_user=world.admin, name="kunder.csv",
+                                    stream=io.BytesIO(upload), size=len(upload)).pk  # fmt: skip
+    company = create_company(world.account, acting_user=world.admin, name="Customer Example AS",
+                             domain="customer.example").pk  # fmt: skip
     json.dump(
-        {"contacts": contacts, "tickets": tickets, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
+        {"contacts": contacts, "tickets": tickets, "pending_import": pending_import, "company": company, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
          "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
         sys.stdout,
     )  # fmt: skip

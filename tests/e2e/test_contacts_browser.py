@@ -87,3 +87,42 @@ def test_about_this_contact_is_edited_beside_the_conversation_and_a_teammate_see
     record = opened.value
     record.wait_for_load_state()
     expect(record.locator("#contact-name")).to_have_text("Customer Search")
+
+
+def test_a_csv_import_with_an_error_row(browser: Any, server: Server, tmp_path: Path) -> None:
+    """Upload, the columns guessed with a preview, the import run by the server's worker with its
+    progress, and the row that failed in a report to download."""
+    page = login(browser, server, "alice@acme.test")
+    page.goto("/contacts/")
+    page.click("#contacts-import")
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{n}" for n in range(300)) + "\n")
+    page.set_input_files("#import-file", str(wide))
+    page.click("#import-upload-save")
+    expect(page.locator("#import-upload .field-error")).to_contain_text("300 columns")
+    good = tmp_path / "kunder.csv"
+    good.write_bytes(
+        "Navn;E-post;Telefon;Stilling\n"
+        "Ingrid Import;ingrid@import.example;+47 913 00 111;Innkjøper\n"
+        "Petter Feil;petter@import.example;ring meg;\n"
+        "Siri Import;siri@import.example;;Daglig leder\n".encode("cp1252")
+    )
+    page.set_input_files("#import-file", str(good))
+    page.click("#import-upload-save")
+    page.wait_for_url("**/contacts/import/*/")
+    expect(page.locator("#column-0")).to_have_value("name")  # guessed from "Navn"
+    expect(page.locator("#column-1")).to_have_value("email")
+    expect(page.locator("#import-columns")).to_contain_text("Innkjøper")  # Windows-1252, read right
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "contact-import-mapping.png"), full_page=True)
+    page.click("#import-start")
+    progress = page.locator("#import-progress")
+    expect(progress).to_contain_text("2 created, 0 updated, 0 skipped, 1 not imported", timeout=15000)
+    expect(progress.locator("progress")).to_have_attribute("value", "100")
+    page.screenshot(path=str(SHOTS / "contact-import-done.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("#import-errors")
+    report = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "ring meg" in report and "Petter Feil" in report and "Ingrid" not in report
+    page.goto("/contacts/?q=ingrid+import")
+    expect(page.locator("#contacts-table tbody tr")).to_have_count(1)

@@ -579,12 +579,73 @@ def create_company(account: Account, *, acting_user: User, name: str, domain: st
     if not name:
         raise ValidationError({"name": [_("A company needs a name.")]})
     domain = clean_domain(domain) if domain else ""
+    if domain and ("." not in domain or " " in domain):
+        raise ValidationError({"domain": [_("%(value)s is not a domain.") % {"value": domain}]})
     with transaction.atomic():
         if domain and Company.objects.filter(account=account, domain=domain).exists():
             raise ValidationError({"domain": [_("Another company has this domain.")]})
         company = Company.objects.create(account=account, name=name, domain=domain)
         audit(account, acting_user, "company.created", company)
     return company
+
+
+def update_company(company: Company, *, acting_user: User, values: dict[str, object]) -> Company:
+    """Change a company's name, domain or owner (any teammate): all or nothing, every wrong field
+    named. Contacts already associated stay; new contacts at the domain join it."""
+    _require_member(acting_user, company.account_id)
+    errors: dict[str, list[str]] = {}
+    changes: dict[str, Any] = {}
+    if "name" in values:
+        try:
+            changes["name"] = _one_line("name", values["name"], 200)
+            if not changes["name"]:
+                errors["name"] = [_("A company needs a name.")]
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if "domain" in values:
+        domain = clean_domain(str(values["domain"] or ""))
+        if domain and ("." not in domain or " " in domain):
+            errors["domain"] = [_("%(value)s is not a domain.") % {"value": domain}]
+        elif (
+            domain
+            and Company.objects.filter(account_id=company.account_id, domain=domain).exclude(pk=company.pk).exists()
+        ):
+            errors["domain"] = [_("Another company has this domain.")]
+        changes["domain"] = domain
+    if "owner" in values:
+        try:
+            changes["owner"] = _owner(company.account_id, values["owner"])
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    changed = {k: v for k, v in changes.items() if getattr(company, k) != v}
+    if not changed:
+        return company
+    with transaction.atomic():
+        for key, value in changed.items():
+            setattr(company, key, value)
+        company.save(update_fields=list(changed))
+        audit(company.account, acting_user, "company.updated", company, fields=sorted(changed))
+        ids = list(Contact.objects.filter(company=company).values_list("pk", flat=True)[:500])
+        if "name" in changed:  # its contacts are found by its name
+            for contact in Contact.objects.filter(company=company)[:5000]:
+                _index(contact)
+        publish_on_commit(events.contact_changed(company.account_id, ids, "company"))
+    return company
+
+
+def delete_companies(account: Account, *, acting_user: User, ids: Iterable[int]) -> int:
+    """The companies are gone (CRM admins); their contacts stay, without a company."""
+    _require_crm_admin(acting_user, account.pk)
+    wanted = list(dict.fromkeys(int(i) for i in ids))[:1000]
+    with transaction.atomic():
+        pks = list(Company.objects.filter(account=account, pk__in=wanted).values_list("pk", flat=True))
+        if not pks:
+            return 0
+        Company.objects.filter(pk__in=pks).delete()
+        audit(account, acting_user, "company.deleted", None, ids=pks)
+    return len(pks)
 
 
 def company_named(account: Account, *, acting_user: User, name: str) -> Company:

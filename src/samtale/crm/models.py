@@ -262,3 +262,71 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Waiting for its columns")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ContactImport(models.Model):
+    """A CSV file of contacts being imported (D1): uploaded, its columns mapped to properties,
+    then read in the background a chunk at a time (`imports.run`), resumable from `processed`
+    after a crash. Rows that cannot be imported are kept in an error report (a CSV file)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    file = models.CharField(max_length=300)  # storage name of the upload
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=16, default="utf-8")
+    delimiter = models.CharField(max_length=1, default=",")
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, blank=True)  # column index (as text) → property key
+    duplicates = models.CharField(max_length=8, default="skip")  # "update" or "skip"
+    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    processed = models.PositiveIntegerField(default=0)  # rows read (and committed) so far
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    estimated_rows = models.PositiveIntegerField(default=0)
+    errors_file = models.CharField(max_length=300, blank=True)
+    error = models.CharField(max_length=500, blank=True)  # why the whole import stopped, if it did
+    created_at = models.DateTimeField(default=now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def encoding_label(self) -> str:
+        return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}.get(self.encoding, self.encoding)
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.estimated_rows:
+            return 0
+        return min(99, self.processed * 100 // self.estimated_rows)
+
+
+class ContactImportError(models.Model):
+    """A row of an import that was not imported, and why (the downloadable error report)."""
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="errors")
+    row = models.PositiveIntegerField()  # the row's number in the file (the header is row 1)
+    message = models.CharField(max_length=500)
+    cells = models.JSONField(default=list)  # what the row held (cut to the mapped columns' bounds)
+
+    class Meta:
+        ordering = ["row", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}"

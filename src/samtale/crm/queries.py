@@ -217,3 +217,57 @@ def active_teammates(account_id: int) -> list[User]:
             membership__account_id=account_id, membership__deactivated_at=None, membership__removed_at=None
         ).order_by("name", "id")
     )
+
+
+def company_or_404(account_id: int, company_id: int) -> Company:
+    company = Company.objects.select_related("owner").filter(account_id=account_id, pk=company_id).first()
+    if company is None:
+        raise Http404("No such company")
+    return company
+
+
+@dataclass
+class CompanyPage:
+    companies: list[Company]
+    next_cursor: str
+
+
+def company_page(account_id: int, q: str = "", owner: str = "", cursor: str = "", size: int = PAGE) -> CompanyPage:
+    """By name (then id), a page after a cursor; `q` a prefix of the name or the domain (any case),
+    `owner` a teammate's id or "none". Each row carries its number of contacts."""
+    from django.db.models import Count
+
+    rows = Company.objects.filter(account_id=account_id).select_related("owner")
+    q = " ".join(q.split())[:100]
+    if q:
+        rows = rows.filter(Q(name__istartswith=q) | Q(domain__istartswith=q.lower()) | Q(name__icontains=f" {q}"))
+    if owner == "none":
+        rows = rows.filter(owner__isnull=True)
+    elif owner.isascii() and owner.isdigit():
+        rows = rows.filter(owner_id=int(owner))
+    after = _decode(cursor, "name") if cursor else None
+    if after is not None:
+        name, pk = after
+        rows = rows.filter(Q(name__gt=name) | Q(name=name, pk__gt=pk))
+    found: list[Company] = list(rows.annotate(contact_count=Count("contacts")).order_by("name", "id")[: size + 1])
+    more = len(found) > size
+    found = found[:size]
+    return CompanyPage(found, _encode(found[-1].name, found[-1].pk) if more and found else "")
+
+
+def company_contacts(company: Company, limit: int = 100) -> list[Contact]:
+    return list(
+        Contact.objects.filter(company=company, merged_into__isnull=True)
+        .select_related("owner")
+        .order_by("name", "id")[:limit]
+    )
+
+
+def company_conversations(company: Company, user: User, limit: int = 20) -> list[TimelineEntry]:
+    """The newest conversations of its contacts this person may see (their timelines' lines)."""
+    rows = TimelineEntry.objects.filter(contact__company=company, subject_type="conversation")
+    answers = visible_inboxes(user)
+    allowed = answers[0] if answers else []
+    if allowed is not None:
+        rows = rows.filter(data__inbox_id__in=allowed)
+    return list(rows.select_related("contact").order_by("-at", "-id")[:limit])

@@ -305,3 +305,240 @@ def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
         raise Http404("No such task")
     actions.set_task_done(task, acting_user=user, done=request.POST.get("done", "1") == "1")
     return HttpResponseRedirect(reverse("contact", args=[task.contact_id]))
+
+
+@require_GET
+@member_required
+def companies_page(request: HttpRequest) -> HttpResponse:
+    """The account's companies by name: search by name or domain, filter by owner, keyset paging."""
+    membership = membership_of(acting(request))
+    q, owner = str(request.GET.get("q", ""))[:100], str(request.GET.get("owner", ""))[:20]
+    page = queries.company_page(membership.account_id, q, owner, str(request.GET.get("after", "")), size=queries.PAGE)
+    keep = request.GET.copy()
+    keep.pop("after", None)
+    return render(
+        request,
+        "crm/companies.html",
+        {
+            "section": "contacts", "page": page, "q": q, "owner": owner, "query": keep.urlencode(),
+            "members": _members(membership.account_id), "first_page": not request.GET.get("after"),
+        },
+    )  # fmt: skip
+
+
+@action_view
+def company_create(request: HttpRequest) -> HttpResponse:
+    user = acting(request)
+    company = actions.create_company(
+        membership_of(user).account, acting_user=user, name=request.POST.get("name", ""),
+        domain=request.POST.get("domain", ""),
+    )  # fmt: skip
+    return HttpResponseRedirect(reverse("company", args=[company.pk]))
+
+
+@require_GET
+@member_required
+def company_record(request: HttpRequest, company_id: int) -> HttpResponse:
+    """A company: its properties, its contacts, the conversations with them (those this person
+    may see) and the way to add a contact."""
+    user = acting(request)
+    membership = membership_of(user)
+    company = queries.company_or_404(membership.account_id, company_id)
+    return render(
+        request,
+        "crm/company.html",
+        {
+            "section": "contacts", "company": company, "contacts": queries.company_contacts(company),
+            "conversations": queries.company_conversations(company, user), "members": _members(membership.account_id),
+            "crm_admin": membership.has_permission("crm_admin"),
+        },
+    )  # fmt: skip
+
+
+@action_view
+def company_update(request: HttpRequest, company_id: int) -> HttpResponse:
+    user = acting(request)
+    company = queries.company_or_404(membership_of(user).account_id, company_id)
+    values: dict[str, object] = {k: request.POST.get(k, "") for k in ("name", "domain", "owner") if k in request.POST}
+    actions.update_company(company, acting_user=user, values=values)
+    return HttpResponseRedirect(reverse("company", args=[company.pk]))
+
+
+@action_view
+def company_delete(request: HttpRequest, company_id: int) -> HttpResponse:
+    user = acting(request)
+    membership = membership_of(user)
+    company = queries.company_or_404(membership.account_id, company_id)
+    actions.delete_companies(membership.account, acting_user=user, ids=[company.pk])
+    return HttpResponseRedirect(reverse("companies"))
+
+
+@member_required
+def company_contacts(request: HttpRequest, company_id: int) -> HttpResponse:
+    """GET: contacts to add to the company (a search as the teammate types); POST: add one
+    (`contact`), or take one out (`remove`)."""
+    user = acting(request)
+    membership = membership_of(user)
+    company = queries.company_or_404(membership.account_id, company_id)
+    if request.method == "POST":
+        return _company_contact_change(request, company)
+    query = str(request.GET.get("q", ""))[:200]
+    found = []
+    if query.strip():
+        page = queries.contact_page(membership.account_id, queries.ContactFilters(q=query), size=8)
+        found = [c for c in page.contacts if c.company_id != company.pk]
+    return render(request, "crm/company_choices.html", {"company": company, "found": found, "query": query})
+
+
+@action_view
+def _company_contact_change(request: HttpRequest, company: Any) -> HttpResponse:
+    user = acting(request)
+    remove = parse_id(str(request.POST.get("remove", "")))
+    wanted = remove or parse_id(str(request.POST.get("contact", "")))
+    if wanted is None:
+        raise ValidationError({"contact": [_("Choose a contact.")]})
+    contact = queries.contact_or_404(company.account_id, wanted)
+    if remove is not None and contact.company_id != company.pk:
+        raise ValidationError({"contact": [_("That contact is not at this company.")]})
+    actions.update_contact(contact, acting_user=user, values={"company": None if remove else company})
+    return HttpResponseRedirect(reverse("company", args=[company.pk]))
+
+
+@require_GET
+@member_required
+def contacts_export(request: HttpRequest) -> HttpResponse:
+    """The filtered list as CSV (CRM admins), streamed; UTF-8 with a BOM (spreadsheets then read
+    æøå right)."""
+    from itertools import chain
+
+    from django.http import StreamingHttpResponse
+
+    from samtale.core.clock import now
+    from samtale.crm.exports import export_contacts
+
+    user = acting(request)
+    membership = membership_of(user)
+    filters = queries.ContactFilters.from_query(request.GET, queries.custom_properties(membership.account_id))
+    lines = export_contacts(membership.account, acting_user=user, filters=filters)
+    response = StreamingHttpResponse(chain(["\ufeff"], lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="contacts-{now():%Y-%m-%d}.csv"'
+    return response  # type: ignore[return-value]
+
+
+@require_GET
+@member_required
+def contact_data_export(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Everything held about the contact, one zip archive (CRM admins)."""
+    from django.http import FileResponse
+
+    from samtale.crm.privacy import export_contact
+
+    user = acting(request)
+    contact = queries.contact_or_404(membership_of(user).account_id, contact_id)
+    archive = export_contact(contact, acting_user=user)
+    return FileResponse(archive, as_attachment=True, filename=f"contact-{contact.pk}.zip",  # type: ignore[return-value]
+                        content_type="application/zip")  # fmt: skip
+
+
+@action_view
+def contact_erase(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """The contact deleted for good with their conversations (CRM admins; the page asks first)."""
+    from samtale.crm.privacy import erase_contact
+
+    user = acting(request)
+    contact = queries.contact_or_404(membership_of(user).account_id, contact_id)
+    erase_contact(contact, acting_user=user)
+    return HttpResponseRedirect(reverse("contacts"))
+
+
+@member_required
+def contact_imports(request: HttpRequest) -> HttpResponse:
+    """GET: upload a CSV file, and the account's recent imports; POST: the upload (CRM admins),
+    then its columns are mapped."""
+    from samtale.crm import imports
+    from samtale.crm.models import ContactImport
+
+    user = acting(request)
+    membership = membership_of(user)
+    if request.method == "POST":
+        return _import_upload(request)
+    recent = ContactImport.objects.filter(account_id=membership.account_id).order_by("-created_at", "-id")[:10]
+    return render(request, "crm/import.html", {
+        "section": "contacts", "recent": list(recent), "crm_admin": membership.has_permission("crm_admin"),
+        "max_mb": imports.max_bytes() // (1024 * 1024),
+    })  # fmt: skip
+
+
+@action_view
+def _import_upload(request: HttpRequest) -> HttpResponse:
+    from samtale.crm import imports
+
+    user = acting(request)
+    membership = membership_of(user)
+    declared = parse_id(str(request.META.get("CONTENT_LENGTH", ""))) or 0
+    if declared > imports.max_bytes() + 1024 * 1024:  # refused before the body is read
+        raise ValidationError({"file": [_("The file is %(size)s MB; at most %(limit)s MB.")
+                                        % {"size": declared // (1024 * 1024), "limit": imports.max_bytes() // (1024 * 1024)}]})  # fmt: skip
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationError({"file": [_("Choose a CSV file.")]})
+    contact_import = imports.upload(membership.account, acting_user=user, name=upload.name or "contacts.csv",
+                                    stream=upload, size=upload.size or 0)  # fmt: skip
+    return HttpResponseRedirect(reverse("contact_import", args=[contact_import.pk]))
+
+
+def _import_or_404(request: HttpRequest, import_id: int) -> Any:
+    from django.http import Http404
+
+    from samtale.crm.models import ContactImport
+
+    found = ContactImport.objects.filter(account_id=membership_of(acting(request)).account_id, pk=import_id).first()
+    if found is None:
+        raise Http404("No such import")
+    return found
+
+
+@require_GET
+@member_required
+def contact_import(request: HttpRequest, import_id: int) -> HttpResponse:
+    """An import: its columns to map with a preview of the first rows, or its progress."""
+    from samtale.crm import imports
+
+    contact_import = _import_or_404(request, import_id)
+    membership = membership_of(acting(request))
+    context: dict[str, Any] = {"section": "contacts", "imp": contact_import,
+                               "crm_admin": membership.has_permission("crm_admin")}  # fmt: skip
+    if contact_import.status == "uploaded":
+        preview = imports.preview(contact_import)
+        context.update({
+            "columns": [(str(i), name, [row[i] if i < len(row) else "" for row in preview])
+                        for i, name in enumerate(contact_import.header)],
+            "choices": imports.importable(membership.account_id),
+        })  # fmt: skip
+    return render(request, "crm/import_job.html", context)
+
+
+@action_view
+def contact_import_start(request: HttpRequest, import_id: int) -> HttpResponse:
+    from samtale.crm import imports
+
+    contact_import = _import_or_404(request, import_id)
+    mapping = {str(i): str(request.POST.get(f"column_{i}", "")) for i in range(len(contact_import.header))}
+    imports.start(contact_import, acting_user=acting(request), mapping=mapping,
+                  duplicates=str(request.POST.get("duplicates", "")))  # fmt: skip
+    return HttpResponseRedirect(reverse("contact_import", args=[contact_import.pk]))
+
+
+@require_GET
+@member_required
+def contact_import_errors(request: HttpRequest, import_id: int) -> HttpResponse:
+    """The rows not imported, as CSV (CRM admins)."""
+    from django.http import StreamingHttpResponse
+
+    from samtale.crm import imports
+
+    contact_import = _import_or_404(request, import_id)
+    actions.require_crm_admin(acting(request), contact_import.account_id)
+    response = StreamingHttpResponse(imports.error_report(contact_import), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{contact_import.pk}-errors.csv"'
+    return response  # type: ignore[return-value]

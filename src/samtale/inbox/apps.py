@@ -16,3 +16,8 @@ class InboxConfig(AppConfig):
         on_user_removed(lambda user, acting_user: release_conversations_of(user, acting_user=acting_user))
         contacts_merged.register(move_conversations_to_contact)
         visible_inboxes.register(visible_inbox_ids)
+        from samtale.crm.privacy import contact_data, contact_forgetting
+        from samtale.inbox.actions import privacy
+
+        contact_data.register(privacy.contact_data)
+        contact_forgetting.register(privacy.forget_contact)

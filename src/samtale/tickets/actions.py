@@ -343,3 +343,20 @@ def contacts_merged(keep: Contact, merged: Contact, acting_user: User | None) ->
     if ids:
         Ticket.objects.filter(pk__in=ids).update(contact=keep)
         publish_on_commit(events.ticket_changed(keep.account_id, ids, [], "contact"))
+
+
+def contact_data(contact: Contact) -> tuple[str, Any, list[tuple[str, str]]]:
+    """The contact's tickets, for the export of what is held about them (crm.privacy)."""
+    rows = Ticket.objects.filter(contact=contact).select_related("stage", "pipeline").order_by("created_at", "id")
+    return "tickets", [
+        {"id": t.pk, "name": t.name, "description": t.description, "pipeline": t.pipeline.name, "stage": t.stage.name,
+         "priority": t.priority, "category": t.category, "created": t.created_at.isoformat(),
+         "closed": t.closed_at.isoformat() if t.closed_at else None}
+        for t in rows
+    ], []  # fmt: skip
+
+
+def forget_contact(contact: Contact, acting_user: User | None) -> tuple[str, int]:
+    """Erasing the contact deletes their tickets (those of their conversations go with them)."""
+    tickets = list(Ticket.objects.select_related("account").filter(contact=contact))
+    return "tickets", delete_tickets(tickets, acting_user=acting_user, why="contact erased")

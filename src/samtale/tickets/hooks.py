@@ -13,4 +13,8 @@ def install() -> None:
     hooks.conversations_deleting.register(actions.conversations_deleting)
     hooks.sender_blocked.register(actions.sender_blocked)
     contacts_merged.register(actions.contacts_merged)
+    from samtale.crm.privacy import contact_data, contact_forgetting
+
+    contact_data.register(actions.contact_data)
+    contact_forgetting.register(actions.forget_contact)
     sidebar.install()

@@ -12,11 +12,11 @@ from samtale.accounts.models import User
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
-from samtale.crm.actions import forget_timeline_subjects
 from samtale.inbox import events
 from samtale.inbox.actions.conversations import _bot_still_talking
+from samtale.inbox.actions.privacy import delete_for_good
 from samtale.inbox.counters import counted
-from samtale.inbox.hooks import conversations_deleting, conversations_reopened
+from samtale.inbox.hooks import conversations_reopened
 from samtale.inbox.models import (
     Conversation,
     Inbox,
@@ -98,12 +98,8 @@ def bulk_delete_forever(inbox: Inbox, *, acting_user: User, ids: Iterable[int]) 
     with transaction.atomic():
         doomed = [c for c in Conversation.objects.select_for_update().filter(pk__in=[c.pk for c in conversations]) if c.trashed_at is not None]  # fmt: skip
         pks = [c.pk for c in doomed]
-        with counted(doomed, deleted=True):
-            audit(inbox.account, acting_user, "conversation.bulk_deleted", inbox, ids=pks)
-            conversations_deleting(doomed, acting_user)
-            forget_timeline_subjects("conversation", pks)
-            Conversation.objects.filter(pk__in=pks).delete()
-        publish_on_commit(events.conversations_changed(inbox.pk, pks, "deleted"))
+        audit(inbox.account, acting_user, "conversation.bulk_deleted", inbox, ids=pks)
+        delete_for_good(doomed, acting_user)
     return len(pks)
 
 
@@ -114,11 +110,5 @@ def purge_trash(*, older_than: timedelta) -> int:
     for inbox_id in Conversation.objects.filter(trashed_at__lt=cutoff).values_list("inbox_id", flat=True).distinct():
         with transaction.atomic():
             doomed = list(Conversation.objects.filter(inbox_id=inbox_id, trashed_at__lt=cutoff)[:5000])
-            pks = [c.pk for c in doomed]
-            with counted(doomed, deleted=True):
-                conversations_deleting(doomed, None)
-                forget_timeline_subjects("conversation", pks)
-                Conversation.objects.filter(pk__in=pks).delete()
-            total += len(pks)
-            publish_on_commit(events.conversations_changed(inbox_id, pks, "deleted"))
+            total += delete_for_good(doomed, None)
     return total

@@ -14,13 +14,13 @@ from samtale.accounts.models import User
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.core.events import publish_on_commit
-from samtale.crm.actions import add_timeline_entry, forget_timeline_subjects, move_timeline_subject
+from samtale.crm.actions import add_timeline_entry, move_timeline_subject
 from samtale.crm.models import Contact
 from samtale.inbox import assignment, events
 from samtale.inbox.actions._common import _notify, _require_inbox_access
 from samtale.inbox.actions.receiving import _reroute, _sender_key
 from samtale.inbox.counters import counted
-from samtale.inbox.hooks import conversation_closed, conversations_deleting, conversations_reopened, sender_blocked
+from samtale.inbox.hooks import conversation_closed, conversations_reopened, sender_blocked
 from samtale.inbox.models import (
     BlockedSender,
     Conversation,
@@ -185,13 +185,11 @@ def delete_conversation_forever(conversation: Conversation, *, acting_user: User
         _require_inbox_access(acting_user, conversation)
     if conversation.trashed_at is None:
         raise ValidationError(_("Only conversations in Trash can be deleted forever."))
-    with transaction.atomic(), counted([conversation], deleted=True):
-        inbox_id, pk = conversation.inbox_id, conversation.pk
+    from samtale.inbox.actions.privacy import delete_for_good
+
+    with transaction.atomic():
         audit(conversation.account, acting_user, "conversation.deleted", conversation, subject=conversation.subject)
-        conversations_deleting([conversation], acting_user)
-        forget_timeline_subjects("conversation", [pk])
-        conversation.delete()
-        publish_on_commit(events.conversations_changed(inbox_id, [pk], "deleted"))
+        delete_for_good([conversation], acting_user)
 
 
 def mark_spam(conversation: Conversation, *, acting_user: User) -> Conversation:
