@@ -61,7 +61,7 @@ def test_about_this_contact_is_edited_beside_the_conversation_and_a_teammate_see
         page.goto(thread)
         page.locator("body[data-live='1']").wait_for(state="attached")
     about = bob.locator("#sidebar-about")
-    expect(about).to_contain_text("About this contact")
+    expect(bob.locator(".sidebar-fold[data-fold=about] > summary")).to_have_text("About this contact")
     about.locator("#about-phone").fill("ring meg")
     about.locator("#about-save").click()
     expect(bob.locator("#toasts")).to_contain_text("ring meg is not a phone number")

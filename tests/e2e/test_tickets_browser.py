@@ -58,6 +58,17 @@ def test_create_a_ticket_and_close_it_with_the_conversation(browser: Any, server
     bob.click("#ticket-conversation")
     bob.wait_for_url("**/inbox/**/c/**")
     expect(bob.locator("#thread")).to_contain_text("Body of ticket")
+    # each sidebar section folds, and stays folded for this person
+    fold = bob.locator(".sidebar-fold[data-fold=ticket]")
+    expect(fold).to_have_attribute("open", "")
+    with bob.expect_response(lambda r: "/me/preferences/" in r.url and r.status == 204):
+        fold.locator("> summary").click()
+    expect(bob.locator("#ticket-stage")).to_be_hidden()
+    bob.reload()
+    expect(bob.locator(".sidebar-fold[data-fold=ticket]")).not_to_have_attribute("open", "")
+    expect(bob.locator(".sidebar-fold[data-fold=about]")).to_have_attribute("open", "")
+    carol.reload()  # Carol's are hers
+    expect(carol.locator(".sidebar-fold[data-fold=ticket]")).to_have_attribute("open", "")
 
 
 def test_the_board_moves_a_ticket_by_keyboard(browser: Any, server: Server) -> None:
@@ -81,6 +92,7 @@ def test_the_board_moves_a_ticket_by_keyboard(browser: Any, server: Server) -> N
     expect(new.locator(".board-card", has_text="Login fails on Safari")).to_be_visible()
     page.keyboard.press("Alt+ArrowRight")
     expect(second.locator(".board-card", has_text="Login fails on Safari")).to_be_visible()
+    expect(page.locator(".board-card[data-saving]")).to_have_count(0)  # both moves answered, in order
     page.reload()  # stored, not only drawn
     expect(
         page.locator(".board-column").nth(1).locator(".board-card", has_text="Login fails on Safari")

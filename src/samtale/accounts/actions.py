@@ -202,9 +202,14 @@ def set_language(user: User, *, acting_user: User, language: str) -> None:
 # A person's layout of the screens, remembered across reloads and devices: which panels are
 # collapsed, whether "More" views are unfolded, which views are hidden and in what order.
 PREFERENCE_FLAGS = ("nav_collapsed", "contact_collapsed", "more_views_open")
-PREFERENCE_LISTS = ("hidden_views", "view_order", "about_contact_properties", "ticket_detail_properties")
+PREFERENCE_LISTS = (
+    "hidden_views", "view_order", "about_contact_properties", "ticket_detail_properties", "collapsed_sections",
+)  # fmt: skip
 VIEW_KEY = re.compile(r"[a-z_]{1,32}|custom-[0-9]{1,12}")
-PROPERTY_KEY = re.compile(r"[a-z0-9_]{1,60}")  # a contact property's key (crm.properties)
+PROPERTY_KEY = re.compile(r"[a-z0-9_]{1,60}")
+SECTION_KEY = re.compile(
+    r"[a-z0-9-]{1,40}"
+)  # a sidebar section's key (core.sidebar)  # a contact property's key (crm.properties)
 
 
 def set_preferences(user: User, *, acting_user: User, **changes: Any) -> dict[str, Any]:
@@ -219,7 +224,13 @@ def set_preferences(user: User, *, acting_user: User, **changes: Any) -> dict[st
         elif key in PREFERENCE_LISTS:
             if not isinstance(value, list) or len(value) > 200:
                 raise ValidationError(_("Unknown setting."))
-            pattern = PROPERTY_KEY if key.endswith("_properties") else VIEW_KEY
+            pattern = (
+                PROPERTY_KEY
+                if key.endswith("_properties")
+                else SECTION_KEY
+                if key == "collapsed_sections"
+                else VIEW_KEY
+            )
             if not all(isinstance(v, str) and pattern.fullmatch(v) for v in value):
                 raise ValidationError(_("Unknown setting."))
             changes[key] = list(dict.fromkeys(value))

@@ -6,6 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -153,6 +154,7 @@ def _thread_context(
         "send_as": [(kind, ChannelKind(kind).label, ", ".join(to)) for kind, to in queries.reply_options(conversation)],
         # the apps' pieces (core.sidebar): sidebar sections, lines under the title, the Close control
         "sidebar": sidebar.sections_for(conversation, user),
+        "collapsed_sections": list((user.preferences or {}).get("collapsed_sections") or []),
         "thread_head": sidebar.sections_for(conversation, user, "head"),
         "close_controls": sidebar.sections_for(conversation, user, "close") if conversation.status == "open" else [],
     }
@@ -591,10 +593,25 @@ def save_preference(request: HttpRequest) -> HttpResponse:
     from samtale.accounts.actions import PREFERENCE_FLAGS, set_preferences
 
     name = request.POST.get("name", "")
+    if name.startswith("section:") and request.POST.get("value") in {"0", "1"}:
+        return _fold_section(request, name.removeprefix("section:"), folded=request.POST["value"] == "1")
     if name not in PREFERENCE_FLAGS or request.POST.get("value") not in {"0", "1"}:
         return HttpResponseBadRequest(_("Unknown setting."), content_type="text/plain; charset=utf-8")
     user = acting(request)
     set_preferences(user, acting_user=user, **{name: request.POST["value"] == "1"})
+    return HttpResponse(status=204)
+
+
+def _fold_section(request: HttpRequest, key: str, *, folded: bool) -> HttpResponse:
+    """A sidebar section folded or unfolded, remembered for the user (any key a section could have)."""
+    from samtale.accounts.actions import set_preferences
+
+    user = acting(request)
+    folded_now = [k for k in (user.preferences or {}).get("collapsed_sections", []) if k != key]
+    try:
+        set_preferences(user, acting_user=user, collapsed_sections=[*folded_now, key] if folded else folded_now)
+    except ValidationError:
+        return HttpResponseBadRequest(_("Unknown setting."), content_type="text/plain; charset=utf-8")
     return HttpResponse(status=204)
 
 

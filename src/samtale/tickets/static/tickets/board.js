@@ -15,31 +15,59 @@
     el.textContent = String(Math.max(0, (parseInt(el.textContent, 10) || 0) + by));
   }
 
-  async function move(card, target) {
+  // A card moves on screen at once; the moves are sent one after another, in the order they were
+  // made (two quick moves sent at once could reach the server in the other order and leave the
+  // ticket in the wrong stage). A card with moves still being saved carries data-saving.
+  let queue = Promise.resolve();
+  const pending = new Map();
+  const current = (id) => document.getElementById(id);
+  function settle(id) {
+    const left = (pending.get(id) || 1) - 1;
+    pending.set(id, left);
+    const card = current(id);
+    if (card && left === 0) delete card.dataset.saving;
+    else if (card) card.dataset.saving = "1";
+  }
+
+  function move(card, target) {
     const from = card.parentElement;
     if (!target || target === from) return;
     const before = card.nextSibling;
     target.prepend(card);
     bump(from, -1); bump(target, 1);
     card.focus();
-    const body = new URLSearchParams({ stage: target.dataset.stage });
+    const id = card.id, url = card.dataset.moveUrl, stage = target.dataset.stage;
+    pending.set(id, (pending.get(id) || 0) + 1);
+    card.dataset.saving = "1";
+    queue = queue.then(() => send(id, url, stage, target, from, before)).catch(() => undefined);
+  }
+
+  async function send(id, url, stage, target, from, before) {
     let res = null;
     try {
-      res = await fetch(card.dataset.moveUrl, { method: "POST", body, headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
+      res = await fetch(url, { method: "POST", body: new URLSearchParams({ stage }), headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
     } catch (err) { res = null; }
+    const card = current(id);
     if (res && res.ok) {
-      const html = await res.text();
       const fresh = document.createElement("template");
-      fresh.innerHTML = html.trim();
+      fresh.innerHTML = (await res.text()).trim();
       const replacement = fresh.content.firstElementChild;
-      if (replacement) { card.replaceWith(replacement); replacement.focus(); }
+      if (replacement && card) {
+        const focused = document.activeElement === card;
+        card.replaceWith(replacement);
+        if (focused) replacement.focus();
+      }
+      settle(id);
       said.textContent = board.dataset.moved + " " + nameOf(target);
       return;
     }
     // refused: back where it was, and why
-    from.insertBefore(card, before);
-    bump(target, -1); bump(from, 1);
-    card.focus();
+    if (card && card.parentElement === target) {
+      from.insertBefore(card, before && before.parentElement === from ? before : null);
+      bump(target, -1); bump(from, 1);
+      card.focus();
+    }
+    settle(id);
     const why = res ? await res.text() : "";
     said.textContent = board.dataset.notMoved + " " + (why.length < 300 ? why : res.status);
   }

@@ -731,6 +731,8 @@
   // Remembered at the click itself, not only at the (asynchronous) toggle event: a live refresh
   // may detach the clicked <details> first, and a detached element's toggle never reaches here.
   document.addEventListener("click", (e) => {
+    const fold = e.target.closest && e.target.closest(".sidebar-fold > summary");
+    if (fold) savePref("section:" + fold.parentElement.dataset.fold, fold.parentElement.open);  // open now: folded next
     const summary = e.target.closest && e.target.closest(".more-views > summary");
     if (summary) { moreOpen = !summary.parentElement.open; savePref("more_views_open", moreOpen); }
   }, true);
