@@ -41,8 +41,13 @@ def test_demo_fills_every_view(db) -> None:  # type: ignore[no-untyped-def]
     from samtale.tickets.models import Ticket
 
     # tickets in every stage of the default pipeline, a closed one only on a closed conversation
-    assert set(Ticket.objects.values_list("stage_id", flat=True)) == set(Stage.objects.values_list("pk", flat=True))
+    assert set(Ticket.objects.values_list("stage_id", flat=True)) == set(
+        Stage.objects.filter(pipeline__kind="ticket").values_list("pk", flat=True)
+    )
     assert not Ticket.objects.filter(closed_at__isnull=False, conversation__status="open").exists()
+    from samtale.deals.models import Deal
+
+    assert Deal.objects.count() == 10 and Deal.objects.filter(closed_at__isnull=False).exists()
     with redirect_stdout(io.StringIO()):
         assert main(["demo", "--if-empty"]) == 0  # idempotent
     assert Conversation.objects.count() == 300

@@ -53,7 +53,11 @@ def acme_ids(world: World) -> dict[str, int]:
     company = __import__("samtale.crm.actions", fromlist=["x"]).create_company(
         world.account, acting_user=world.admin, name="Top secret", domain="secret.example"
     )
+    deal = __import__("samtale.deals.actions", fromlist=["x"]).create_deal(
+        world.account, acting_user=world.admin, conversation=c, name="Top secret"
+    )
     return {
+        "deal_id": deal.pk,
         "company_id": company.pk,
         "ticket_id": ticket.pk,
         "pipeline_id": ticket.pipeline_id,

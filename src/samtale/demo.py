@@ -206,7 +206,27 @@ def build(rng: random.Random, total: int) -> Account:
         members = [u for u in users if inbox.members.filter(pk=u.pk).exists()]
         _one(rng, inbox, channels[inbox.pk], rng.choice(contacts), members, users, special.get(index, "normal"), at)
     _tickets(rng, account, users)
+    _deals(rng, account, users)
     return account
+
+
+DEAL_NAMES = ["Årsavtale", "Utvidelse til 50 brukere", "Pilotprosjekt", "Oppgradering til Pro", "Rammeavtale"]
+
+
+def _deals(rng: random.Random, account: Account, users: list[User]) -> None:
+    """A few deals in the Sales pipeline, from sales conversations, through the actions."""
+    from samtale.deals import actions as deal_actions
+
+    stages = list(default_pipeline(account, PipelineKind.DEAL).stages.all())
+    rows = Conversation.objects.filter(account=account, inbox__name="Salg", trashed_at=None, spam_at=None, bot="")
+    for n, conversation in enumerate(rows.exclude(contact=None).order_by("-last_activity_at")[:10]):
+        with clock.at(conversation.created_at + timedelta(minutes=10)):
+            deal_actions.create_deal(
+                account, acting_user=conversation.owner or users[3], conversation=conversation,
+                name=f"{DEAL_NAMES[n % len(DEAL_NAMES)]} – {conversation.contact.display_name}"[:200],  # type: ignore[union-attr]
+                amount=str(rng.choice([15000, 48000, 120000, 250000, 9900])), stage=stages[n % len(stages)].pk,
+                close_date=(clock.now() + timedelta(days=rng.randint(10, 120))).date().isoformat(),
+            )  # fmt: skip
 
 
 TICKET_NAMES = ["Feil MVA på faktura", "Får ikke logget inn", "Retur av ordre", "Endre abonnement", "Pakken kom aldri",

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "samtale.availability",
     "samtale.routing",
     "samtale.tickets",
+    "samtale.deals",
     "samtale.channels.email",  # app label "mail": its tables keep their names
     "samtale.channels.chat",
     "samtale.web",

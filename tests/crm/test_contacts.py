@@ -3,12 +3,14 @@ with their history, owners, companies by domain, deletion by CRM admins only."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from samtale.core.models import AuditLog
 from samtale.crm import actions
-from samtale.crm.models import Contact, ContactSearchToken, PropertyChange
+from samtale.crm.models import Contact, ContactSearchToken, PropertyChange, Task
 from samtale.crm.search import fold, search, terms_of
 from samtale.inbox.models import Conversation
 from tests.conftest import World
@@ -224,3 +226,49 @@ def test_last_contacted_moves_forward_with_messages_either_way(world: World) -> 
     actions.note_contacted(contact.pk, now() - timedelta(days=3))  # an older message: no step back
     contact.refresh_from_db()
     assert contact.last_contacted_at == reply.created_at
+
+
+def test_a_task_due_today_shows_in_its_owners_inbox_and_tasks(world: World, client_for: Any) -> None:
+    from datetime import timedelta
+
+    from samtale.core.clock import now
+
+    contact = actions.create_contact(world.account, acting_user=None, name="Kari Nordmann", email="kari@fjord.no")
+    actions.add_task(contact, acting_user=world.admin, title="Ring Kari", due_at=now() - timedelta(minutes=1),
+                     owner_id=world.agent.pk)  # fmt: skip
+    actions.add_task(contact, acting_user=world.admin, title="Send tilbud", due_at=now() + timedelta(days=3),
+                     owner_id=world.agent.pk)  # fmt: skip
+    actions.add_task(contact, acting_user=world.admin, title="Carol's", due_at=now(), owner_id=world.agent2.pk)
+    inbox = client_for(world.agent).get(f"/inbox/{world.support.pk}/v/all_open/").content.decode()
+    assert 'id="tasks-due"' in inbox and "Ring Kari" in inbox and "Send tilbud" not in inbox and "Carol's" not in inbox
+    assert "1 task due today" in inbox
+    page = client_for(world.agent).get("/tasks/").content.decode()
+    assert page.index("Ring Kari") < page.index("Send tilbud") and "Carol" not in page
+    task = Task.objects.get(title="Ring Kari")
+    done = client_for(world.agent).post(f"/tasks/{task.pk}/done/", {"done": "1", "next": "tasks"})
+    assert done.status_code == 302 and done["Location"] == "/tasks/"
+    inbox = client_for(world.agent).get(f"/inbox/{world.support.pk}/v/all_open/").content.decode()
+    assert 'id="tasks-due"' not in inbox
+
+
+def test_calls_and_meetings_are_logged_on_the_timeline(world: World, client_for: Any) -> None:
+    import json
+
+    contact = actions.create_contact(world.account, acting_user=None, name="Kari Nordmann")
+    client = client_for(world.agent)
+    bad = client.post(f"/contacts/{contact.pk}/activities/", {"kind": "call", "at": "1990-01-01T10:00",
+                                                              "outcome": "maybe", "duration_minutes": "9999"})  # fmt: skip
+    assert bad.status_code == 400 and {"at", "outcome", "duration_minutes"} <= set(json.loads(bad["X-Field-Errors"]))
+    assert client.post(f"/contacts/{contact.pk}/activities/", {"kind": "call", "at": "garbage"}).status_code == 400
+    from samtale.core.clock import now
+
+    at = now().astimezone().strftime("%Y-%m-%dT%H:%M")
+    ok = client.post(f"/contacts/{contact.pk}/activities/", {"kind": "call", "at": at, "outcome": "voicemail",
+                                                             "duration_minutes": "3", "notes": "Ring tilbake fredag"})  # fmt: skip
+    assert ok.status_code == 302
+    ok = client.post(f"/contacts/{contact.pk}/activities/", {"kind": "meeting", "at": at, "title": "Oppstartsmøte"})
+    assert ok.status_code == 302
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "Left a voicemail" in page and "Ring tilbake fredag" in page and "Oppstartsmøte" in page and "3 min" in page
+    theirs = actions.create_contact(world.other_account, acting_user=None, name="Evil")
+    assert client.post(f"/contacts/{theirs.pk}/activities/", {"kind": "call", "at": at}).status_code == 404

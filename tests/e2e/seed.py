@@ -113,8 +113,12 @@ def main() -> None:
                                     stream=io.BytesIO(upload), size=len(upload)).pk  # fmt: skip
     company = create_company(world.account, acting_user=world.admin, name="Customer Example AS",
                              domain="customer.example").pk  # fmt: skip
+    from samtale.deals.actions import create_deal
+
+    deal = create_deal(world.account, acting_user=world.agent, name="Årsavtale Customer Ticketed", amount="48000",
+                       conversation=Conversation.objects.get(pk=subjects["ticketed"])).pk  # fmt: skip
     json.dump(
-        {"contacts": contacts, "tickets": tickets, "pending_import": pending_import, "company": company, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
+        {"contacts": contacts, "tickets": tickets, "deal": deal, "pending_import": pending_import, "company": company, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
          "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
         sys.stdout,
     )  # fmt: skip

@@ -86,6 +86,8 @@ def screens(server: Server) -> list[tuple[str, str, Callable[[Any], None] | None
         ("company record", f"/companies/{server.seed['company']}/", click("#company-add-contact > summary")),
         ("contact import", "/contacts/import/", None),
         ("import columns", f"/contacts/import/{server.seed['pending_import']}/", None),
+        ("deals", "/deals/", None),
+        ("deal record", f"/deals/{server.seed['deal']}/", None),
         ("tickets", "/tickets/", click(".crm-more-filters > summary")),
         ("ticket board", "/tickets/board/", None),
         ("ticket record", f"/tickets/{server.seed['tickets']['ticketed']}/", None),

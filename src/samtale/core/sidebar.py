@@ -19,10 +19,12 @@ class Section:
     # (conversation, user) → the template's data, or None when the section has nothing to show
     load: Callable[[Any, Any], dict[str, Any] | None]
     order: int = 100
-    place: str = "sidebar"  # "sidebar", "head" (under the title) or "close" (the Close control)
+    # "sidebar", "head" (under the title), "close" (the Close control); and the CRM's records:
+    # "contact-record", "company-record" (loaded with the contact or company instead)
+    place: str = "sidebar"
 
 
-PLACES = ("sidebar", "head", "close")
+PLACES = ("sidebar", "head", "close", "contact-record", "company-record")
 _sections: dict[str, Section] = {}
 
 

@@ -798,3 +798,59 @@ def set_task_done(task: Task, *, acting_user: User, done: bool = True) -> Task:
         audit(task.contact.account, acting_user, "task.done" if done else "task.reopened", task)
         publish_on_commit(events.contact_changed(task.account_id, [task.contact_id], "timeline"))
     return task
+
+
+def log_activity(
+    contact: Contact,
+    *,
+    acting_user: User,
+    kind: str,
+    at: datetime,
+    title: str = "",
+    outcome: str = "",
+    duration_minutes: object = None,
+    notes: str = "",
+) -> Any:
+    """A call or meeting that happened (any teammate): when (from ten years ago up to a day
+    ahead), how long (up to a day), a call's outcome, notes; on the contact's timeline."""
+    from datetime import timedelta
+
+    from samtale.crm.models import ActivityKind, CallOutcome, LoggedActivity
+
+    _require_member(acting_user, contact.account_id)
+    errors: dict[str, list[str]] = {}
+    if kind not in ActivityKind.values:
+        errors["kind"] = [_("Choose one of the options.")]
+    if not (now() - timedelta(days=3653) <= at <= now() + timedelta(days=1)):
+        errors["at"] = [_("When it happened: within the last ten years.")]
+    if outcome and (kind != ActivityKind.CALL or outcome not in CallOutcome.values):
+        errors["outcome"] = [_("Choose one of the options.")]
+    minutes = None
+    if duration_minutes not in (None, ""):
+        try:
+            minutes = int(str(duration_minutes))
+        except ValueError:
+            minutes = -1
+        if not 0 <= minutes <= 1440:
+            errors["duration_minutes"] = [_("A duration from 0 to 1440 minutes.")]
+    try:
+        title = _one_line("title", title, 200)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    notes = str(notes or "").strip()
+    if len(notes) > NOTE_LIMIT:
+        errors["notes"] = [_("At most %(n)s characters.") % {"n": NOTE_LIMIT}]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        activity = LoggedActivity.objects.create(
+            account_id=contact.account_id, contact=contact, kind=kind, title=title, outcome=outcome, at=at,
+            duration_minutes=minutes, notes=notes, author=acting_user,
+        )  # fmt: skip
+        add_timeline_entry(
+            contact, kind=f"{kind}.logged", at=at, actor=acting_user, subject_type="activity", subject_id=activity.pk,
+            title=title, data={"outcome": outcome, "minutes": minutes, "notes": notes[:2000]},
+        )  # fmt: skip
+        audit(contact.account, acting_user, f"{kind}.logged", activity, contact_id=contact.pk)
+        publish_on_commit(events.contact_changed(contact.account_id, [contact.pk], "timeline"))
+    return activity

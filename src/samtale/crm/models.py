@@ -330,3 +330,35 @@ class ContactImportError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.message}"
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+
+
+class CallOutcome(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    NO_ANSWER = "no_answer", _("No answer")
+    VOICEMAIL = "voicemail", _("Left a voicemail")
+    BUSY = "busy", _("Busy")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+
+class LoggedActivity(models.Model):
+    """A call or a meeting with the contact that happened outside Samtale, logged by a teammate
+    (on the contact's timeline)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=8, choices=ActivityKind.choices)
+    title = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=16, choices=CallOutcome.choices, blank=True)
+    at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    author = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%Y-%m-%d}"

@@ -5,6 +5,8 @@ define more in settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -161,3 +163,59 @@ def add_stage(
         )
         audit(pipeline.account, acting_user, "pipeline.stage_added", pipeline, stage_id=stage.pk)
     return stage
+
+
+# --- the bounded values tickets and deals read from forms and the API ---------------------------
+
+
+def _pk(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def pipeline_of(account_id: int, kind: str, value: object) -> Pipeline | None:
+    """The account's pipeline of this kind with this id, None for none given; else "No such pipeline"."""
+    if value in (None, ""):
+        return None
+    found = Pipeline.objects.filter(account_id=account_id, kind=kind, pk=_pk(value)).first()
+    if found is None:
+        raise ValidationError({"pipeline": [_("No such pipeline.")]})
+    return found
+
+
+def stage_in(pipeline: Pipeline, value: object) -> Stage:
+    found = Stage.objects.filter(pipeline=pipeline, pk=_pk(value)).first()
+    if found is None:
+        raise ValidationError({"stage": [_("Choose a stage of this pipeline.")]})
+    return found
+
+
+def any_stage_of(account_id: int, kind: str, value: object) -> Stage:
+    """A stage of any of the account's pipelines of this kind (it names its pipeline)."""
+    found = (
+        Stage.objects.select_related("pipeline")
+        .filter(pipeline__account_id=account_id, pipeline__kind=kind, pk=_pk(value))
+        .first()
+    )
+    if found is None:
+        raise ValidationError({"stage": [_("Choose a stage of this pipeline.")]})
+    return found
+
+
+def bounded_text(key: str, value: object, limit: int, *, one_line: bool = True) -> str:
+    text = str(value or "")
+    text = " ".join(text.split()) if one_line else text.strip()
+    if len(text) > limit:
+        raise ValidationError({key: [_("At most %(n)s characters.") % {"n": limit}]})
+    return text
+
+
+def choice_of(key: str, value: object, choices: Any, *, blank: bool = False) -> str:
+    text = str(value or "")
+    if blank and text == "":
+        return ""
+    if text not in choices.values:
+        raise ValidationError({key: [_("Choose one of the options.")]})
+    return text

@@ -54,8 +54,14 @@ def _own_data(contact: Contact) -> dict[str, Any]:
         {"title": t.title, "due": _when(t.due_at), "done": _when(t.done_at)}
         for t in contact.tasks.order_by("created_at", "id")
     ]
+    activities = [
+        {"kind": a.kind, "title": a.title, "outcome": a.outcome, "at": _when(a.at), "minutes": a.duration_minutes,
+         "notes": a.notes}
+        for a in contact.activities.order_by("at", "id")
+    ]  # fmt: skip
     return {
         "id": contact.pk,
+        "calls_and_meetings": activities,
         **{f: _when(getattr(contact, f)) for f in fields},
         "company": contact.company.name if contact.company else None,
         "owner": contact.owner.name if contact.owner else None,

@@ -16,7 +16,7 @@ from django.http import Http404
 from samtale.accounts.models import User
 from samtale.core.hooks import Hook
 from samtale.crm import search
-from samtale.crm.models import Company, Contact, PropertyChange, PropertyDefinition, TimelineEntry
+from samtale.crm.models import Company, Contact, PropertyChange, PropertyDefinition, Task, TimelineEntry
 
 PAGE = 50
 TIMELINE_PAGE = 30
@@ -271,3 +271,42 @@ def company_conversations(company: Company, user: User, limit: int = 20) -> list
     if allowed is not None:
         rows = rows.filter(data__inbox_id__in=allowed)
     return list(rows.select_related("contact").order_by("-at", "-id")[:limit])
+
+
+def _end_of_today() -> dt.datetime:
+    """Midnight after today, in the reader's zone (the page's)."""
+    from django.utils import timezone
+
+    local = timezone.localtime()
+    return (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def tasks_due_today(user: User, limit: int = 5) -> tuple[list[Task], int]:
+    """The person's open tasks due by the end of today (overdue too), soonest first, and how many
+    there are (one query for the page, one for the count only when there are more)."""
+    rows = Task.objects.filter(owner=user, done_at__isnull=True, due_at__lt=_end_of_today()).select_related("contact")
+    found = list(rows.order_by("due_at", "id")[: limit + 1])
+    total = len(found) if len(found) <= limit else rows.count()
+    return found[:limit], total
+
+
+def my_tasks(user: User, limit: int = 200) -> dict[str, list[Task]]:
+    """The person's open tasks: overdue, today, later and without a date (one query)."""
+    end = _end_of_today()
+    start = end - dt.timedelta(days=1)
+    groups: dict[str, list[Task]] = {"overdue": [], "today": [], "later": [], "undated": []}
+    rows = (
+        Task.objects.filter(owner=user, done_at__isnull=True)
+        .select_related("contact")
+        .order_by(F("due_at").asc(nulls_last=True), "id")[:limit]
+    )
+    for task in rows:
+        if task.due_at is None:
+            groups["undated"].append(task)
+        elif task.due_at < start:
+            groups["overdue"].append(task)
+        elif task.due_at < end:
+            groups["today"].append(task)
+        else:
+            groups["later"].append(task)
+    return groups

@@ -15,8 +15,9 @@ from samtale.accounts.access import membership_of
 from samtale.accounts.http import acting, action_view, member_required
 from samtale.accounts.models import User
 from samtale.core.bounds import parse_id
+from samtale.core.sidebar import sections_for
 from samtale.crm import actions, queries
-from samtale.crm.models import Contact, LifecycleStage, PropertyType
+from samtale.crm.models import CallOutcome, Contact, LifecycleStage, PropertyType
 from samtale.crm.properties import STANDARD, Property, all_properties
 from samtale.crm.templatetags.crm_tags import shown
 
@@ -114,6 +115,8 @@ def contact_record(request: HttpRequest, contact_id: int) -> HttpResponse:
             "members": _members(membership.account_id),
             "companies": queries.companies_of(membership.account_id),
             "crm_admin": membership.has_permission("crm_admin"),
+            "extras": sections_for(contact, user, "contact-record"),  # what the apps above show here
+            "outcomes": CallOutcome.choices,
         },
     )
 
@@ -304,6 +307,8 @@ def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
     if task is None:
         raise Http404("No such task")
     actions.set_task_done(task, acting_user=user, done=request.POST.get("done", "1") == "1")
+    if request.POST.get("next") == "tasks":
+        return HttpResponseRedirect(reverse("my_tasks"))
     return HttpResponseRedirect(reverse("contact", args=[task.contact_id]))
 
 
@@ -350,6 +355,7 @@ def company_record(request: HttpRequest, company_id: int) -> HttpResponse:
         {
             "section": "contacts", "company": company, "contacts": queries.company_contacts(company),
             "conversations": queries.company_conversations(company, user), "members": _members(membership.account_id),
+            "extras": sections_for(company, user, "company-record"),
             "crm_admin": membership.has_permission("crm_admin"),
         },
     )  # fmt: skip
@@ -542,3 +548,38 @@ def contact_import_errors(request: HttpRequest, import_id: int) -> HttpResponse:
     response = StreamingHttpResponse(imports.error_report(contact_import), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{contact_import.pk}-errors.csv"'
     return response  # type: ignore[return-value]
+
+
+@require_GET
+@member_required
+def my_tasks(request: HttpRequest) -> HttpResponse:
+    """The person's open tasks about contacts: overdue, today, later, without a date."""
+    groups = queries.my_tasks(acting(request))
+    titled = [
+        ("overdue", _("Overdue"), groups["overdue"]), ("today", _("Today"), groups["today"]),
+        ("later", _("Later"), groups["later"]), ("undated", _("Without a date"), groups["undated"]),
+    ]  # fmt: skip
+    return render(request, "crm/tasks.html", {"section": "contacts", "groups": titled,
+                                              "empty": not any(rows for _k, _t, rows in titled)})  # fmt: skip
+
+
+@action_view
+def contact_activity(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Log a call or a meeting; its moment is typed in the teammate's own time zone (the page's)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    user = acting(request)
+    contact = queries.contact_or_404(membership_of(user).account_id, contact_id)
+    text = str(request.POST.get("at", "")).strip()[:16]
+    try:
+        at = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.get_current_timezone())
+    except ValueError:
+        raise ValidationError({"at": [_("Not a date and time.")]}) from None
+    actions.log_activity(
+        contact, acting_user=user, kind=str(request.POST.get("kind", ""))[:10], at=at,
+        title=str(request.POST.get("title", ""))[:300], outcome=str(request.POST.get("outcome", ""))[:20],
+        duration_minutes=str(request.POST.get("duration_minutes", ""))[:6], notes=str(request.POST.get("notes", ""))[:20_000],
+    )  # fmt: skip
+    return HttpResponseRedirect(reverse("contact", args=[contact.pk]))

@@ -27,8 +27,17 @@ from samtale.crm.actions import (
     require_member,
     teammate,
 )
-from samtale.crm.models import Contact, Pipeline, PipelineKind, Stage
-from samtale.crm.pipelines import default_pipeline, first_closed_stage, first_open_stage
+from samtale.crm.models import Contact, PipelineKind, Stage
+from samtale.crm.pipelines import (
+    any_stage_of,
+    bounded_text,
+    choice_of,
+    default_pipeline,
+    first_closed_stage,
+    first_open_stage,
+    pipeline_of,
+    stage_in,
+)
 from samtale.inbox import actions as inbox_actions
 from samtale.inbox import events as inbox_events
 from samtale.inbox.access import access_conversation
@@ -38,63 +47,6 @@ from samtale.tickets.models import Category, Priority, Ticket
 
 NAME_LIMIT = 200
 DESCRIPTION_LIMIT = 10_000
-
-
-def _pipeline(account_id: int, value: object) -> Pipeline | None:
-    if value in (None, ""):
-        return None
-    try:
-        pk = int(str(value))
-    except ValueError:
-        pk = 0
-    found = Pipeline.objects.filter(account_id=account_id, kind=PipelineKind.TICKET, pk=pk).first()
-    if found is None:
-        raise ValidationError({"pipeline": [_("No such pipeline.")]})
-    return found
-
-
-def _stage(pipeline: Pipeline, value: object) -> Stage:
-    try:
-        pk = int(str(value))
-    except ValueError:
-        pk = 0
-    found = Stage.objects.filter(pipeline=pipeline, pk=pk).first()
-    if found is None:
-        raise ValidationError({"stage": [_("Choose a stage of this pipeline.")]})
-    return found
-
-
-def _ticket_stage(account_id: int, value: object) -> Stage:
-    """A stage of any of the account's ticket pipelines."""
-    try:
-        pk = int(str(value))
-    except ValueError:
-        pk = 0
-    found = (
-        Stage.objects.select_related("pipeline")
-        .filter(pipeline__account_id=account_id, pipeline__kind=PipelineKind.TICKET, pk=pk)
-        .first()
-    )
-    if found is None:
-        raise ValidationError({"stage": [_("Choose a stage of this pipeline.")]})
-    return found
-
-
-def _text(key: str, value: object, limit: int, *, one_line: bool = True) -> str:
-    text = str(value or "")
-    text = " ".join(text.split()) if one_line else text.strip()
-    if len(text) > limit:
-        raise ValidationError({key: [_("At most %(n)s characters.") % {"n": limit}]})
-    return text
-
-
-def _choice(key: str, value: object, choices: Any, *, blank: bool = False) -> str:
-    text = str(value or "")
-    if blank and text == "":
-        return ""
-    if text not in choices.values:
-        raise ValidationError({key: [_("Choose one of the options.")]})
-    return text
 
 
 def _publish(ticket: Ticket, change: str) -> None:
@@ -136,15 +88,20 @@ def create_ticket(
     if conversation is not None:
         access_conversation(acting_user, conversation.pk)
     if pipeline in (None, "") and stage not in (None, ""):  # a stage names its pipeline
-        pipeline = _ticket_stage(account.pk, stage).pipeline_id
+        pipeline = any_stage_of(account.pk, PipelineKind.TICKET, stage).pipeline_id
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     for key, clean in (
-        ("name", lambda: _text("name", name, NAME_LIMIT)),
-        ("description", lambda: _text("description", description, DESCRIPTION_LIMIT, one_line=False)),
-        ("priority", lambda: _choice("priority", priority or Priority.MEDIUM, Priority)),
-        ("category", lambda: _choice("category", category, Category, blank=True)),
-        ("pipeline", lambda: _pipeline(account.pk, pipeline) or default_pipeline(account, PipelineKind.TICKET)),
+        ("name", lambda: bounded_text("name", name, NAME_LIMIT)),
+        ("description", lambda: bounded_text("description", description, DESCRIPTION_LIMIT, one_line=False)),
+        ("priority", lambda: choice_of("priority", priority or Priority.MEDIUM, Priority)),
+        ("category", lambda: choice_of("category", category, Category, blank=True)),
+        (
+            "pipeline",
+            lambda: (
+                pipeline_of(account.pk, PipelineKind.TICKET, pipeline) or default_pipeline(account, PipelineKind.TICKET)
+            ),
+        ),
     ):
         try:
             values[key] = clean()
@@ -162,7 +119,7 @@ def create_ticket(
     if "pipeline" in values:
         try:
             values["stage"] = (
-                _stage(values["pipeline"], stage) if stage not in (None, "") else first_open_stage(values["pipeline"])
+                stage_in(values["pipeline"], stage) if stage not in (None, "") else first_open_stage(values["pipeline"])
             )
         except ValidationError as error:
             errors.update(error.message_dict if hasattr(error, "error_dict") else {"stage": error.messages})
@@ -207,12 +164,12 @@ def update_ticket(ticket: Ticket, *, acting_user: User, values: dict[str, object
     if unknown:
         errors["__all__"] = [_("Unknown field: %(name)s.") % {"name": sorted(unknown)[0]}]
     cleaners: dict[str, Any] = {
-        "name": lambda v: _text("name", v, NAME_LIMIT),
-        "description": lambda v: _text("description", v, DESCRIPTION_LIMIT, one_line=False),
-        "priority": lambda v: _choice("priority", v, Priority),
-        "category": lambda v: _choice("category", v, Category, blank=True),
+        "name": lambda v: bounded_text("name", v, NAME_LIMIT),
+        "description": lambda v: bounded_text("description", v, DESCRIPTION_LIMIT, one_line=False),
+        "priority": lambda v: choice_of("priority", v, Priority),
+        "category": lambda v: choice_of("category", v, Category, blank=True),
         "owner": lambda v: teammate(ticket.account_id, v),
-        "pipeline": lambda v: _pipeline(ticket.account_id, v) or ticket.pipeline,
+        "pipeline": lambda v: pipeline_of(ticket.account_id, PipelineKind.TICKET, v) or ticket.pipeline,
     }
     for key, clean in cleaners.items():
         if key in values:
@@ -226,10 +183,10 @@ def update_ticket(ticket: Ticket, *, acting_user: User, values: dict[str, object
     chosen_pipeline = values.get("pipeline") not in (None, "")
     try:
         if values.get("stage") not in (None, "") and not chosen_pipeline:  # a stage names its pipeline
-            changes["stage"] = _ticket_stage(ticket.account_id, values["stage"])
+            changes["stage"] = any_stage_of(ticket.account_id, PipelineKind.TICKET, values["stage"])
             changes["pipeline"] = changes["stage"].pipeline
         elif values.get("stage") not in (None, ""):
-            changes["stage"] = _stage(pipeline, values["stage"])
+            changes["stage"] = stage_in(pipeline, values["stage"])
         elif pipeline.pk != ticket.pipeline_id:
             changes["stage"] = first_open_stage(pipeline)
     except ValidationError as error:

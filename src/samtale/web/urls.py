@@ -5,6 +5,7 @@ from samtale.availability import views as availability_views
 from samtale.channels import channel_apps, has_module
 from samtale.core.bounds import IdConverter
 from samtale.crm import views as crm_views
+from samtale.deals import views as deal_views
 from samtale.tickets import views as ticket_views
 from samtale.web import auth_views as login_views
 from samtale.web import contact_views as cv
@@ -47,12 +48,17 @@ urlpatterns = [
     path("contacts/<id:contact_id>/about/", crm_views.contact_about, name="contact_about"),
     path("contacts/<id:contact_id>/notes/", crm_views.contact_note, name="contact_note"),
     path("contacts/<id:contact_id>/tasks/", crm_views.contact_task, name="contact_task"),
+    path("contacts/<id:contact_id>/activities/", crm_views.contact_activity, name="contact_activity"),
     path("companies/", crm_views.companies_page, name="companies"),
     path("companies/new/", crm_views.company_create, name="company_create"),
     path("companies/<id:company_id>/", crm_views.company_record, name="company"),
     path("companies/<id:company_id>/update/", crm_views.company_update, name="company_update"),
     path("companies/<id:company_id>/delete/", crm_views.company_delete, name="company_delete"),
     path("companies/<id:company_id>/contacts/", crm_views.company_contacts, name="company_contacts"),
+    path("deals/", deal_views.deals_page, name="deals"),
+    path("deals/<id:deal_id>/", deal_views.deal_record, name="deal"),
+    path("deals/<id:deal_id>/update/", deal_views.deal_update, name="deal_update"),
+    path("deals/<id:deal_id>/delete/", deal_views.deal_delete, name="deal_delete"),
     path("tickets/", ticket_views.tickets_page, name="tickets"),
     path("tickets/board/", ticket_views.board_page, name="ticket_board_default"),
     path("tickets/board/<id:pipeline_id>/", ticket_views.board_page, name="ticket_board"),
@@ -60,6 +66,7 @@ urlpatterns = [
     path("tickets/<id:ticket_id>/update/", ticket_views.ticket_update, name="ticket_update"),
     path("tickets/<id:ticket_id>/move/", ticket_views.ticket_move, name="ticket_move"),
     path("tickets/<id:ticket_id>/delete/", ticket_views.ticket_delete, name="ticket_delete"),
+    path("tasks/", crm_views.my_tasks, name="my_tasks"),
     path("tasks/<id:task_id>/done/", crm_views.task_done, name="task_done"),
     path("contacts/<id:contact_id>/about/fields/", crm_views.contact_about_fields, name="contact_about_fields"),
     path("contacts/<id:contact_id>/email/", cv.contact_compose, name="contact_compose"),
@@ -69,6 +76,7 @@ urlpatterns = [
     path("c/<id:conversation_id>/owner/", v.owner_select, name="owner_select"),
     path("c/<id:conversation_id>/contact/", cv.conversation_contact, name="conversation_contact"),
     path("c/<id:conversation_id>/contact/search/", cv.conversation_contact_search, name="conversation_contact_search"),
+    path("c/<id:conversation_id>/deals/", deal_views.conversation_deals, name="conversation_deals"),
     path("c/<id:conversation_id>/ticket/", ticket_views.conversation_ticket, name="conversation_ticket"),
     path("c/<id:conversation_id>/ticket/details/", ticket_views.ticket_details_fields, name="ticket_details_fields"),
     path("c/<id:conversation_id>/close-with-ticket/", ticket_views.close_conversation, name="conversation_close"),

@@ -20,6 +20,7 @@ from samtale.accounts.models import User
 from samtale.channels.email.queries import IntakeHealth, intake_health
 from samtale.core import sidebar
 from samtale.core.bounds import parse_id
+from samtale.crm.queries import tasks_due_today
 from samtale.inbox import actions, queries
 from samtale.inbox.access import (
     access_channel,
@@ -233,6 +234,7 @@ def inbox_page(
         **_main_context(request, inbox, view, counts),
         "inboxes": inboxes,
         "unread": queries.unread_notifications(user),
+        "tasks_due": tasks_due_today(user),  # the person's CRM tasks due today show in their inbox
         "membership": membership_of(user),
         "mention_members": [{"id": u.pk, "name": u.name, "email": u.email} for u in members],
     }
