@@ -56,7 +56,14 @@ def acme_ids(world: World) -> dict[str, int]:
     deal = __import__("samtale.deals.actions", fromlist=["x"]).create_deal(
         world.account, acting_user=world.admin, conversation=c, name="Top secret"
     )
+    import io
+
+    from samtale.crm import imports
+
+    pending = imports.upload(world.account, acting_user=world.admin, name="Top secret.csv",
+                             stream=io.BytesIO(b"name\nTop secret\n"), size=16)  # fmt: skip
     return {
+        "import_id": pending.pk,
         "deal_id": deal.pk,
         "company_id": company.pk,
         "ticket_id": ticket.pk,
@@ -124,7 +131,7 @@ def test_every_api_endpoint_with_ids_is_404_for_the_outsider(world: World, acme_
         for method in operations:
             body = {"text": "x", "owner_id": None, "ids": [acme_ids["conversation_id"]], "kind": "chat", "name": "x",
                     "channel_id": acme_ids["channel_id"], "to": "a@b.example", "subject": "s", "q": "x", "action": "away", "ics": "x",
-                    "steps": [{"type": "message", "text": "x"}]}  # fmt: skip
+                    "steps": [{"type": "message", "text": "x"}], "other_id": acme_ids["contact_id"], "properties": {"job_title": "x"}, "title": "x"}  # fmt: skip
             response = client.generic(
                 method.upper(), url, data=__import__("json").dumps(body), content_type="application/json"
             )

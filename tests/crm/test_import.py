@@ -165,7 +165,7 @@ def test_a_crashed_import_resumes_from_the_last_chunk(world: World, monkeypatch:
         world.account, acting_user=world.admin, name="f.csv", stream=io.BytesIO(content), size=len(content)
     )
     imports.start(made, acting_user=world.admin, mapping=made.mapping, duplicates="update")
-    real = imports._import_row
+    real = imports._values
     calls = {"n": 0}
 
     def dies_on_the_25th(*args: Any) -> str:
@@ -174,7 +174,7 @@ def test_a_crashed_import_resumes_from_the_last_chunk(world: World, monkeypatch:
             raise SystemExit("worker killed")
         return real(*args)
 
-    monkeypatch.setattr(imports, "_import_row", dies_on_the_25th)
+    monkeypatch.setattr(imports, "_values", dies_on_the_25th)
     with pytest.raises(SystemExit):
         run_contact_import.call(made.pk)
     made.refresh_from_db()
@@ -185,8 +185,28 @@ def test_a_crashed_import_resumes_from_the_last_chunk(world: World, monkeypatch:
     from samtale.core.clock import now
 
     ContactImport.objects.filter(pk=made.pk).update(heartbeat_at=now() - timedelta(minutes=3))
-    monkeypatch.setattr(imports, "_import_row", real)
+    monkeypatch.setattr(imports, "_values", real)
     assert imports.resume_stalled() == 1
     assert run_contact_import.call(made.pk) == "done"
     made.refresh_from_db()
     assert (made.processed, made.created) == (35, 35) and Contact.objects.count() == 35
+
+
+def test_an_address_taken_meanwhile_sends_the_chunk_row_by_row(world: World, monkeypatch: Any) -> None:
+    """Another contact took one of the chunk's addresses between the look-up and the write (a
+    mail arriving at that moment): the chunk is done again row by row, the rest imported."""
+    from django.db import IntegrityError
+
+    real = actions.create_prepared_contacts
+    raced = []
+
+    def taken(account: Any, **kw: Any) -> Any:
+        monkeypatch.setattr(actions, "create_prepared_contacts", real)
+        raced.append(True)
+        raise IntegrityError("UNIQUE constraint failed: crm_contactidentity")
+
+    monkeypatch.setattr(actions, "create_prepared_contacts", taken)
+    made = _imported(world, b"name,email\nKari,kari@x.no\nOla,ola@x.no\nSiri,siri@x.no\n")
+    assert raced and (made.created, made.updated, made.failed, made.status) == (3, 0, 0, "done")
+    assert sorted(Contact.objects.values_list("email", flat=True)) == ["kari@x.no", "ola@x.no", "siri@x.no"]
+    assert made.errors.count() == 0 and made.processed == 3  # nothing counted twice

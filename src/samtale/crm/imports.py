@@ -14,6 +14,7 @@ stops the import at that row with the rows before it kept."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import logging
@@ -25,17 +26,18 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from samtale.accounts.models import Account, User
+from samtale.core import batching
 from samtale.core.audit import audit
 from samtale.core.clock import now
 from samtale.crm import actions
 from samtale.crm.actions import require_crm_admin
 from samtale.crm.identities import IdentityKind, normalize
-from samtale.crm.models import Contact, ContactImport, ContactImportError, ImportStatus
+from samtale.crm.models import Contact, ContactIdentity, ContactImport, ContactImportError, ImportStatus
 from samtale.crm.properties import Property, all_properties
 
 log = logging.getLogger(__name__)
@@ -297,28 +299,91 @@ def _error(contact_import: ContactImport, row: int, message: str, cells: list[st
 
 
 def _import_chunk(contact_import: ContactImport, chunk: list[tuple[int, list[str]]], actor: User) -> None:
+    """One transaction: the chunk's rows, and how far the import got. New contacts are checked
+    row by row and written together (`actions.create_prepared_contacts`); a row that updates a
+    contact goes through `update_contact` in a savepoint. Should another contact take one of the
+    chunk's addresses meanwhile, the chunk is done again row by row, each in a savepoint."""
     if not chunk:
         return
-    with transaction.atomic():
-        for number, cells in chunk:
-            try:
-                with transaction.atomic():
-                    outcome = _import_row(contact_import, cells, actor)
-            except ValidationError as error:
-                messages = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
-                text = "; ".join(
-                    f"{k}: {' '.join(v)}" if k and k != "__all__" else " ".join(v) for k, v in messages.items()
-                )
-                _error(contact_import, number, text, cells)
-                contact_import.failed += 1
+    counts = (contact_import.created, contact_import.updated, contact_import.skipped, contact_import.failed)
+    try:
+        with transaction.atomic(), batching.batch() as scope:
+            _rows(contact_import, chunk, actor, scope, together=True)
+            _progress(contact_import, len(chunk))
+    except IntegrityError:
+        contact_import.created, contact_import.updated, contact_import.skipped, contact_import.failed = counts
+        with transaction.atomic(), batching.batch() as scope:
+            _rows(contact_import, chunk, actor, scope, together=False)
+            _progress(contact_import, len(chunk))
+
+
+def _progress(contact_import: ContactImport, rows: int) -> None:
+    contact_import.processed += rows
+    contact_import.heartbeat_at = now()
+    contact_import.save(update_fields=["processed", "created", "updated", "skipped", "failed", "heartbeat_at"])
+    if contact_import.created or contact_import.updated:
+        from samtale.core.events import publish_on_commit
+        from samtale.crm import events
+
+        publish_on_commit(events.contact_changed(contact_import.account_id, [], "imported"))
+
+
+def _message(error: ValidationError) -> str:
+    messages = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+    return "; ".join(f"{k}: {' '.join(v)}" if k and k != "__all__" else " ".join(v) for k, v in messages.items())
+
+
+def _rows(
+    contact_import: ContactImport, chunk: list[tuple[int, list[str]]], actor: User, scope: Any, *, together: bool
+) -> None:
+    account = contact_import.account
+    _prefetch(contact_import, chunk, scope)
+    prepared: list[tuple[Contact, list[tuple[str, str]]]] = []
+    pending: dict[tuple[str, str], int] = {}  # an identity of a row to be created → its index in `prepared`
+    later: list[tuple[int, list[str], dict[str, object], int]] = []  # rows updating a contact of this chunk
+    for number, cells in chunk:
+        try:
+            values = _values(contact_import, cells)
+            existing = _existing(account.pk, values, scope)
+            keys = _identity_keys(values)
+            twin = next((pending[k] for k in keys if k in pending), None)
+            if existing is not None or twin is not None:
+                if contact_import.duplicates == "skip":
+                    contact_import.skipped += 1
+                elif existing is not None:
+                    with transaction.atomic():
+                        _update(contact_import, existing, values, actor, scope)
+                    contact_import.updated += 1
+                else:
+                    later.append((number, cells, values, twin))  # type: ignore[arg-type]
                 continue
-            setattr(contact_import, outcome, getattr(contact_import, outcome) + 1)
-        contact_import.processed += len(chunk)
-        contact_import.heartbeat_at = now()
-        contact_import.save(update_fields=["processed", "created", "updated", "skipped", "failed", "heartbeat_at"])
+            company = values.pop("company", None)
+            if company:
+                values["company"] = _company(contact_import, str(company), actor, scope)
+            name = str(values.pop("name", ""))
+            if together:
+                prepared.append(actions.prepare_contact(account, name=name, values=values))
+                for key in keys:
+                    pending[key] = len(prepared) - 1
+            else:
+                with transaction.atomic():
+                    actions.new_contact(account, acting_user=actor, name=name, values=values)
+            contact_import.created += 1
+        except ValidationError as error:
+            _error(contact_import, number, _message(error), cells)
+            contact_import.failed += 1
+    made = actions.create_prepared_contacts(account, acting_user=actor, prepared=prepared)
+    for number, cells, values, index in later:
+        try:
+            with transaction.atomic():
+                _update(contact_import, made[index], values, actor, scope)
+            contact_import.updated += 1
+        except ValidationError as error:
+            _error(contact_import, number, _message(error), cells)
+            contact_import.failed += 1
 
 
-def _import_row(contact_import: ContactImport, cells: list[str], actor: User) -> str:
+def _values(contact_import: ContactImport, cells: list[str]) -> dict[str, object]:
     if _not_text(cells):
         raise ValidationError(_("This row is not text in the file's encoding (%(encoding)s).")
                               % {"encoding": contact_import.encoding})  # fmt: skip
@@ -334,32 +399,79 @@ def _import_row(contact_import: ContactImport, cells: list[str], actor: User) ->
             values[key] = cell
     if not values:
         raise ValidationError(_("The row is empty."))
-    account = contact_import.account
-    email = str(values.get("email", ""))
-    existing = actions.find_contact_by_email(account.pk, email) if email else None
-    if existing is None and email:  # an address kept only as a property (typed, never proven)
-        existing = Contact.objects.filter(account=account, email__iexact=email[:254], merged_into=None).first()
-    if existing is None and values.get("phone"):
-        try:
-            phone = normalize(IdentityKind.PHONE, str(values["phone"]))
-            existing = actions.find_contact(account.pk, IdentityKind.PHONE, phone)
-        except ValidationError:
-            pass  # the update below names the bad number
+    return values
+
+
+def _identity_keys(values: dict[str, object]) -> list[tuple[str, str]]:
+    keys = []
+    if values.get("email"):
+        keys.append((IdentityKind.EMAIL.value, str(values["email"]).strip().lower()))
+    if values.get("phone"):
+        with contextlib.suppress(ValidationError):
+            keys.append((IdentityKind.PHONE.value, normalize(IdentityKind.PHONE, str(values["phone"]))))
+    return keys
+
+
+def _existing(account_id: int, values: dict[str, object], scope: Any) -> Contact | None:
+    """The contact this row is about already: by its address (an identity, or an address kept only
+    as a property), else by its number."""
+    for kind, value in _identity_keys(values):
+        found = actions.find_contact(account_id, kind, value)
+        if found is None and kind == IdentityKind.EMAIL:
+            found = scope.memo.get(("plain-email", account_id), {}).get(value)
+        if found is not None:
+            return found
+    return None
+
+
+def _company(contact_import: ContactImport, name: str, actor: User, scope: Any) -> Any:
+    key = ("company-named", name.casefold())
+    return scope.remember(key, lambda: actions.company_named(contact_import.account, acting_user=actor, name=name))
+
+
+def _update(
+    contact_import: ContactImport, contact: Contact, values: dict[str, object], actor: User, scope: Any
+) -> None:
+    values = dict(values)
     company = values.pop("company", None)
-    if existing is not None and contact_import.duplicates == "skip":
-        return "skipped"
+    if company:
+        values["company"] = _company(contact_import, str(company), actor, scope)
     full = str(values.pop("name", ""))
     if full and "first_name" not in values and "last_name" not in values:  # "Kari Anne Nordmann"
         values["first_name"], values["last_name"] = actions._split_name(full)
-    contact = existing
-    if contact is None:
-        name = full or " ".join(str(values.get(k, "")) for k in ("first_name", "last_name")).strip()
-        contact = actions.create_contact(account, acting_user=actor, name=name)
-    if company:
-        values["company"] = actions.company_named(account, acting_user=actor, name=str(company))
-    if values:
-        actions.update_contact(contact, acting_user=actor, values=values)
-    return "updated" if existing is not None else "created"
+    actions.update_contact(contact, acting_user=actor, values=values)
+
+
+def _column(contact_import: ContactImport, key: str) -> int | None:
+    for column, mapped in contact_import.mapping.items():
+        if mapped == key:
+            return int(column)
+    return None
+
+
+def _prefetch(contact_import: ContactImport, chunk: list[tuple[int, list[str]]], scope: Any) -> None:
+    """The chunk's addresses and numbers looked up at once: their contacts by identity, and by the
+    address kept only as a property (typed, never proven)."""
+    account_id = contact_import.account_id
+    index = _column(contact_import, "email")
+    emails = sorted(
+        {cells[index].strip().lower()[:254] for _n, cells in chunk if index is not None and index < len(cells)} - {""}
+    )
+    actions.prefetch_contacts(account_id, emails)
+    plain = {c.email: c for c in Contact.objects.filter(account_id=account_id, email__in=emails, merged_into=None)}
+    scope.memo[("plain-email", account_id)] = plain
+    index = _column(contact_import, "phone")
+    if index is None:
+        return
+    phones = set()
+    for _n, cells in chunk:
+        if index < len(cells) and cells[index].strip():
+            with contextlib.suppress(ValidationError):  # (the row's checks name a bad number)
+                phones.add(normalize(IdentityKind.PHONE, cells[index]))
+    rows = ContactIdentity.objects.filter(account_id=account_id, kind=IdentityKind.PHONE, value__in=sorted(phones))
+    found = {row.value: row.contact for row in rows.select_related("contact")}
+    for phone in phones:
+        scope.memo.setdefault(("identity", account_id, IdentityKind.PHONE.value, phone), found.get(phone))
 
 
 def resume_stalled() -> int:
