@@ -79,6 +79,7 @@ bench: install-test
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/inbox_http.py $(BENCH_ARGS)
 	$(BIN)/python bench/ui.py $(BENCH_ARGS)
+	$(BIN)/python bench/crm.py $(CRM_BENCH_ARGS)
 
 lint: .stamp-install-test
 	$(BIN)/ruff check .

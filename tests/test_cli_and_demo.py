@@ -48,6 +48,9 @@ def test_demo_fills_every_view(db) -> None:  # type: ignore[no-untyped-def]
     from samtale.deals.models import Deal
 
     assert Deal.objects.count() == 10 and Deal.objects.filter(closed_at__isnull=False).exists()
+    from samtale.crm.models import CustomRecord
+
+    assert CustomRecord.objects.filter(type__singular="Abonnement", contacts__isnull=False).count() == 25
     with redirect_stdout(io.StringIO()):
         assert main(["demo", "--if-empty"]) == 0  # idempotent
     assert Conversation.objects.count() == 300

@@ -62,7 +62,14 @@ def acme_ids(world: World) -> dict[str, int]:
 
     pending = imports.upload(world.account, acting_user=world.admin, name="Top secret.csv",
                              stream=io.BytesIO(b"name\nTop secret\n"), size=16)  # fmt: skip
+    from samtale.crm import objects
+
+    kind = objects.define_type(world.account, acting_user=world.admin, singular="Top secret", plural="Top secrets",
+                               fields=[("Name", "text", "")])  # fmt: skip
+    record = objects.save_record(kind, acting_user=world.admin, values={objects.definitions(kind)[0].key: "Top secret"})
     return {
+        "type_id": kind.pk,
+        "record_id": record.pk,
         "import_id": pending.pk,
         "deal_id": deal.pk,
         "company_id": company.pk,

@@ -207,7 +207,23 @@ def build(rng: random.Random, total: int) -> Account:
         _one(rng, inbox, channels[inbox.pk], rng.choice(contacts), members, users, special.get(index, "normal"), at)
     _tickets(rng, account, users)
     _deals(rng, account, users)
+    _subscriptions(rng, account, users, contacts)
     return account
+
+
+def _subscriptions(rng: random.Random, account: Account, users: list[User], contacts: list[Contact]) -> None:
+    """A custom object, "Abonnement" (plan and renewal date), with records for some contacts."""
+    from samtale.crm import objects
+
+    kind = objects.define_type(account, acting_user=users[0], singular="Abonnement", plural="Abonnementer",
+                               label="Plan", fields=[("Plan", "dropdown", "Basis\nPro\nBedrift"),
+                                                     ("Fornyes", "date", ""), ("Antall brukere", "number", "")])  # fmt: skip
+    plan, renews, seats = (d.key for d in objects.definitions(kind))
+    for contact in contacts[:25]:
+        day = (clock.now() + timedelta(days=rng.randint(5, 365))).date().isoformat()
+        objects.save_record(kind, acting_user=users[0], contact_ids=[contact.pk],
+                            values={plan: rng.choice(["Basis", "Pro", "Bedrift"]), renews: day,
+                                    seats: str(rng.choice([1, 5, 10, 25, 50]))})  # fmt: skip
 
 
 DEAL_NAMES = ["Årsavtale", "Utvidelse til 50 brukere", "Pilotprosjekt", "Oppgradering til Pro", "Rammeavtale"]

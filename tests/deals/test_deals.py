@@ -102,3 +102,12 @@ def test_another_accounts_deal_is_404(world: World, client_for: Any) -> None:
         assert client.post(f"/deals/{theirs.pk}/{url}", {"name": "Mine"}).status_code == 404
     theirs.refresh_from_db()
     assert theirs.name == "Top secret"
+
+
+def test_the_section_of_a_conversation_without_a_contact_is_empty(world: World, client_for: Any) -> None:
+    from samtale.inbox import actions as inbox_actions
+
+    conversation = world.inbound()
+    inbox_actions.change_contact(conversation, contact=None, acting_user=world.agent)
+    response = client_for(world.agent).get(f"/c/{conversation.pk}/deals/")
+    assert response.status_code == 200 and "deal-create-form" not in response.content.decode()

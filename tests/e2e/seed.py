@@ -117,8 +117,14 @@ def main() -> None:
 
     deal = create_deal(world.account, acting_user=world.agent, name="Årsavtale Customer Ticketed", amount="48000",
                        conversation=Conversation.objects.get(pk=subjects["ticketed"])).pk  # fmt: skip
+    from samtale.crm import objects
+
+    kind = objects.define_type(world.account, acting_user=world.admin, singular="Abonnement", plural="Abonnementer",
+                               label="Plan", fields=[("Plan", "dropdown", "Basis\nPro"), ("Fornyes", "date", "")])  # fmt: skip
+    record = objects.save_record(kind, acting_user=world.admin, contact_ids=[contacts["search"]],
+                                 values={objects.definitions(kind)[0].key: "Pro"}).pk  # fmt: skip
     json.dump(
-        {"contacts": contacts, "tickets": tickets, "deal": deal, "pending_import": pending_import, "company": company, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
+        {"contacts": contacts, "tickets": tickets, "deal": deal, "object_type": kind.pk, "record": record, "pending_import": pending_import, "company": company, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
          "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
         sys.stdout,
     )  # fmt: skip

@@ -243,3 +243,28 @@ def test_the_tickets_pieces_of_the_conversation_cost_the_same_however_many_ticke
     after, keys = measure()
     assert keys == "other-tickets,ticket,ticket-close,ticket-head"
     assert after == before, (before, after)
+
+
+def test_pipelines_are_defined_in_settings(world: World, client_for: Any) -> None:
+    admin = client_for(world.admin)
+    page = admin.get("/settings/pipelines/").content.decode()
+    assert "Support" in page and "Sales" in page and "Waiting on us" in page
+    bad = admin.post("/settings/pipelines/", {"kind": "ticket", "name": "Billing", "stages": "Open\nPaid: maybe"})
+    assert bad.status_code == 400 and "Line 2" in bad.content.decode()
+    made = admin.post(
+        "/settings/pipelines/", {"kind": "ticket", "name": "Billing", "stages": "Open\nSent: 30\nPaid: closed"}
+    )
+    assert made.status_code == 302
+    from samtale.crm.models import Pipeline
+
+    billing = Pipeline.objects.get(name="Billing")
+    assert [(s.name, s.is_closed, s.probability) for s in billing.stages.all()] == [
+        ("Open", False, None), ("Sent", False, 30), ("Paid", True, None)]  # fmt: skip
+    assert admin.post("/settings/pipelines/", {"pipeline": billing.pk, "stage": "Refunded: closed"}).status_code == 302
+    assert billing.stages.count() == 4
+    assert (
+        client_for(world.agent).post("/settings/pipelines/", {"kind": "deal", "name": "X", "stages": "A"}).status_code
+        == 403
+    )
+    theirs = default_pipeline(world.other_account, PipelineKind.TICKET)
+    assert admin.post("/settings/pipelines/", {"pipeline": theirs.pk, "stage": "Mine"}).status_code == 404

@@ -667,7 +667,9 @@ def define_property(
         raise ValidationError({"label": [_("A property needs a name.")]})
     if type not in PropertyType.values:
         raise ValidationError({"type": [_("Choose one of the options.")]})
-    if object_type not in ("contact", "company"):
+    if object_type not in ("contact", "company") and not (
+        object_type.startswith("obj:") and object_type[4:].isdigit() and len(object_type) <= 16
+    ):
         raise ValidationError({"object_type": [_("Choose one of the options.")]})
     cleaned = properties.clean_options(options) if type == PropertyType.DROPDOWN else []
     base = slugify(label).replace("-", "_")[:40] or "property"

@@ -362,3 +362,49 @@ class LoggedActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d}"
+
+
+class ObjectType(models.Model):
+    """A kind of record an account keeps beside its contacts (custom objects, D3): subscriptions,
+    devices, contracts … Its properties are `PropertyDefinition`s of object type `obj:<id>`; the
+    one named by `label_key` names each record."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    singular = models.CharField(max_length=60)
+    plural = models.CharField(max_length=60)
+    label_key = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["plural", "id"]
+
+    def __str__(self) -> str:
+        return self.plural
+
+    @property
+    def property_scope(self) -> str:
+        return f"obj:{self.pk}"
+
+
+class CustomRecord(models.Model):
+    """A record of a custom object type, associated with contacts and companies."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    type = models.ForeignKey(ObjectType, on_delete=models.CASCADE, related_name="records")
+    properties = models.JSONField(default=dict, blank=True)
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="custom_records")
+    companies = models.ManyToManyField(Company, blank=True, related_name="custom_records")
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["type", "-created_at", "-id"], name="record_type_created")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        value = self.properties.get(self.type.label_key) if self.type.label_key else None
+        return str(value) if value not in (None, "") else f"{self.type.singular} #{self.pk}"

@@ -5,6 +5,7 @@ a person typed. Every value from outside is bounded: lengths, numbers, dates, op
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -50,12 +51,16 @@ STANDARD_KEYS = {p.key for p in STANDARD}
 DEFAULT_SHOWN = ("email", "phone", "company", "owner", "lifecycle_stage", "last_contacted_at")
 
 
-def all_properties(account_id: int) -> list[Property]:
-    custom = [
+def as_properties(definitions: Iterable[PropertyDefinition]) -> list[Property]:
+    """Custom property definitions as the screens draw them."""
+    return [
         Property(d.key, d.label, d.type, custom=True, choices=tuple((o["value"], o["label"]) for o in d.options or []))
-        for d in PropertyDefinition.objects.filter(account_id=account_id, object_type="contact")
+        for d in definitions
     ]
-    return [*STANDARD, *custom]
+
+
+def all_properties(account_id: int) -> list[Property]:
+    return [*STANDARD, *as_properties(PropertyDefinition.objects.filter(account_id=account_id, object_type="contact"))]
 
 
 def clean_custom(definition: PropertyDefinition, raw: object) -> object:

@@ -54,5 +54,37 @@ def _load(conversation: Any, user: User) -> dict[str, Any] | None:
 ABOUT = Section(key="about", label=_("About this contact"), template="crm/sidebar_about.html", load=_load, order=20)
 
 
+def _records(conversation: Any, user: User) -> dict[str, Any] | None:
+    """The contact's custom records of every type (one query); nothing when they have none."""
+    if conversation.contact_id is None:
+        return None
+    from samtale.crm.objects import records_of_contact
+
+    rows = records_of_contact(conversation.contact_id)
+    if not rows:
+        return None
+    for r in rows:  # the two properties after the one naming it
+        r.shown = [(k, v) for k, v in r.properties.items() if k != r.type.label_key and v not in (None, "")][:2]  # type: ignore[attr-defined]
+    return {"records": rows}
+
+
+def _records_on_record(contact: Any, user: User) -> dict[str, Any] | None:
+    """On the contact's record: their custom records and a way to add one of each type (two queries)."""
+    from samtale.crm.models import ObjectType
+    from samtale.crm.objects import records_of_contact
+
+    kinds = list(ObjectType.objects.filter(account_id=contact.account_id))
+    if not kinds:
+        return None
+    return {"records": records_of_contact(contact.pk, limit=100), "kinds": kinds, "contact": contact}
+
+
+RECORD_RECORDS = Section(key="contact-records", label=_("Records"), template="crm/record_records.html",
+                         load=_records_on_record, place="contact-record")  # fmt: skip
+RECORDS = Section(key="records", label=_("Records"), template="crm/sidebar_records.html", load=_records, order=60)
+
+
 def install() -> None:
     register(ABOUT)
+    register(RECORDS)
+    register(RECORD_RECORDS)

@@ -24,6 +24,8 @@ FIELDS = ("name", "amount", "currency", "close_date", "owner", "company", "stage
 
 def _section(request: HttpRequest, conversation: Any) -> HttpResponse:
     data = sidebar.deals_section(conversation, acting(request))
+    if data is None:  # no contact: the section is not shown
+        return HttpResponse('<section class="sidebar-section" id="sidebar-deals"></section>')
     return render(request, "deals/sidebar_deals.html", {"section": sidebar.DEALS, "data": data})
 
 

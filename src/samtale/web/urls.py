@@ -4,6 +4,7 @@ from django.urls import include, path, register_converter
 from samtale.availability import views as availability_views
 from samtale.channels import channel_apps, has_module
 from samtale.core.bounds import IdConverter
+from samtale.crm import object_views
 from samtale.crm import views as crm_views
 from samtale.deals import views as deal_views
 from samtale.tickets import views as ticket_views
@@ -121,6 +122,12 @@ urlpatterns = [
     path("settings/inboxes/<id:inbox_id>/channels/new/", s.channel_create, name="settings_channel_create"),
     path("settings/channels/<id:channel_id>/delete/", s.channel_delete, name="settings_channel_delete"),
     path("settings/channels/<id:channel_id>/routing/", s.channel_routing, name="settings_channel_routing"),
+    path("settings/custom-objects/", object_views.types_page, name="custom_object_types"),
+    path("settings/pipelines/", object_views.pipelines_page, name="pipelines"),
+    path("objects/<id:type_id>/", object_views.records_page, name="custom_records"),
+    path("objects/records/<id:record_id>/", object_views.record_page, name="custom_record"),
+    path("objects/records/<id:record_id>/update/", object_views.record_update, name="custom_record_update"),
+    path("objects/records/<id:record_id>/delete/", object_views.record_delete, name="custom_record_delete"),
     path("settings/contact-properties/", crm_views.properties_page, name="contact_properties"),
     path("settings/contact-properties/new/", crm_views.property_create, name="contact_property_create"),
     path(
