@@ -29,6 +29,7 @@ import random
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -273,7 +274,7 @@ def measure(backend: str, samples: int, scale: int, import_rows: int) -> list[di
         cases: dict[str, list[tuple[float, bytes]]] = {"search": [], "record": [], "sidebar": [], "no_sidebar": [],
                                                        "board": []}  # fmt: skip
         for term in terms(rng, samples):
-            cases["search"].append(session.get("/contacts/?q=" + term.replace(" ", "+").replace("@", "%40")))
+            cases["search"].append(session.get("/contacts/?q=" + urllib.parse.quote_plus(term)))
         for _ in range(samples):
             cases["record"].append(session.get(f"/contacts/{info['busy']}/"))
             cases["sidebar"].append(session.get(f"/c/{info['with']}/", {"HX-Request": "true"}))

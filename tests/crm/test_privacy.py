@@ -42,6 +42,12 @@ def test_the_export_holds_everything_about_the_person(world: World, client_for: 
     inbox_actions.hide_message(world.first_message(conversation), acting_user=world.agent)
     create_ticket(world.account, acting_user=world.agent, conversation=conversation, name="Refusjon 42")
     actions.add_note(contact, acting_user=world.agent, text="Foretrekker e-post")
+    from samtale.crm import objects
+
+    kind = objects.define_type(world.account, acting_user=world.admin, singular="Abonnement", plural="Abonnementer",
+                               fields=[("Plan", "text", "")])  # fmt: skip
+    objects.save_record(kind, acting_user=world.agent, values={objects.definitions(kind)[0].key: "Pro"},
+                        contact_ids=[contact.pk])  # fmt: skip
     assert client_for(world.agent).get(f"/contacts/{contact.pk}/data.zip").status_code == 403
     response = client_for(world.admin).get(f"/contacts/{contact.pk}/data.zip")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
@@ -55,6 +61,7 @@ def test_the_export_holds_everything_about_the_person(world: World, client_for: 
     assert message["text"].startswith("Kontonummer") and message["hidden"] is True
     assert held["comments"][0]["text"] == "Ring henne i morgen"
     assert document["tickets"][0]["name"] == "Refusjon 42"
+    assert document["contact"]["records"][0]["label"] == "Pro"
     inside = message["attachments"][0]["in_archive"]
     assert archive.read(inside) == b"%PDF-1.4 secret"
 

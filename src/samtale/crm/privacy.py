@@ -59,9 +59,14 @@ def _own_data(contact: Contact) -> dict[str, Any]:
          "notes": a.notes}
         for a in contact.activities.order_by("at", "id")
     ]  # fmt: skip
+    records = [
+        {"type": r.type.singular, "label": r.label, "properties": r.properties, "created": _when(r.created_at)}
+        for r in contact.custom_records.select_related("type").order_by("created_at", "id")
+    ]
     return {
         "id": contact.pk,
         "calls_and_meetings": activities,
+        "records": records,
         **{f: _when(getattr(contact, f)) for f in fields},
         "company": contact.company.name if contact.company else None,
         "owner": contact.owner.name if contact.owner else None,
