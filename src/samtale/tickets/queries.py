@@ -173,15 +173,20 @@ def ticket_page(
     account_id: int, filters: TicketFilters, user_id: int, cursor: str = "", size: int = PAGE
 ) -> TicketPage:
     """Newest first, by a cursor on (created, id): a page costs the same however deep."""
-    rows = filtered(account_id, filters, user_id).order_by("-created_at", "-id")
+    return TicketPage(*_keyset(filtered(account_id, filters, user_id), "created_at", cursor, size))
+
+
+def _keyset(rows: QuerySet[Ticket], moment: str, cursor: str, size: int) -> tuple[list[Ticket], str]:
+    """A page of `rows` newest first by (`moment`, id) after `cursor`, and the next page's cursor."""
+    rows = rows.order_by(f"-{moment}", "-id")
     after = _decode(cursor)
     if after is not None:
         at, pk = after
-        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk))
+        rows = rows.filter(Q(**{f"{moment}__lt": at}) | Q(**{moment: at, "id__lt": pk}))
     found = list(rows[: size + 1])
     more = len(found) > size
     found = found[:size]
-    return TicketPage(found, _encode(found[-1].created_at, found[-1].pk) if more and found else "")
+    return found, _encode(getattr(found[-1], moment), found[-1].pk) if more and found else ""
 
 
 @dataclass
@@ -194,15 +199,9 @@ class Column:
 
 def column_page(stage: Stage, filters: TicketFilters, user_id: int, account_id: int, cursor: str = "") -> Column:
     """One column of the board: the stage's tickets most recently changed first, a page at a time."""
-    rows = filtered(account_id, filters, user_id).filter(stage=stage).order_by("-updated_at", "-id")
-    after = _decode(cursor)
-    if after is not None:
-        at, pk = after
-        rows = rows.filter(Q(updated_at__lt=at) | Q(updated_at=at, id__lt=pk))
-    found = list(rows[: COLUMN_PAGE + 1])
-    more = len(found) > COLUMN_PAGE
-    found = found[:COLUMN_PAGE]
-    return Column(stage, 0, found, _encode(found[-1].updated_at, found[-1].pk) if more and found else "")
+    found, next_cursor = _keyset(filtered(account_id, filters, user_id).filter(stage=stage), "updated_at", cursor,
+                                 COLUMN_PAGE)  # fmt: skip
+    return Column(stage, 0, found, next_cursor)
 
 
 def board(pipeline: Pipeline, filters: TicketFilters, user_id: int) -> list[Column]:
