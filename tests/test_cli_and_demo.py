@@ -51,6 +51,13 @@ def test_demo_fills_every_view(db) -> None:  # type: ignore[no-untyped-def]
     from samtale.crm.models import CustomRecord
 
     assert CustomRecord.objects.filter(type__singular="Abonnement", contacts__isnull=False).count() == 25
+    from samtale.crm.models import TimelineEntry
+    from samtale.feedback.models import Survey
+
+    answered = Survey.objects.exclude(score=None)
+    assert answered.count() >= 10 and len(set(answered.values_list("score", flat=True))) >= 3
+    assert TimelineEntry.objects.filter(kind="feedback.answered").count() == answered.count()
+    assert Survey.objects.filter(state="skipped").exclude(reason="").exists()  # some were not for a survey
     with redirect_stdout(io.StringIO()):
         assert main(["demo", "--if-empty"]) == 0  # idempotent
     assert Conversation.objects.count() == 300

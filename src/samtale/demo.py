@@ -207,6 +207,7 @@ def build(rng: random.Random, total: int) -> Account:
         _one(rng, inbox, channels[inbox.pk], rng.choice(contacts), members, users, special.get(index, "normal"), at)
     _tickets(rng, account, users)
     _deals(rng, account, users)
+    _feedback(rng, account, users, support)
     _subscriptions(rng, account, users, contacts)
     return account
 
@@ -243,6 +244,42 @@ def _deals(rng: random.Random, account: Account, users: list[User]) -> None:
                 amount=str(rng.choice([15000, 48000, 120000, 250000, 9900])), stage=stages[n % len(stages)].pk,
                 close_date=(clock.now() + timedelta(days=rng.randint(10, 120))).date().isoformat(),
             )  # fmt: skip
+
+
+FEEDBACK_COMMENTS = ["Rask og hyggelig hjelp, takk!", "Fikk svar samme dag.", "Måtte forklare problemet to ganger.",
+                     "Quick and friendly, thank you.", "", "", "Løsningen virket med en gang.", "Tok litt lang tid."]  # fmt: skip
+
+
+def _feedback(rng: random.Random, account: Account, users: list[User], support: Inbox) -> None:
+    """Surveys on the support inbox: sent for its latest closed conversations (those a teammate
+    answered; the rest are skipped, saying why) and most of them answered, through the actions.
+    Mail is not really sent from a demo: the in-memory backend takes it."""
+    from django.test.utils import override_settings
+
+    from samtale.feedback import actions as feedback_actions
+    from samtale.feedback.models import State, Survey
+
+    feedback_actions.update_settings(support, acting_user=users[0], enabled=True, delay_minutes=0,
+                                     second_nb="Hva kunne vi gjort bedre?", second_en="What could we do better?")  # fmt: skip
+    rows = Conversation.objects.filter(
+        account=account, inbox=support, status="closed", channel_kind__in=["email", "chat"]
+    )
+    with override_settings(SAMTALE_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        for conversation in rows.exclude(contact=None).order_by("-closed_at")[:40]:
+            with clock.at(conversation.closed_at or clock.now()):
+                feedback_actions.conversation_closed(conversation)  # the closing's hook, as if closed now
+            survey = Survey.objects.filter(conversation=conversation).first()
+            if survey is None:
+                continue
+            with clock.at(survey.due_at):
+                if feedback_actions.send_survey(survey.pk) != State.SENT or rng.random() < 0.2:
+                    continue
+            survey.refresh_from_db()
+            with clock.at(survey.due_at + timedelta(minutes=rng.randint(5, 600))):
+                feedback_actions.answer(feedback_actions.token_of(survey), score=rng.choice([5, 5, 5, 4, 4, 4, 3, 2, 1]),
+                                        comment=rng.choice(FEEDBACK_COMMENTS))  # fmt: skip
+    feedback_actions.update_settings(support, acting_user=users[0], enabled=True, delay_minutes=60,
+                                     second_nb="Hva kunne vi gjort bedre?", second_en="What could we do better?")  # fmt: skip
 
 
 TICKET_NAMES = ["Feil MVA på faktura", "Får ikke logget inn", "Retur av ordre", "Endre abonnement", "Pakken kom aldri",

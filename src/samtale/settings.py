@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "samtale.routing",
     "samtale.tickets",
     "samtale.deals",
+    "samtale.feedback",
     "samtale.channels.email",  # app label "mail": its tables keep their names
     "samtale.channels.chat",
     "samtale.web",

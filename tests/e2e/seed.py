@@ -123,8 +123,28 @@ def main() -> None:
                                label="Plan", fields=[("Plan", "dropdown", "Basis\nPro"), ("Fornyes", "date", "")])  # fmt: skip
     record = objects.save_record(kind, acting_user=world.admin, contact_ids=[contacts["search"]],
                                  values={objects.definitions(kind)[0].key: "Pro"}).pk  # fmt: skip
+    # a closed conversation whose survey went out by email (to Django's in-memory outbox here)
+    from django.test.utils import override_settings
+
+    from samtale.feedback import actions as feedback_actions
+    from samtale.feedback.models import Survey
+
+    feedback_actions.update_settings(service, acting_user=world.admin, enabled=True, delay_minutes=0,
+                                     second_en="What could we do better?")  # fmt: skip
+    rated = world.inbound("E2E feedback", text="Where is my invoice?", sender="rated@customer.example",
+                          name="Customer Rated", channel=service_mail)  # fmt: skip
+    subjects["feedback"] = rated.pk
+    actions.assign_conversation(rated, acting_user=world.admin, owner=world.agent)
+    with override_settings(SAMTALE_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        actions.reply_to_conversation(rated, acting_user=world.agent, text="It is on its way.")
+        actions.close_conversation(rated, acting_user=world.agent)
+        survey = Survey.objects.get(conversation=rated)
+        feedback_actions.send_survey(survey.pk)
+    survey.refresh_from_db()
+    assert survey.state == "sent", survey.reason
+    survey_token = feedback_actions.token_of(survey)
     json.dump(
-        {"contacts": contacts, "tickets": tickets, "deal": deal, "object_type": kind.pk, "record": record, "pending_import": pending_import, "company": company, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
+        {"contacts": contacts, "survey_token": survey_token, "tickets": tickets, "deal": deal, "object_type": kind.pk, "record": record, "pending_import": pending_import, "company": company, "service_inbox": service.pk, "inbox": world.support.pk, "second_inbox": second.pk, "chat_channel": web_chat.pk, "chat_inbox": web.pk, "conversations": subjects, "tokens": tokens,
          "users": {"admin": world.admin.pk, "agent": world.agent.pk, "agent2": world.agent2.pk, "noperm": world.noperm.pk}},
         sys.stdout,
     )  # fmt: skip

@@ -88,6 +88,8 @@ def screens(server: Server) -> list[tuple[str, str, Callable[[Any], None] | None
         ("import columns", f"/contacts/import/{server.seed['pending_import']}/", None),
         ("custom objects", "/settings/custom-objects/", None),
         ("pipelines", "/settings/pipelines/", None),
+        ("feedback surveys", "/settings/feedback/", None),
+        ("thread with past feedback", f"/conversations/{server.seed['conversations']['feedback']}/", None),
         ("custom records", f"/objects/{server.seed['object_type']}/", click("#record-new > summary")),
         ("custom record", f"/objects/records/{server.seed['record']}/", None),
         ("deals", "/deals/", None),
@@ -150,6 +152,12 @@ def test_no_screen_violates_wcag_aa(browser: Any, server: Server, language: str,
             login_page.goto("/login/")
             if problems := violations(login_page):
                 found["login"] = problems
+            login_page.goto(f"/feedback/{server.seed['survey_token']}/?score=3")  # the customer's survey page
+            if problems := violations(login_page):
+                found["survey page"] = problems
+            login_page.goto("/feedback/not-a-token/")
+            if problems := violations(login_page):
+                found["survey page, bad link"] = problems
             outside.close()
     finally:  # Alice is English for the other tests on this server: wait for the change to be saved
         page.goto("/settings/")

@@ -151,6 +151,46 @@ def test_keyboard_only_and_norwegian(browser: Any, server: Server, shop: Site) -
     widget(visitor).locator("button.launcher:focus").wait_for()
 
 
+def test_the_widget_asks_for_feedback_when_the_chat_is_closed(browser: Any, server: Server, shop: Site) -> None:
+    """In Norwegian: the agent closes the chat, the widget shows the inbox's survey, the visitor
+    chooses a number and comments, and the answer is the conversation's (the API's figures)."""
+    admin, agent = server.seed["tokens"]["admin"], server.seed["tokens"]["agent"]
+    inbox = server.seed["chat_inbox"]
+    server.api("PUT", f"/api/v1/inboxes/{inbox}/survey", admin,
+               {"enabled": True, "delay_minutes": 0, "question_nb": "Hvordan var chatten?"})  # fmt: skip
+    try:
+        key = allow(server, server.seed["chat_channel"], [shop.origin])["key"]
+        visitor = visitor_page(browser, shop.embed("/survey", f"{server.base_url}/widget/{key}.js", lang="nb"),
+                               locale="nb-NO")  # fmt: skip
+        open_widget(visitor)
+        send(visitor, "Vombat spørsmål om levering")
+        widget(visitor).locator(".msg.in:not(.pending)", has_text="Vombat").wait_for()
+        conversation = chat_conversation(server, "Vombat spørsmål om levering")
+        server.api("POST", f"/api/v1/conversations/{conversation}/reply", agent, {"text": "Den kommer i morgen."})
+        widget(visitor).locator(".msg.out", has_text="Den kommer i morgen").wait_for()
+        server.api("POST", f"/api/v1/conversations/{conversation}/close", agent)
+        survey = widget(visitor).locator(".survey")
+        survey.wait_for(timeout=15000)
+        assert survey.locator(".q").inner_text() == "Hvordan var chatten?"
+        assert "1 er svært dårlig" in survey.inner_text()
+        survey.locator(".send").click()  # nothing chosen yet: told so, nothing sent
+        widget(visitor).locator(".error", has_text="Velg et tall fra 1 til 5.").wait_for()
+        survey.locator("button[data-score='2']").click()
+        assert widget(visitor).locator(".error").inner_text() == ""
+        assert survey.locator("button[data-score='2']").get_attribute("aria-pressed") == "true"
+        survey.locator("textarea.comment").fill("Litt treg")
+        shot(visitor, "chat-survey")
+        survey.locator(".send").click()
+        widget(visitor).locator(".note.survey-thanks", has_text="Takk for svaret ditt").wait_for()
+        assert widget(visitor).locator(".survey").count() == 0
+        answers = server.api("GET", "/api/v1/feedback", agent)["items"]
+        assert [(a["score"], a["comment"]) for a in answers if a["conversation_id"] == conversation] == [
+            (2, "Litt treg")
+        ]
+    finally:
+        server.api("PUT", f"/api/v1/inboxes/{inbox}/survey", admin, {"enabled": False})
+
+
 def test_nobody_available_the_widget_says_so_and_asks_for_an_email(browser: Any, server: Server, shop: Site) -> None:
     key = allow(server, server.seed["chat_channel"], [shop.origin])["key"]
     users = server.seed["users"]

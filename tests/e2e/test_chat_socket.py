@@ -301,3 +301,48 @@ def test_a_token_of_one_widget_reads_nothing_through_another(server: Server, key
     with urllib.request.urlopen(server.base_url + f"/widget/{key}.js", timeout=5) as response:
         body = response.read().decode()
     assert "4711" not in body and "identity_secret" not in body
+
+
+def test_a_closed_chat_offers_its_survey_in_the_widget(server: Server, key: str) -> None:
+    """The survey arrives live when the chat is closed, again in `welcome` when the visitor comes
+    back, is answered by a frame (another visitor cannot use its token) and counts in the API."""
+    admin, agent = server.seed["tokens"]["admin"], server.seed["tokens"]["agent"]
+    inbox = server.seed["chat_inbox"]
+    server.api("PUT", f"/api/v1/inboxes/{inbox}/survey", admin, {"enabled": True, "delay_minutes": 0,
+               "second_en": "What could we do better?"})  # fmt: skip
+    try:
+
+        async def scenario() -> None:
+            async with Visitor(server, key, SITE) as visitor:
+                await visitor.hello()
+                ack = await visitor.say("Can I change my delivery address?")
+                conversation = await asyncio.to_thread(conversation_of, server, ack["id"])
+                await asyncio.to_thread(server.api, "POST", f"/api/v1/conversations/{conversation}/reply", agent,
+                                        {"text": "Yes, it is changed now."})  # fmt: skip
+                await visitor.until("message")
+                await asyncio.to_thread(server.api, "POST", f"/api/v1/conversations/{conversation}/close", agent)
+                await visitor.until("ended")
+                offered = (await visitor.until("survey", timeout=15))["survey"]
+                assert offered["question"] == "How would you rate the help you got?"
+                assert offered["second_question"] == "What could we do better?" and offered["score"] is None
+                async with Visitor(server, key, SITE) as stranger:  # someone else with the token
+                    await stranger.hello()
+                    await stranger.send({"type": "feedback", "token": offered["token"], "score": 1})
+                    refused = await stranger.until("error")
+                    assert refused["code"] == "invalid" and "not valid" in refused["message"]
+                await visitor.send({"type": "feedback", "token": offered["token"], "score": 7})
+                assert "1 to 5" in (await visitor.until("error"))["message"]
+                await visitor.send({"type": "feedback", "token": offered["token"], "score": 4, "comment": "Fast!",
+                                    "second_answer": "Nothing"})  # fmt: skip
+                assert (await visitor.until("feedback_saved"))["score"] == 4
+                token = visitor.token
+            async with Visitor(server, key, SITE, token=token) as back:  # the visitor comes back later
+                welcome = await back.hello()
+                assert welcome["survey"]["score"] == 4 and welcome["survey"]["comment"] == "Fast!"
+            answers = await asyncio.to_thread(server.api, "GET", "/api/v1/feedback", agent)
+            mine = [a for a in answers["items"] if a["conversation_id"] == conversation]
+            assert [(a["score"], a["comment"], a["channel_kind"]) for a in mine] == [(4, "Fast!", "chat")]
+
+        run(scenario())
+    finally:
+        server.api("PUT", f"/api/v1/inboxes/{inbox}/survey", admin, {"enabled": False})

@@ -7,6 +7,7 @@ from samtale.core.bounds import IdConverter
 from samtale.crm import object_views
 from samtale.crm import views as crm_views
 from samtale.deals import views as deal_views
+from samtale.feedback import views as feedback_views
 from samtale.tickets import views as ticket_views
 from samtale.web import auth_views as login_views
 from samtale.web import contact_views as cv
@@ -78,6 +79,10 @@ urlpatterns = [
     path("c/<id:conversation_id>/contact/", cv.conversation_contact, name="conversation_contact"),
     path("c/<id:conversation_id>/contact/search/", cv.conversation_contact_search, name="conversation_contact_search"),
     path("c/<id:conversation_id>/deals/", deal_views.conversation_deals, name="conversation_deals"),
+    path("c/<id:conversation_id>/feedback/", feedback_views.conversation_feedback, name="conversation_feedback"),
+    path("feedback/<str:token>/", feedback_views.feedback_page, name="feedback_page"),
+    path("settings/feedback/", feedback_views.settings_page, name="feedback_settings"),
+    path("settings/feedback/<id:inbox_id>/", feedback_views.settings_save, name="feedback_settings_save"),
     path("c/<id:conversation_id>/ticket/", ticket_views.conversation_ticket, name="conversation_ticket"),
     path("c/<id:conversation_id>/ticket/details/", ticket_views.ticket_details_fields, name="ticket_details_fields"),
     path("c/<id:conversation_id>/close-with-ticket/", ticket_views.close_conversation, name="conversation_close"),

@@ -327,6 +327,7 @@ def visitor_says(
     flow: object = None,
     attachments: Sequence[Any] = (),
     new_uid: uuid.UUID | None = None,
+    language: object = "",
 ) -> Said:
     """A visitor's message: stored once per client id (a re-send returns the stored one), in the
     visitor's open chat or a new one. `uid` None: a first-time visitor, created here (as `new_uid`
@@ -342,6 +343,9 @@ def visitor_says(
         raise ValidationError(_("The message is empty."))
     with transaction.atomic(), counters.deferred():
         visitor, created = _locked_visitor(widget, uid, new_uid, page=(_page(url), str(title or "")[:300]))
+        if (spoken := _language(language)) and not visitor.language:  # a first-time visitor's, from hello
+            Visitor.objects.filter(pk=visitor.pk).update(language=spoken)
+            visitor.language = spoken
         external_id = f"chat:{visitor.uid.hex}:{client_id}"
         chat: ChatSession | None = None
         if not created:  # a new visitor has neither stored messages nor chats

@@ -14,6 +14,10 @@ class ChatConfig(AppConfig):
         from samtale.inbox.adapters import register
 
         register(ChatAdapter())
+        from samtale.channels.chat import survey
+        from samtale.feedback.delivery import register_sender
+
+        register_sender("chat", survey.offer, survey.visitor_language)
         contacts_merged.register(move_visitors_to_contact)
         on_channel_created(set_up_new_channel)
         on_conversation_closed(on_closed)

@@ -247,6 +247,7 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
                 "read_up_to": chat.team_read_up_to if chat else 0,
                 "buttons": flows.buttons_now(chat),
                 "flow": None,
+                "survey": None,
             }  # fmt: skip
             if chat is None:
                 flow = flows.pick(widget, str(frame.get("url") or ""), available)
@@ -254,6 +255,10 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
                     said, _waiting, _stop = flows.opening(flow)
                     state["flow"] = {"id": flow.pk, "name": flow.name, "said": said}
             uid = hello.visitor.uid if hello.visitor else None
+            if chat is None:
+                from samtale.channels.chat.survey import pending_for
+
+                state["survey"] = pending_for(widget, uid)
             return state, uid, (chat.conversation_id, chat.conversation.inbox_id) if chat else None
 
         state, uid, self.chat = await writing_sync_to_async(welcome)()
@@ -297,7 +302,7 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
         def store() -> tuple[dict[str, Any], uuid.UUID, tuple[int, int], bool]:
             said = visitor_says(
                 widget, uid, client_id=frame.get("client_id"), text=frame.get("text", ""), url=frame.get("url"),
-                title=frame.get("title"), flow=frame.get("flow"), new_uid=new_uid,
+                title=frame.get("title"), flow=frame.get("flow"), new_uid=new_uid, language=self.lang,
             )  # fmt: skip
             ack = {
                 "type": "ack", "client_id": frame.get("client_id"), "id": said.message.pk, "token": said.token,
@@ -383,6 +388,17 @@ class VisitorConsumer(DirectDispatch, AsyncWebsocketConsumer):  # type: ignore[m
         # "sent": to an address the visitor has proven; "confirm": a link went there first
         await self._send({"type": "transcript_sent" if sent == "sent" else "transcript_confirm"})
 
+    async def on_feedback(self, frame: dict[str, Any]) -> None:
+        """The visitor rates the chat that ended (the survey's signed token, their own chat)."""
+        from samtale.channels.chat.survey import visitor_answers
+        from samtale.core.ratelimit import hit
+
+        if not await database_sync_to_async(hit)(f"chat-feedback:{self.ip}", "20/m"):
+            await self._error("rate_limited", _("Too many requests; try again in a minute."))
+            return
+        survey = await writing_sync_to_async(visitor_answers)(self.widget, self.uid, frame)
+        await self._send({"type": "feedback_saved", "score": survey.score})
+
     async def on_ping(self, frame: dict[str, Any]) -> None:
         from samtale.channels.chat.actions import still_here
         from samtale.routing.queries import anyone_available
@@ -427,7 +443,7 @@ def numbers_in_bounds(frame: dict[str, Any]) -> bool:
     )
 
 
-FRAME_TYPES = frozenset({"hello", "message", "typing", "read", "email", "transcript", "ping"})
+FRAME_TYPES = frozenset({"hello", "message", "typing", "read", "email", "transcript", "ping", "feedback"})
 
 
 def _widget(key: str) -> ChatWidget | None:

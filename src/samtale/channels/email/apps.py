@@ -16,6 +16,10 @@ class MailConfig(AppConfig):
         from samtale.inbox.adapters import provide_transcripts, register
 
         register(EmailAdapter())
+        from samtale.channels.email import survey
+        from samtale.feedback.delivery import register_sender
+
+        register_sender("email", survey.send)
         provide_transcripts(request_transcript)
         on_channel_created(confirm_new_address)
         metrics.expect_loop("mail-ingest")

@@ -16,7 +16,7 @@ from samtale.inbox import events
 from samtale.inbox.actions.conversations import _bot_still_talking
 from samtale.inbox.actions.privacy import delete_for_good
 from samtale.inbox.counters import counted
-from samtale.inbox.hooks import conversations_reopened
+from samtale.inbox.hooks import conversation_closed, conversations_reopened
 from samtale.inbox.models import (
     Conversation,
     Inbox,
@@ -66,6 +66,9 @@ def _set_status(
         publish_on_commit(events.conversations_changed(inbox.pk, pks, "status"))
         if status == Status.OPEN and changing:
             conversations_reopened(changing, acting_user)
+        if status == Status.CLOSED:  # as closing one: a chat ends, a survey is scheduled
+            for c in changing:
+                conversation_closed(c)
     return pks
 
 

@@ -30,7 +30,9 @@
       transcript: "Email me this chat", transcriptSent: "The chat is on its way to your inbox.", online: "We are here",
       transcriptAsk: "Your email. Unless we know it is yours, we first send a link to open; the chat follows from there, and goes to this one address only.",
       transcriptConfirm: "Check your inbox: open the link we sent, and the chat follows.",
-      offline: "Connecting…", you: "You", error: "Something went wrong: ", log: "Chat messages", tooBig: "That file is too large." },
+      offline: "Connecting…", you: "You", error: "Something went wrong: ", log: "Chat messages", tooBig: "That file is too large.",
+      scale: "1 is very poor, 5 is very good", comment: "Anything to add? (optional)", optional: " (optional)",
+      answer: "Send answer", choose: "Choose a number from 1 to 5.", thanks: "Thank you for your answer!", rated: "You rated this chat " },
     nb: { open: "Chat med oss", close: "Lukk chatten", send: "Send", placeholder: "Skriv en melding…", attach: "Legg ved en fil",
       typing: " skriver…", someone: "Noen", seen: "Sett", sending: "Sender…", failed: "Ikke sendt ennå – prøver igjen",
       awayTitle: "Vi er ikke til stede", emailLabel: "E-postadressen din", nameLabel: "Navnet ditt (valgfritt)", save: "Lagre",
@@ -38,7 +40,9 @@
       transcript: "Send meg chatten på e-post", transcriptSent: "Chatten er sendt til e-posten din.", online: "Vi er her",
       transcriptAsk: "E-postadressen din. Med mindre vi vet at den er din, sender vi først en lenke du åpner; chatten kommer derfra, og bare til denne ene adressen.",
       transcriptConfirm: "Sjekk e-posten din: åpne lenken vi sendte, så kommer chatten.",
-      offline: "Kobler til…", you: "Du", error: "Noe gikk galt: ", log: "Chatmeldinger", tooBig: "Filen er for stor." }
+      offline: "Kobler til…", you: "Du", error: "Noe gikk galt: ", log: "Chatmeldinger", tooBig: "Filen er for stor.",
+      scale: "1 er svært dårlig, 5 er svært bra", comment: "Noe du vil legge til? (valgfritt)", optional: " (valgfritt)",
+      answer: "Send svar", choose: "Velg et tall fra 1 til 5.", thanks: "Takk for svaret ditt!", rated: "Du ga denne chatten " }
   }[LANG];
 
   // ------------------------------------------------------------------ storage (token, unsent messages)
@@ -108,6 +112,13 @@
     ".foot{display:flex;justify-content:space-between;padding:0 10px 6px;background:#fff}",
     ".link{background:none;border:0;color:#555;font-size:12px;cursor:pointer;text-decoration:underline;padding:0}.link[hidden]{display:none}",
     ".error{color:#b00020;font-size:12px;padding:0 12px 6px}",
+    ".survey{background:#fff;border:1px solid #e3e5e8;border-radius:12px;padding:10px 12px;display:flex;flex-direction:column;gap:8px}",
+    ".survey p{margin:0}.survey .q{font-weight:600}.survey .hint{font-size:12px;color:#555}",
+    ".survey .scale{display:flex;gap:6px}.survey .scale button{width:40px;height:40px;border:2px solid var(--c);background:#fff;color:#1d1d1f;border-radius:8px;font-size:16px;font-weight:600;cursor:pointer}",
+    ".survey .scale button[aria-pressed=true]{background:var(--c);color:#fff}",
+    ".survey label{font-size:12px;color:#555;display:flex;flex-direction:column;gap:3px}",
+    ".survey textarea{border:1px solid #ccc;border-radius:8px;padding:6px 8px;font-size:13px;resize:vertical;min-height:48px}",
+    ".survey .send{align-self:flex-start;border:0;border-radius:8px;background:var(--c);color:#fff;padding:7px 12px;cursor:pointer}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}"
   ].join("\n");
   if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function") {
@@ -249,6 +260,42 @@
     });
     choices.hidden = !(list && list.length);
   }
+  // the survey of a chat that ended: 1 to 5, a comment and the inbox's second question (D3)
+  function showSurvey(sv) {
+    if (!sv || !sv.token) return;
+    var old = log.querySelector(".survey");
+    if (old) old.remove();
+    var box = el("div", { "class": "survey", role: "group", "aria-label": sv.question });
+    box.appendChild(el("p", { "class": "q" }, sv.question));
+    box.appendChild(el("p", { "class": "hint" }, T.scale));
+    var chosen = sv.score || 0;
+    var scale = el("div", { "class": "scale" });
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = el("button", { type: "button", "aria-pressed": String(n === chosen), "data-score": String(n) }, String(n));
+      b.addEventListener("click", function () {
+        chosen = n; errorLine.textContent = "";
+        Array.prototype.forEach.call(scale.querySelectorAll("button"), function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+      });
+      scale.appendChild(b);
+    });
+    box.appendChild(scale);
+    var comment = el("textarea", { maxlength: "2000", "class": "comment" });
+    comment.value = sv.comment || "";
+    var cl = el("label", {}, T.comment); cl.appendChild(comment); box.appendChild(cl);
+    var second = null;
+    if (sv.second_question) {
+      second = el("textarea", { maxlength: "2000", "class": "second" });
+      var sl = el("label", {}, sv.second_question + T.optional); sl.appendChild(second); box.appendChild(sl);
+    }
+    var send = el("button", { type: "button", "class": "send" }, T.answer);
+    send.addEventListener("click", function () {
+      if (!chosen) { errorLine.textContent = T.choose; return; }
+      frame({ type: "feedback", token: sv.token, score: chosen, comment: comment.value, second_answer: second ? second.value : "" });
+    });
+    box.appendChild(send);
+    log.appendChild(box);
+    scrollDown();
+  }
   function renderAway() {
     away.textContent = "";
     if (state.available || state.emailKnown) { away.hidden = true; return; }
@@ -333,6 +380,7 @@
           setChoices(last ? last.buttons : []);
         } else setChoices(m.buttons);
         setPresence();
+        if (m.survey) showSurvey(m.survey);
         flush();
         pingTimer = setInterval(function () { frame({ type: "ping", url: location.href }); }, 30000);
         break;
@@ -361,6 +409,12 @@
         setChoices(m.buttons); break;
       case "ended":
         note(T.ended, "ended"); setChoices([]); state.lastId = 0; state.messages = {}; transcriptBtn.hidden = true; break;
+      case "survey":
+        showSurvey(m.survey); break;
+      case "feedback_saved":
+        var sv = log.querySelector(".survey");
+        if (sv) sv.remove();
+        note(T.thanks + " " + T.rated + m.score + "/5", "survey-thanks"); break;
       case "presence":
         state.available = !!m.available; setPresence(); break;
       case "email_saved":
