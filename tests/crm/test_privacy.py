@@ -82,7 +82,7 @@ def test_erasing_deletes_the_person_their_conversations_files_tickets_and_search
     contact_id = contact.pk
     with django_capture_on_commit_callbacks(execute=True):
         counts = erase_contact(contact, acting_user=world.admin)
-    assert counts == {"conversations": 1, "tickets": 1, "deals": 0}
+    assert counts == {"conversations": 1, "tickets": 1, "deals": 0, "feedback": 0}
     assert not Contact.objects.filter(pk=contact_id).exists()
     assert (
         not Conversation.objects.filter(pk=conversation.pk).exists()
@@ -94,7 +94,7 @@ def test_erasing_deletes_the_person_their_conversations_files_tickets_and_search
     found = matching(Conversation.objects.filter(account=world.account), "zebrafinken")
     assert list(found.values_list("pk", flat=True)) == [other.pk]  # the other person's stays
     entry = AuditLog.objects.get(verb="contact.erased")
-    assert entry.data == {"contact_id": contact_id, "conversations": 1, "tickets": 1, "deals": 0}
+    assert entry.data == {"contact_id": contact_id, "conversations": 1, "tickets": 1, "deals": 0, "feedback": 0}
     assert "kari" not in json.dumps([e.data for e in AuditLog.objects.filter(verb__startswith="contact.")])
 
 

@@ -98,7 +98,7 @@ def test_a_closed_conversation_gets_a_survey_by_email_and_the_answer_lands_every
     actions.answer(actions.token_of(survey), score=5, comment="Enda bedre")
     line.refresh_from_db()
     assert line.data["score"] == 5 and TimelineEntry.objects.filter(subject_type="survey").count() == 1
-    figures = queries.summary(world.account.pk, since=None, until=None)
+    figures = queries.summary(world.agent, since=None, until=None)
     assert (figures["sent"], figures["answered"], figures["average"]) == (1, 1, 5.0)
     assert figures["agents"][0]["id"] == world.agent.pk and figures["agents"][0]["scores"]["5"] == 1
     assert figures["inboxes"][0]["id"] == world.support.pk
@@ -117,40 +117,72 @@ def test_a_closed_conversation_gets_a_survey_by_email_and_the_answer_lands_every
         assert customer.get("/" + path).status_code == 410
 
 
+def reason_for(world: World, conversation: Any) -> str:
+    """Close it (if open) and try to send its survey: why it was not sent."""
+    conversation.refresh_from_db()
+    if conversation.status != "closed":
+        inbox_actions.close_conversation(conversation, acting_user=world.agent)
+    survey = Survey.objects.get(conversation=conversation)
+    assert actions.send_survey(survey.pk) == State.SKIPPED
+    survey.refresh_from_db()
+    return survey.reason
+
+
 def test_no_survey_for_spam_blocked_auto_replies_unanswered_or_bot_only(world: World) -> None:
+    from samtale.inbox.actions import send_automated
+
     turn_on(world)
-    # spam
     spam = answered_conversation(world, sender="spam@x.example")
+    inbox_actions.close_conversation(spam, acting_user=world.agent)
     inbox_actions.mark_spam(spam, acting_user=world.agent)
-    # blocked sender
-    blocked = answered_conversation(world, sender="angry@x.example")
-    inbox_actions.block_sender(blocked, acting_user=world.admin)
+    assert "Spam" in reason_for(world, spam)
+    # closed with its survey scheduled, then the sender is blocked from another conversation
+    earlier = answered_conversation(world, sender="angry@x.example")
+    inbox_actions.close_conversation(earlier, acting_user=world.agent)
+    later = world.inbound(subject="Again", sender="angry@x.example")
+    assert later.contact_id == earlier.contact_id and later.pk != earlier.pk
+    inbox_actions.block_sender(later, acting_user=world.admin)
+    assert reason_for(world, earlier) == "The sender is blocked."
     # only an auto-reply from the customer
     auto = world.inbound(subject="Out of office", sender="away@x.example", auto_reply=True)
     inbox_actions.reply_to_conversation(auto, acting_user=world.agent, text="Hei")
+    assert "auto-replies" in reason_for(world, auto)
     # outbound mail nobody answered
     outbound = inbox_actions.compose_conversation(
         world.email, acting_user=world.agent, to="quiet@x.example", subject="Tilbud", text="Se vedlagt"
     )
-    # nobody on the team answered (a bot's or nobody's)
-    unanswered = world.inbound(subject="Hello?", sender="lonely@x.example")
-    reasons = {}
-    for key, conversation in (("spam", spam), ("blocked", blocked), ("auto", auto), ("outbound", outbound),
-                              ("unanswered", unanswered)):  # fmt: skip
-        conversation.refresh_from_db()
-        if conversation.status != "closed":
-            inbox_actions.close_conversation(conversation, acting_user=world.agent)
-        survey = Survey.objects.filter(conversation=conversation).first()
-        if survey is None:  # spam / blocked conversations close without a survey ever scheduled
-            reasons[key] = actions.why_not(conversation)
-            continue
-        assert actions.send_survey(survey.pk) == State.SKIPPED
-        survey.refresh_from_db()
-        reasons[key] = survey.reason
-    assert "Spam" in reasons["spam"]
-    assert reasons["blocked"] and ("blocked" in reasons["blocked"] or "Spam" in reasons["blocked"])
-    assert "auto-replies" in reasons["auto"] and "never wrote" in reasons["outbound"]
-    assert reasons["unanswered"] == "Nobody on the team answered."
+    assert "never wrote" in reason_for(world, outbound)
+    # nobody on the team answered: a bot's (automated) messages only, or only a forward elsewhere
+    from samtale.crm import actions as crm_actions
+
+    visitor = crm_actions.new_contact(world.account, acting_user=world.admin, name="Besøkende", values={})
+    bot = world.inbound(subject="Bot", sender="", channel=world.chat, name="Besøkende", contact=visitor)
+    send_automated(bot, text="Hei! Hva gjelder det?", sender_name="Samtalebot")
+    assert reason_for(world, bot) == "Nobody on the team answered."
+    forwarded = world.inbound(subject="Fwd only", sender="fwd@x.example")
+    inbox_actions.forward_message(world.first_message(forwarded), acting_user=world.agent, to="partner@y.example")
+    assert reason_for(world, forwarded) == "Nobody on the team answered."
+
+
+def test_a_survey_skipped_once_is_sent_when_the_reason_is_gone(world_tx: World, outbox: Outbox) -> None:
+    """Outbound mail nobody answered gets no survey; when the customer answers later and the
+    conversation is closed again, it does."""
+    world = world_tx
+    turn_on(world)
+    conversation = inbox_actions.compose_conversation(
+        world.email, acting_user=world.agent, to="later@x.example", subject="Tilbud & pris", text="Se vedlagt"
+    )
+    assert "never wrote" in reason_for(world, conversation)
+    world.inbound(subject="Re: Tilbud & pris", text="Takk, jeg vil gjerne", sender="later@x.example",
+                  conversation=conversation)  # fmt: skip
+    conversation.refresh_from_db()
+    assert conversation.status == "open"
+    inbox_actions.reply_to_conversation(conversation, acting_user=world.agent, text="Flott!")
+    survey = close(world, conversation)
+    assert survey is not None and survey.state == State.SCHEDULED and survey.reason == ""
+    assert actions.send_survey(survey.pk) == State.SENT
+    sent, _links = links_in(outbox.messages[-1].data)
+    assert sent["Subject"] == "How did we do? (Tilbud & pris)"  # not "&amp;"
 
 
 def test_reopening_cancels_and_closing_again_schedules_once_more_but_a_sent_one_is_never_repeated(
@@ -266,6 +298,11 @@ def test_past_feedback_is_read_with_a_fixed_number_of_queries(world: World) -> N
         data = past_section(conversation, world.agent)
     assert data is not None and data["count"] == 8 and len(data["others"]) == 5 and data["this"].score == 2
     assert len(many) == len(one) == 1
+    # a survey of this conversation not answered yet is shown for what it is
+    pending = _sent_survey(world, "same@x.example")
+    pending.conversation.refresh_from_db()
+    data = past_section(pending.conversation, world.agent)
+    assert data is not None and data["this"].pk == pending.pk and data["this"].score is None and data["count"] == 8
 
 
 def test_the_api_lists_answers_and_counts_per_agent_and_inbox_of_its_own_account(world: World) -> None:
@@ -317,3 +354,105 @@ def test_merging_moves_and_erasing_forgets_what_the_customer_wrote(world: World)
     assert actions.forget_contact(other_contact, world.admin) == ("feedback", 1)  # what is left of a survey
     other.refresh_from_db()
     assert other.contact_id is None and other.comment == "" and other.score == 2
+
+
+def test_answers_are_seen_only_by_those_with_access_to_their_inbox(world: World) -> None:
+    """Bob is not in the Private inbox: its answers are not in his API, his sidebar or the timeline."""
+    from samtale.crm.queries import timeline_page
+    from samtale.feedback.sidebar import past_section
+
+    private = inbox_actions.create_inbox(world.account, acting_user=world.admin, name="Private", members=[world.agent2])
+    mail = inbox_actions.create_channel(private, acting_user=world.admin, kind="email", name="p", address="p@acme.test")
+    from samtale.channels.email.actions import verify_address
+
+    verify_address(mail, how="test setup")
+    actions.update_settings(private, acting_user=world.admin, enabled=True, delay_minutes=0)
+    secret = world.inbound(subject="Secret", sender="same@x.example", channel=mail)
+    inbox_actions.reply_to_conversation(secret, acting_user=world.agent2, text="ok")
+    inbox_actions.close_conversation(secret, acting_user=world.agent2)
+    survey = Survey.objects.get(conversation=secret)
+    Survey.objects.filter(pk=survey.pk).update(state=State.SENT, sent_at=now(), expires_at=now() + timedelta(days=1))
+    actions.answer(actions.token_of(survey), score=1, comment="Top secret complaint")
+    turn_on(world)
+    visible = _sent_survey(world, "same@x.example", 4)
+    client = Client()
+    bob = {"HTTP_AUTHORIZATION": f"Bearer {world.token(world.agent)}"}
+    assert [a["score"] for a in client.get("/api/v1/feedback", **bob).json()["items"]] == [4]
+    assert client.get("/api/v1/feedback/summary", **bob).json()["answered"] == 1
+    assert client.get(f"/api/v1/feedback?inbox={private.pk}", **bob).status_code == 404
+    assert client.get(f"/api/v1/feedback?inbox={world.other_inbox.pk}", **bob).status_code == 404
+    assert client.get(f"/api/v1/feedback/summary?inbox={private.pk}", **bob).status_code == 404
+    assert client.get(f"/api/v1/feedback?agent={world.outsider.pk}", **bob).status_code == 404
+    carol = {"HTTP_AUTHORIZATION": f"Bearer {world.token(world.agent2)}"}
+    assert sorted(a["score"] for a in client.get("/api/v1/feedback", **carol).json()["items"]) == [1, 4]
+    visible.conversation.refresh_from_db()
+    data = past_section(visible.conversation, world.agent)
+    assert data is not None and data["count"] == 1 and data["others"] == []
+    lines = timeline_page(visible.contact, world.agent).entries
+    assert [e.data["score"] for e in lines if e.kind == "feedback.answered"] == [4]
+    assert sorted(e.data["score"] for e in timeline_page(visible.contact, world.admin).entries
+                  if e.kind == "feedback.answered") == [1, 4]  # fmt: skip
+
+
+def test_one_failing_survey_does_not_hold_up_the_others_and_a_dead_mail_server_is_retried(
+    world_tx: World, outbox: Outbox, monkeypatch: Any
+) -> None:
+    from django.test.utils import override_settings
+
+    from samtale.feedback import delivery
+    from tests.e2e.conftest import free_port
+
+    world = world_tx
+    turn_on(world)
+    broken, fine = (close(world, answered_conversation(world, sender=f"{k}@x.example")) for k in ("broken", "fine"))
+    assert broken is not None and fine is not None
+    real = delivery.sender_for("email")
+    assert real is not None
+
+    def picky(outgoing: delivery.Outgoing) -> None:
+        if outgoing.survey.pk == broken.pk:
+            raise RuntimeError("a bug with this one")
+        real(outgoing)
+
+    monkeypatch.setitem(delivery._senders, "email", picky)
+    assert send_due_surveys.call() == 1  # the fine one went, the broken one waits for another try
+    assert Survey.objects.get(pk=fine.pk).state == State.SENT and len(outbox.messages) == 1
+    waiting = Survey.objects.get(pk=broken.pk)
+    assert (waiting.state, waiting.attempts, waiting.reason) == (State.SCHEDULED, 1, "a bug with this one")
+    monkeypatch.setitem(delivery._senders, "email", real)
+    # the mail server is away: tried three times in all, then failed, saying why
+    with override_settings(EMAIL_PORT=free_port()):
+        start = now()
+        for attempt, later in ((2, 6), (3, 30)):  # 5, then 10 minutes after a failure
+            with time_machine.travel(start + timedelta(minutes=later)):
+                assert actions.send_survey(broken.pk) == (State.SCHEDULED if attempt < 3 else State.FAILED)
+    waiting.refresh_from_db()
+    assert waiting.state == State.FAILED and waiting.attempts == 3 and "refused" in waiting.reason.lower()
+    # a claim left by a worker that died while sending is taken up again by the sweep, later
+    again = close(world, answered_conversation(world, sender="again@x.example"))
+    assert again is not None
+    Survey.objects.filter(pk=again.pk).update(state=State.SENDING, sent_at=now())
+    assert send_due_surveys.call() == 0  # perhaps still sending: left alone
+    with time_machine.travel(now() + timedelta(minutes=16)):
+        assert send_due_surveys.call() == 1
+    assert Survey.objects.get(pk=again.pk).state == State.SENT
+
+
+def test_the_api_pages_answers_with_a_cursor_that_survives_a_url(world: World, monkeypatch: Any) -> None:
+    import samtale.api.feedback as api_feedback
+
+    monkeypatch.setattr(api_feedback, "PAGE", 2)
+    turn_on(world)
+    for n in range(5):
+        _sent_survey(world, f"p{n}@x.example", n + 1)
+    client = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {world.token(world.agent)}"}
+    seen: list[int] = []
+    url = "/api/v1/feedback"
+    while True:
+        page = client.get(url, **headers).json()
+        seen += [a["score"] for a in page["items"]]
+        if not page["next_cursor"]:
+            break
+        url = "/api/v1/feedback?cursor=" + page["next_cursor"]  # as a naive client pastes it
+    assert seen == [5, 4, 3, 2, 1]

@@ -1,5 +1,5 @@
 """REST API: feedback (D3) — the answers (newest first, by cursor) and the counts per inbox and
-per agent for a period. Reading needs only membership: the figures are the account's."""
+per agent for a period, of the inboxes the caller may open; an inbox's survey settings."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from samtale.api.common import _user
 from samtale.api.schemas import Day, Id, PathId
 from samtale.feedback import actions, queries
 from samtale.feedback.models import MAX_DELAY_MINUTES, QUESTION_LIMIT
+from samtale.inbox.access import access_inbox
 from samtale.inbox.models import Inbox
 
 router = Router()
@@ -75,26 +76,26 @@ class SummaryParams(Schema):
 def _cursor(value: str) -> tuple[datetime, int] | None:
     if not value:
         return None
-    moment, _sep, pk = value.rpartition("_")
-    try:
-        at = datetime.fromisoformat(moment)
-        number = int(pk)
-    except ValueError:
-        raise ValidationError("The cursor is not one this API gave.") from None
-    if at.tzinfo is None or not 0 < number < 2**62:
+    from samtale.crm.queries import _decode
+
+    found = _decode(value, "at")
+    if found is None:
         raise ValidationError("The cursor is not one this API gave.")
-    return at, number
+    return found
 
 
 @router.get("/feedback", response=AnswerPage, tags=["feedback"])
 def list_answers(request: HttpRequest, params: Query[AnswerParams]) -> dict[str, Any]:
     from django.db.models import Q
 
-    rows = queries.answers(membership_of(_user(request)).account_id)
+    from samtale.crm.queries import _encode
+
+    user = _user(request)
+    rows = queries.answers(user)
     if params.inbox is not None:
-        rows = rows.filter(inbox_id=params.inbox)
+        rows = rows.filter(inbox=access_inbox(user, params.inbox))
     if params.agent is not None:
-        rows = rows.filter(agent_id=params.agent)
+        rows = rows.filter(agent=_teammate(user, params.agent))
     after = _cursor(params.cursor)
     if after is not None:
         rows = rows.filter(Q(answered_at__lt=after[0]) | Q(answered_at=after[0], pk__lt=after[1]))
@@ -102,8 +103,20 @@ def list_answers(request: HttpRequest, params: Query[AnswerParams]) -> dict[str,
     more = len(page) > PAGE
     page = page[:PAGE]
     last = page[-1] if more and page else None
-    next_cursor = f"{last.answered_at.isoformat()}_{last.pk}" if last is not None and last.answered_at else ""
+    next_cursor = _encode(last.answered_at, last.pk) if last is not None and last.answered_at else ""
     return {"items": page, "next_cursor": next_cursor}
+
+
+def _teammate(user: Any, user_id: int) -> Any:
+    """Another account's user is 404, as any id of theirs."""
+    from django.http import Http404
+
+    from samtale.accounts.models import User
+
+    found = User.objects.filter(pk=user_id, membership__account_id=membership_of(user).account_id).first()
+    if found is None:
+        raise Http404("No such user")
+    return found
 
 
 @router.get("/feedback/summary", response=SummaryOut, tags=["feedback"])
@@ -113,8 +126,9 @@ def summary(request: HttpRequest, params: Query[SummaryParams]) -> dict[str, Any
     until = datetime.combine(params.until + timedelta(days=1), time.min, zone) if params.until else None
     if since and until and since >= until:
         raise ValidationError("`since` is a day before `until`.")
-    account_id = membership_of(_user(request)).account_id
-    return queries.summary(account_id, since=since, until=until, inbox_id=params.inbox)
+    user = _user(request)
+    inbox_id = access_inbox(user, params.inbox).pk if params.inbox is not None else None
+    return queries.summary(user, since=since, until=until, inbox_id=inbox_id)
 
 
 class SurveySettingsIn(Schema):

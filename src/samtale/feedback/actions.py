@@ -33,7 +33,8 @@ from samtale.crm.actions import add_timeline_entry
 from samtale.crm.models import Contact, TimelineEntry
 from samtale.feedback import delivery, events
 from samtale.feedback.models import COMMENT_LIMIT, MAX_DELAY_MINUTES, QUESTION_LIMIT, State, Survey, SurveySettings
-from samtale.inbox.models import BlockedSender, Conversation, Direction, Inbox, Message, Status
+from samtale.inbox.models import Conversation, DeliveryStatus, Direction, Inbox, Message, Status
+from samtale.inbox.queries import sender_is_blocked
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ LINK_VALID = timedelta(days=14)
 EDITABLE_FOR = timedelta(hours=24)
 SALT = "samtale.feedback.survey"
 TOKEN_LIMIT = 200
+MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(minutes=5)  # then 10: a mail server that is away for a while
+STALE_CLAIM = timedelta(minutes=15)  # a claim this old is a worker that died while sending
 
 
 # ---------------------------------------------------------------------------- settings
@@ -107,26 +111,30 @@ def update_settings(
 # ---------------------------------------------------------------------------- scheduling
 def conversation_closed(conversation: Conversation) -> None:
     """The inbox's hook (inside the closing transaction): schedule its survey when the inbox
-    sends them, unless the conversation already had one sent."""
+    sends them, unless the conversation already had one sent. Two closes at once (one by hand,
+    one in bulk) make one row: get_or_create takes a savepoint and reads the other's."""
     survey_settings = SurveySettings.objects.filter(inbox_id=conversation.inbox_id, enabled=True).first()
     if survey_settings is None:
         return
     due = now() + timedelta(minutes=survey_settings.delay_minutes)
-    existing = Survey.objects.filter(conversation=conversation).first()
-    if existing is not None:
-        if existing.state not in (State.SCHEDULED, State.CANCELLED):
-            return  # sent, skipped or failed once: never again
-        existing.state, existing.due_at, existing.reason = State.SCHEDULED, due, ""
-        existing.agent_id = conversation.owner_id
-        existing.contact_id = conversation.contact_id
-        existing.save(update_fields=["state", "due_at", "reason", "agent", "contact"])
-        survey = existing
-    else:
-        survey = Survey.objects.create(
-            account_id=conversation.account_id, inbox_id=conversation.inbox_id, conversation=conversation,
-            contact_id=conversation.contact_id, agent_id=conversation.owner_id,
-            channel_kind=conversation.channel_kind, due_at=due,
-        )  # fmt: skip
+    survey, created = Survey.objects.get_or_create(
+        conversation=conversation,
+        defaults={
+            "account_id": conversation.account_id, "inbox_id": conversation.inbox_id,
+            "contact_id": conversation.contact_id, "agent_id": conversation.owner_id,
+            "channel_kind": conversation.channel_kind, "due_at": due,
+        },
+    )  # fmt: skip
+    if not created:
+        if survey.state in (State.SENT, State.SENDING):
+            return  # it went (or is going) once: never again
+        # cancelled, skipped or failed before: what stopped it may be gone (the customer wrote since)
+        survey.state, survey.due_at, survey.reason, survey.attempts = State.SCHEDULED, due, "", 0
+        survey.agent_id, survey.contact_id = conversation.owner_id, conversation.contact_id
+        survey.inbox_id, survey.channel_kind = conversation.inbox_id, conversation.channel_kind
+        survey.save(
+            update_fields=["state", "due_at", "reason", "attempts", "agent", "contact", "inbox", "channel_kind"]
+        )
     pk = survey.pk
 
     def enqueue() -> None:
@@ -146,29 +154,25 @@ def conversations_reopened(conversations: list[Conversation], acting_user: User 
 
 
 def why_not(conversation: Conversation) -> str:
-    """Why this conversation gets no survey ("" when it may have one). Two queries."""
+    """Why this conversation gets no survey ("" when it may have one). A teammate's answer counts
+    when it reached the customer (not a forward to someone else, not a failed delivery); a
+    bot's or an automated message is nobody's answer. Two queries."""
     if conversation.status != Status.CLOSED:
         return _("The conversation was reopened.")
     if conversation.spam_at or conversation.filtered_at or conversation.trashed_at:
         return _("The conversation is in Spam, Filtered or Trash.")
     if conversation.contact_id is None:
         return _("The conversation has no contact.")
+    delivered = ~Q(delivery_status=DeliveryStatus.FAILED) & Q(forwarded=False)  # what reached the customer
     counts = Message.objects.filter(conversation=conversation).aggregate(
         customer=Count("pk", filter=Q(direction=Direction.INBOUND, auto_reply=False)),
-        team=Count("pk", filter=Q(direction=Direction.OUTBOUND, author__isnull=False)),
+        team=Count("pk", filter=Q(direction=Direction.OUTBOUND, author__isnull=False) & delivered),
     )
     if not counts["customer"]:
         return _("The customer never wrote (or only sent auto-replies).")
     if not counts["team"]:
         return _("Nobody on the team answered.")
-    senders = (
-        Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
-        .exclude(sender_address="")
-        .values("sender_address")
-    )
-    if BlockedSender.objects.filter(
-        account_id=conversation.account_id, kind=conversation.channel_kind, value__in=senders
-    ).exists():
+    if sender_is_blocked(conversation):
         return _("The sender is blocked.")
     return ""
 
@@ -205,9 +209,17 @@ def page_url(token: str, score: int | None = None) -> str:
     return f"{url}?score={score}" if score else url
 
 
+def _changed(survey: Survey) -> None:
+    """Whoever has the conversation or the contact open sees what became of the survey."""
+    publish_on_commit(events.feedback_changed(survey.account_id, survey.pk, survey.conversation_id, survey.contact_id))
+
+
 def send_survey(survey_id: int) -> str:
-    """Send a due survey (the worker): claimed first, so two workers never both send it; what
-    becomes of it is its state ("sent", "skipped", "failed", or "" when it was not due)."""
+    """Send a due survey (the worker). It is claimed first (SENDING), so two workers never both
+    send it; a worker that dies while sending leaves the claim to the sweep (`STALE_CLAIM`). A
+    failure that may pass (the mail server is away) is tried again later, `MAX_ATTEMPTS` in all.
+    Returns what became of it ("sent", "skipped", "failed", "scheduled" to try again, or "" when
+    it was not due or someone else has it)."""
     survey = (
         Survey.objects.select_related(
             "conversation", "conversation__contact", "conversation__inbox", "inbox", "contact"
@@ -215,7 +227,11 @@ def send_survey(survey_id: int) -> str:
         .filter(pk=survey_id)
         .first()
     )
-    if survey is None or survey.state != State.SCHEDULED or survey.due_at > now():
+    if survey is None:
+        return ""
+    moment = now()
+    stale = survey.state == State.SENDING and survey.sent_at is not None and survey.sent_at <= moment - STALE_CLAIM
+    if not stale and (survey.state != State.SCHEDULED or survey.due_at > moment):
         return ""
     conversation = survey.conversation
     reason = why_not(conversation)
@@ -226,18 +242,18 @@ def send_survey(survey_id: int) -> str:
     if not reason and send is None:
         reason = _("This channel cannot carry surveys.")
     if reason:
-        Survey.objects.filter(pk=survey.pk, state=State.SCHEDULED).update(state=State.SKIPPED, reason=reason[:200])
+        Survey.objects.filter(pk=survey.pk, state=survey.state).update(state=State.SKIPPED, reason=reason[:200])
+        _changed(survey)
         return State.SKIPPED
     assert survey_settings is not None and send is not None
     language = _language(conversation)
     first, second = questions(survey_settings, language)
-    sent_at = now()
-    claimed = Survey.objects.filter(pk=survey.pk, state=State.SCHEDULED).update(
-        state=State.SENT, sent_at=sent_at, expires_at=sent_at + LINK_VALID,
+    claimed = Survey.objects.filter(pk=survey.pk, state=survey.state, sent_at=survey.sent_at).update(
+        state=State.SENDING, sent_at=moment, expires_at=moment + LINK_VALID, attempts=survey.attempts + 1,
         question=first, second_question=second, language=language,
     )  # fmt: skip
     if not claimed:
-        return ""
+        return ""  # another worker took it just now
     survey.refresh_from_db()
     token = token_of(survey)
     outgoing = delivery.Outgoing(
@@ -249,11 +265,20 @@ def send_survey(survey_id: int) -> str:
             send(outgoing)
     except delivery.NotDeliverable as why:
         Survey.objects.filter(pk=survey.pk).update(state=State.SKIPPED, reason=str(why)[:200])
+        _changed(survey)
         return State.SKIPPED
     except Exception as error:
-        log.exception("survey %s could not be sent", survey.pk)
-        Survey.objects.filter(pk=survey.pk).update(state=State.FAILED, reason=str(error)[:200])
+        log.warning("survey %s could not be sent (attempt %s): %s", survey.pk, survey.attempts, error)
+        if survey.attempts < MAX_ATTEMPTS:  # the mail server may be back in a while
+            Survey.objects.filter(pk=survey.pk, state=State.SENDING).update(
+                state=State.SCHEDULED, due_at=now() + RETRY_AFTER * survey.attempts, reason=str(error)[:200]
+            )
+            return State.SCHEDULED
+        Survey.objects.filter(pk=survey.pk, state=State.SENDING).update(state=State.FAILED, reason=str(error)[:200])
+        _changed(survey)
         return State.FAILED
+    Survey.objects.filter(pk=survey.pk, state=State.SENDING).update(state=State.SENT, reason="")
+    _changed(survey)
     audit(survey.conversation.account, None, "feedback.survey_sent", survey, conversation_id=conversation.pk)
     return State.SENT
 
@@ -274,7 +299,7 @@ def survey_for_token(token: Any) -> Survey:
         raise ValidationError(_("This survey link is not valid."), code="invalid") from None
     survey = (
         Survey.objects.select_related("inbox", "account")
-        .filter(pk=survey_id, conversation_id=conversation_id, state=State.SENT)
+        .filter(pk=survey_id, conversation_id=conversation_id, state__in=[State.SENT, State.SENDING])
         .first()
     )
     if survey is None:
@@ -325,7 +350,9 @@ def answer(token: Any, *, score: Any, comment: Any = "", second_answer: Any = ""
         if first:
             survey.answered_at = moment
         survey.save(update_fields=["score", "comment", "second_answer", "answered_at", "changed_at"])
-        data = {"score": score_value, "comment": comment_text[:500], "conversation_id": survey.conversation_id}
+        # inbox_id: the line shows only to those with access to the inbox (crm.queries.timeline_page)
+        data = {"score": score_value, "comment": comment_text[:500], "conversation_id": survey.conversation_id,
+                "inbox_id": survey.inbox_id}  # fmt: skip
         if survey.contact is not None:
             if first:
                 add_timeline_entry(
@@ -335,9 +362,7 @@ def answer(token: Any, *, score: Any, comment: Any = "", second_answer: Any = ""
             else:
                 TimelineEntry.objects.filter(subject_type="survey", subject_id=survey.pk).update(data=data)
         audit(survey.account, None, "feedback.answered" if first else "feedback.changed", survey, score=score_value)
-        publish_on_commit(
-            events.feedback_changed(survey.account_id, survey.pk, survey.conversation_id, survey.contact_id)
-        )
+        _changed(survey)
     return survey
 
 

@@ -32,6 +32,7 @@ class SurveySettings(models.Model):
 
 class State(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     SKIPPED = "skipped", _("Not sent")
     CANCELLED = "cancelled", _("Cancelled")
@@ -41,7 +42,10 @@ class State(models.TextChoices):
 class Survey(models.Model):
     """The survey of one conversation (at most one, ever): its link is valid 14 days from
     `sent_at`, an answer can be changed for 24 hours after the first one. `agent` is who owned
-    the conversation when it closed (whose help is rated); the questions are copied when sent."""
+    the conversation when it closed (whose help is rated); the questions are copied when sent.
+    SENDING is a claim (`sent_at` its time): a worker that died while sending leaves it to the
+    sweep after a while; SENT is final (never sent twice), SKIPPED, CANCELLED and FAILED are
+    scheduled again when the conversation closes again (the reason may be gone)."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     inbox = models.ForeignKey("inbox.Inbox", on_delete=models.CASCADE, related_name="+")
@@ -51,6 +55,7 @@ class Survey(models.Model):
     channel_kind = models.CharField(max_length=16)
     language = models.CharField(max_length=8, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)  # tries to send it (a transient failure retries)
     reason = models.CharField(max_length=200, blank=True)  # why skipped or failed
     due_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -15,7 +15,7 @@ from samtale.feedback import queries
 def past_section(conversation: Any, user: User) -> dict[str, Any] | None:
     if conversation.contact_id is None:
         return None
-    return {"conversation": conversation, **queries.past_feedback(conversation.contact_id, conversation.pk)}
+    return {"conversation": conversation, **queries.past_feedback(user, conversation.contact_id, conversation.pk)}
 
 
 PAST = Section(

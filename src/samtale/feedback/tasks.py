@@ -24,23 +24,31 @@ def send_survey_task(survey_id: int) -> str:
 
 @task()
 def send_due_surveys() -> int:
-    """Up to 200 due surveys, each on its own: one that fails is marked so and the rest go."""
-    from samtale.feedback.actions import send_survey
+    """Up to 200 due surveys (and claims a dead worker left), each on its own: one that fails is
+    marked so and the rest go."""
+    from django.db.models import Q
+
+    from samtale.feedback.actions import STALE_CLAIM, send_survey
     from samtale.feedback.models import State, Survey
 
+    moment = now()
     due = list(
-        Survey.objects.filter(state=State.SCHEDULED, due_at__lte=now())
+        Survey.objects.filter(
+            Q(state=State.SCHEDULED, due_at__lte=moment) | Q(state=State.SENDING, sent_at__lte=moment - STALE_CLAIM)
+        )
         .order_by("due_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     done = 0
     for pk in due:
         try:
-            if send_survey(pk):
+            if send_survey(pk) == State.SENT:
                 done += 1
         except Exception:  # a bug with one survey must not hold up the others
             log.exception("survey %s: sending failed", pk)
-            Survey.objects.filter(pk=pk, state=State.SCHEDULED).update(state=State.FAILED, reason="internal error")
+            Survey.objects.filter(pk=pk, state__in=[State.SCHEDULED, State.SENDING]).update(
+                state=State.FAILED, reason="internal error"
+            )
     return done
 
 

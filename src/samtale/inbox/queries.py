@@ -710,3 +710,24 @@ def reply_options(conversation: Conversation) -> list[tuple[str, list[str]]]:
         ):  # the usual case: no query
             options.append((kind, [r for r in recipients if "@" in r and not r.startswith("visitor:")]))
     return options
+
+
+def sender_is_blocked(conversation: Conversation) -> bool:
+    """Whether the conversation's sender is blocked on its kind: by the contact's key (what
+    blocking stores: their email, phone or id) or by an address they wrote from. One query."""
+    from samtale.inbox.models import BlockedSender, Direction, Message
+
+    keys: list[str] = []
+    contact = conversation.contact
+    if contact is not None:
+        keys = [k.lower() for k in (contact.email, contact.phone, str(contact.pk)) if k]
+    written_from = (
+        Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
+        .exclude(sender_address="")
+        .values("sender_address")
+    )
+    return BlockedSender.objects.filter(
+        Q(value__in=keys) | Q(value__in=written_from),
+        account_id=conversation.account_id,
+        kind=conversation.channel_kind,
+    ).exists()

@@ -28,6 +28,7 @@ def survey_json(survey: Survey, token: str) -> dict[str, Any]:
         "second_question": survey.second_question,
         "score": survey.score,
         "comment": survey.comment,
+        "second_answer": survey.second_answer,
         "editable": feedback.can_change(survey),
     }
 
@@ -37,6 +38,8 @@ def offer(outgoing: Outgoing) -> None:
     chat = ChatSession.objects.filter(conversation_id=outgoing.survey.conversation_id).select_related("visitor").first()
     if chat is None:
         raise NotDeliverable(_("The conversation has no chat visitor."))
+    if ChatSession.objects.filter(visitor=chat.visitor, ended_at=None).exclude(pk=chat.pk).exists():
+        return  # they are in a new chat now: not in the middle of it; offered when they come back
     publish_on_commit(
         events.to_visitor(chat.visitor.group, SURVEY, survey=survey_json(outgoing.survey, outgoing.token))
     )
@@ -50,12 +53,13 @@ def visitor_language(conversation: Any) -> str:
 
 
 def pending_for(widget: ChatWidget, uid: uuid.UUID | None) -> dict[str, Any] | None:
-    """The visitor's latest survey they can still answer or change (their chat ended), if any."""
+    """The visitor's latest survey they have not answered yet (their chat ended), if any."""
     if uid is None:
         return None
     survey = (
         Survey.objects.filter(
-            state=State.SENT,
+            state__in=[State.SENT, State.SENDING],
+            score__isnull=True,
             expires_at__gt=now(),
             conversation__chat__visitor__uid=uid,
             conversation__chat__widget=widget,
@@ -63,7 +67,7 @@ def pending_for(widget: ChatWidget, uid: uuid.UUID | None) -> dict[str, Any] | N
         .order_by("-sent_at")
         .first()
     )
-    if survey is None or not feedback.can_change(survey):
+    if survey is None:
         return None
     return survey_json(survey, feedback.token_of(survey))
 

@@ -285,6 +285,7 @@
     var second = null;
     if (sv.second_question) {
       second = el("textarea", { maxlength: "2000", "class": "second" });
+      second.value = sv.second_answer || "";
       var sl = el("label", {}, sv.second_question + T.optional); sl.appendChild(second); box.appendChild(sl);
     }
     var send = el("button", { type: "button", "class": "send" }, T.answer);
