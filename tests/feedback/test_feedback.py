@@ -228,7 +228,13 @@ def test_a_surveys_link_cannot_be_forged_or_reused_for_another(world: World) -> 
     survey.refresh_from_db()
     token = actions.token_of(survey)
     client = Client()
-    for bad in (token[:-2] + "xx", "nonsense", "a" * 500, token.replace(str(survey.pk), str(survey.pk + 1))):
+    from django.core import signing
+
+    signer = signing.TimestampSigner(salt=actions.SALT)
+    mismatched = [signer.sign_object({"s": survey.pk, "c": survey.conversation_id + 1}),  # validly signed,
+                  signer.sign_object({"s": survey.pk + 1, "c": survey.conversation_id}),  # but not this one's
+                  signing.TimestampSigner(salt="another.salt").sign_object({"s": survey.pk, "c": survey.conversation_id})]  # fmt: skip
+    for bad in (token[:-2] + "xx", "nonsense", "a" * 500, *mismatched):
         assert client.get(f"/feedback/{bad}/").status_code == 404
         with pytest.raises(ValidationError):
             actions.answer(bad, score=3)

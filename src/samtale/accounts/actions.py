@@ -206,7 +206,7 @@ PREFERENCE_LISTS = (
     "hidden_views", "view_order", "about_contact_properties", "ticket_detail_properties", "collapsed_sections",
 )  # fmt: skip
 VIEW_KEY = re.compile(r"[a-z_]{1,32}|custom-[0-9]{1,12}")
-PROPERTY_KEY = re.compile(r"[a-z0-9_]{1,60}")
+PROPERTY_KEY = re.compile(r"(?:prop:)?[a-z0-9_]{1,60}")  # "prop:<key>": a custom ticket property
 SECTION_KEY = re.compile(
     r"[a-z0-9-]{1,40}"
 )  # a sidebar section's key (core.sidebar)  # a contact property's key (crm.properties)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from samtale.accounts.access import membership_of
@@ -164,6 +166,10 @@ def update_company(request: HttpRequest, company_id: PathId, payload: s.CompanyP
     values: dict[str, object] = {k: v for k, v in (("name", payload.name), ("domain", payload.domain)) if v is not None}
     if payload.owner_id is not None or payload.clear_owner:
         values["owner"] = "" if payload.clear_owner else payload.owner_id
+    for key, value in (payload.properties or {}).items():
+        if key in ("name", "domain", "owner"):
+            raise ValidationError({key: [_("There is no property %(key)s.") % {"key": key}]})
+        values[key] = _value(value)
     actions.update_company(company, acting_user=_user(request), values=values)
     return _company_out(company)
 
@@ -196,7 +202,7 @@ def _ticket_out(t: Ticket) -> dict[str, Any]:
         "stage_id": t.stage_id, "stage": t.stage.name, "closed": t.is_closed, "priority": t.priority,
         "category": t.category, "owner_id": t.owner_id, "contact_id": t.contact_id,
         "conversation_id": t.conversation_id, "created_at": t.created_at, "updated_at": t.updated_at,
-        "closed_at": t.closed_at,
+        "closed_at": t.closed_at, "properties": t.properties,
     }  # fmt: skip
 
 
@@ -241,6 +247,10 @@ def update_ticket(request: HttpRequest, ticket_id: PathId, payload: s.TicketPatc
         values["stage"] = payload.stage_id
     if payload.owner_id is not None or payload.clear_owner:
         values["owner"] = "" if payload.clear_owner else payload.owner_id
+    for key, value in (payload.properties or {}).items():
+        if key in ticket_actions.EDITABLE:
+            raise ValidationError({key: [_("There is no property %(key)s.") % {"key": key}]})
+        values[key] = _value(value)
     ticket_actions.update_ticket(ticket, acting_user=_user(request), values=values)
     return _ticket_out(ticket_queries.ticket_or_404(ticket.account_id, ticket.pk))
 

@@ -121,11 +121,18 @@ class CompanyIn(Schema):
     domain: Annotated[str, Field(max_length=253)] = ""
 
 
+CustomValues = Annotated[
+    dict[Annotated[str, Field(max_length=60)], str | int | float | bool | None],
+    Field(max_length=100, description="custom properties by key; null clears one"),
+]
+
+
 class CompanyPatch(Schema):
     name: Text200 | None = None
     domain: Annotated[str, Field(max_length=253)] | None = None
     owner_id: Id | None = None
     clear_owner: bool = False
+    properties: CustomValues | None = None
 
 
 class StageOut(Schema):
@@ -159,6 +166,7 @@ class TicketOut(Schema):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    properties: dict[str, Any]
 
 
 class TicketPage(Page):
@@ -197,6 +205,7 @@ class TicketPatch(Schema):
     category: str | None = Field(None, pattern="^(|question|problem|feature_request|billing|other)$")
     owner_id: Id | None = None
     clear_owner: bool = False
+    properties: CustomValues | None = None
 
 
 class DealOut(Schema):

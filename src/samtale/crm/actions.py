@@ -43,6 +43,9 @@ from samtale.crm.models import (
 # (keep, merged, acting_user) inside the merge's transaction: apps above move what points at the
 # merged contact (the inbox its conversations, chat its visitors)
 contacts_merged: Hook[[Contact, Contact, User | None], Any] = Hook("contacts_merged")
+# (object type, account id, key): a custom property of objects the apps above keep (tickets) is
+# deleted, so they drop its values (inside the deleting transaction)
+property_deleting: Hook[[str, int, str], Any] = Hook("property_deleting")
 
 
 def _remember(account_id: int, kind: str, value: str, contact: Contact | None) -> None:
@@ -590,11 +593,19 @@ def create_company(account: Account, *, acting_user: User, name: str, domain: st
 
 
 def update_company(company: Company, *, acting_user: User, values: dict[str, object]) -> Company:
-    """Change a company's name, domain or owner (any teammate): all or nothing, every wrong field
-    named. Contacts already associated stay; new contacts at the domain join it."""
+    """Change a company's name, domain, owner or custom properties (by key; any teammate): all or
+    nothing, every wrong field named. Contacts already associated stay; new contacts at the
+    domain join it."""
     _require_member(acting_user, company.account_id)
     errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
+    custom = {k: v for k, v in values.items() if k not in ("name", "domain", "owner")}
+    if custom:
+        cleaned, custom_errors = properties.clean_custom_values(
+            properties.definitions_of(company.account_id, "company"), custom
+        )
+        errors.update(custom_errors)
+        changes["properties"] = properties.with_custom(company.properties, cleaned)
     if "name" in values:
         try:
             changes["name"] = _one_line("name", values["name"], 200)
@@ -667,7 +678,7 @@ def define_property(
         raise ValidationError({"label": [_("A property needs a name.")]})
     if type not in PropertyType.values:
         raise ValidationError({"type": [_("Choose one of the options.")]})
-    if object_type not in ("contact", "company") and not (
+    if object_type not in ("contact", "company", "ticket") and not (
         object_type.startswith("obj:") and object_type[4:].isdigit() and len(object_type) <= 16
     ):
         raise ValidationError({"object_type": [_("Choose one of the options.")]})
@@ -681,6 +692,7 @@ def define_property(
                 )
             )
             | properties.STANDARD_KEYS
+            | properties.RESERVED_KEYS
         )
         key, n = base, 1
         while key in taken:
@@ -699,12 +711,19 @@ def delete_property(definition: PropertyDefinition, *, acting_user: User) -> Non
     _require_crm_admin(acting_user, definition.account_id)
     with transaction.atomic():
         key = definition.key
-        holders = Contact.objects.filter(account_id=definition.account_id, properties__has_key=key)
-        for contact in holders.iterator(chunk_size=1000):
-            contact.properties.pop(key, None)
-            Contact.objects.filter(pk=contact.pk).update(properties=contact.properties)
+        if definition.object_type in ("contact", "company"):
+            model: Any = Contact if definition.object_type == "contact" else Company
+            drop_property_values(model.objects.filter(account_id=definition.account_id), key)
+        property_deleting(definition.object_type, definition.account_id, key)
         audit(definition.account, acting_user, "property.deleted", definition, key=key)
         definition.delete()
+
+
+def drop_property_values(rows: Any, key: str) -> None:
+    """Take `key` out of the `properties` of these rows (in chunks; other keys untouched)."""
+    for row in rows.filter(properties__has_key=key).iterator(chunk_size=1000):
+        row.properties.pop(key, None)
+        type(row).objects.filter(pk=row.pk).update(properties=row.properties)
 
 
 def note_contacted(contact_id: int, at: datetime) -> None:

@@ -47,6 +47,9 @@ STANDARD: tuple[Property, ...] = (
     Property("last_contacted_at", gettext_lazy("Last contacted"), "datetime", editable=False),
 )
 STANDARD_KEYS = {p.key for p in STANDARD}
+# the fields of companies and tickets (and words of their forms): never a custom property's key
+RESERVED_KEYS = {"id", "name", "domain", "description", "priority", "category", "pipeline", "stage", "properties",
+                 "from", "new_company", "csrfmiddlewaretoken", "contact", "conversation"}  # fmt: skip
 # shown in the sidebar's "About this contact" until a person chooses
 DEFAULT_SHOWN = ("email", "phone", "company", "owner", "lifecycle_stage", "last_contacted_at")
 
@@ -133,3 +136,65 @@ def clean_options(lines: str) -> list[dict[str, str]]:
     if not options:
         raise ValidationError(_("A dropdown needs at least one option."), code="options")
     return options
+
+
+# the objects whose custom properties are defined in Settings (custom objects' are `obj:<id>`)
+OBJECT_TYPES: tuple[tuple[str, Any], ...] = (
+    ("contact", gettext_lazy("Contacts")),
+    ("company", gettext_lazy("Companies")),
+    ("ticket", gettext_lazy("Tickets")),
+)
+
+
+def definitions_of(account_id: int, object_type: str) -> dict[str, PropertyDefinition]:
+    """The custom properties of that kind of object, by key, in their order (one query)."""
+    return {d.key: d for d in PropertyDefinition.objects.filter(account_id=account_id, object_type=object_type)}
+
+
+def clean_custom_values(
+    definitions: dict[str, PropertyDefinition], values: dict[str, object]
+) -> tuple[dict[str, object], dict[str, list[str]]]:
+    """Custom values typed for an object (companies, tickets), by key: the cleaned ones (None:
+    cleared) and the errors by key (an unknown key is one)."""
+    cleaned: dict[str, object] = {}
+    errors: dict[str, list[str]] = {}
+    for key, raw in values.items():
+        definition = definitions.get(key)
+        if definition is None:
+            errors[key] = [_("There is no property %(key)s.") % {"key": str(key)[:60]}]
+            continue
+        try:
+            cleaned[key] = clean_custom(definition, raw)
+        except ValidationError as error:
+            errors[key] = error.messages
+    return cleaned, errors
+
+
+def with_custom(properties: dict[str, object], cleaned: dict[str, object]) -> dict[str, object]:
+    """`properties` with the cleaned values set (None removes one)."""
+    result = dict(properties or {})
+    for key, value in cleaned.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def form_fields(definitions: dict[str, PropertyDefinition], values: dict[str, object]) -> list[tuple[Property, object]]:
+    """(property, value) of each custom property, in order, for a record's form
+    (crm/property_input.html draws each)."""
+    return [(prop, (values or {}).get(prop.key)) for prop in as_properties(definitions.values())]
+
+
+def display_custom(definition: PropertyDefinition, value: object) -> str:
+    """A custom value as a person reads it ("" when empty): a dropdown's label, Yes/No."""
+    if value is None or value == "":
+        return ""
+    if definition.type == PropertyType.CHECKBOX:
+        return str(_("Yes") if value is True else _("No"))
+    if definition.type == PropertyType.DROPDOWN:
+        for option in definition.options or []:
+            if option.get("value") == value:
+                return str(option.get("label") or value)
+    return str(value)

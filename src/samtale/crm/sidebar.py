@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from samtale.accounts.models import User
 from samtale.core.sidebar import Section, register
-from samtale.crm.models import Company, Contact
+from samtale.crm.models import Contact
 from samtale.crm.properties import DEFAULT_SHOWN, all_properties
 from samtale.crm.queries import active_teammates
 
@@ -23,8 +23,9 @@ def shown_keys(user: User, available: list[str]) -> list[str]:
 
 
 def about_contact(contact_id: int | None, user: User) -> dict[str, Any] | None:
-    """Four queries whatever the contact has: the contact (with owner and company), the account's
-    property definitions, its teammates and its companies (the editors' choices)."""
+    """Three queries whatever the contact has: the contact (with owner and company), the account's
+    property definitions and its teammates (the owner's choices). Other companies are suggested
+    as a person types (`company_suggest`), never listed."""
     if contact_id is None:
         return None
     contact = Contact.objects.select_related("owner", "company").filter(pk=contact_id).first()
@@ -36,14 +37,8 @@ def about_contact(contact_id: int | None, user: User) -> dict[str, Any] | None:
     rows = [(by_key[k], contact.properties.get(k) if by_key[k].custom else getattr(contact, k)) for k in keys]
     needs = {p.type for p, _v in rows}
     members = active_teammates(contact.account_id) if "owner" in needs else []
-    companies = (
-        list(Company.objects.filter(account_id=contact.account_id).order_by("name", "id")[:500])
-        if "company" in needs
-        else []
-    )
     return {
-        "contact": contact, "rows": rows, "choosable": [p for p in props], "shown": keys,
-        "members": members, "companies": companies,
+        "contact": contact, "rows": rows, "choosable": [p for p in props], "shown": keys, "members": members,
     }  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from samtale.core.bounds import parse_id
 from samtale.core.sidebar import sections_for
 from samtale.crm import actions, queries
 from samtale.crm.models import CallOutcome, Contact, LifecycleStage, PropertyType
-from samtale.crm.properties import STANDARD, Property, all_properties
+from samtale.crm.properties import OBJECT_TYPES, STANDARD, Property, all_properties, definitions_of, form_fields
 from samtale.crm.templatetags.crm_tags import shown
 
 
@@ -113,7 +113,6 @@ def contact_record(request: HttpRequest, contact_id: int) -> HttpResponse:
             "timeline": timeline,
             "history": history,
             "members": _members(membership.account_id),
-            "companies": queries.companies_of(membership.account_id),
             "crm_admin": membership.has_permission("crm_admin"),
             "extras": sections_for(contact, user, "contact-record"),  # what the apps above show here
             "outcomes": CallOutcome.choices,
@@ -224,29 +223,39 @@ def contact_about_fields(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @member_required
 def properties_page(request: HttpRequest) -> HttpResponse:
-    """Settings → Contact properties: the custom ones, defined and deleted by CRM admins."""
+    """Settings → Properties: the custom ones of contacts, companies or tickets (`?object=`),
+    defined and deleted by CRM admins."""
     membership = membership_of(acting(request))
+    object_type = _object_type(request.GET.get("object"))
     return render(
         request,
         "crm/settings_properties.html",
         {
             "section": "contact_properties",
-            "definitions": queries.custom_properties(membership.account_id),
+            "object_type": object_type,
+            "object_types": OBJECT_TYPES,
+            "definitions": list(definitions_of(membership.account_id, object_type).values()),
             "types": PropertyType.choices,
-            "standard": [p for p in STANDARD],
+            "standard": [p for p in STANDARD] if object_type == "contact" else [],
             "crm_admin": membership.has_permission("crm_admin"),
         },
     )
 
 
+def _object_type(value: object) -> str:
+    return value if value in dict(OBJECT_TYPES) else "contact"
+
+
 @action_view
 def property_create(request: HttpRequest) -> HttpResponse:
     user = acting(request)
+    object_type = _object_type(request.POST.get("object"))
     actions.define_property(
         membership_of(user).account, acting_user=user, label=str(request.POST.get("label", ""))[:200],
         type=str(request.POST.get("type", "")), options=str(request.POST.get("options", ""))[:20_000],
+        object_type=object_type,
     )  # fmt: skip
-    return HttpResponseRedirect(reverse("contact_properties"))
+    return HttpResponseRedirect(reverse("contact_properties") + f"?object={object_type}")
 
 
 @action_view
@@ -260,7 +269,7 @@ def property_delete(request: HttpRequest, property_id: int) -> HttpResponse:
     if definition is None:
         raise Http404("No such property")
     actions.delete_property(definition, acting_user=user)
-    return HttpResponseRedirect(reverse("contact_properties"))
+    return HttpResponseRedirect(reverse("contact_properties") + f"?object={_object_type(definition.object_type)}")
 
 
 @action_view
@@ -357,15 +366,30 @@ def company_record(request: HttpRequest, company_id: int) -> HttpResponse:
             "conversations": queries.company_conversations(company, user), "members": _members(membership.account_id),
             "extras": sections_for(company, user, "company-record"),
             "crm_admin": membership.has_permission("crm_admin"),
+            "custom_fields": form_fields(definitions_of(membership.account_id, "company"), company.properties),
         },
     )  # fmt: skip
+
+
+@require_GET
+@member_required
+def company_suggest(request: HttpRequest) -> HttpResponse:
+    """Companies whose name (or domain) starts with what a person is typing: a datalist's options."""
+    typed = str(request.GET.get("new_company") or request.GET.get("q") or "")[:100]
+    found = (
+        queries.company_page(membership_of(acting(request)).account_id, q=typed, size=10).companies
+        if typed.strip()
+        else []
+    )
+    return render(request, "crm/company_options.html", {"companies": found})
 
 
 @action_view
 def company_update(request: HttpRequest, company_id: int) -> HttpResponse:
     user = acting(request)
     company = queries.company_or_404(membership_of(user).account_id, company_id)
-    values: dict[str, object] = {k: request.POST.get(k, "") for k in ("name", "domain", "owner") if k in request.POST}
+    fields = ["name", "domain", "owner", *definitions_of(company.account_id, "company")]  # and its custom properties
+    values: dict[str, object] = {k: request.POST.get(k, "") for k in fields if k in request.POST}
     actions.update_company(company, acting_user=user, values=values)
     return HttpResponseRedirect(reverse("company", args=[company.pk]))
 

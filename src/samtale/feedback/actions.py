@@ -340,7 +340,7 @@ def answer(token: Any, *, score: Any, comment: Any = "", second_answer: Any = ""
     comment_text = _answer_text(comment, _("The comment"))
     second_text = _answer_text(second_answer, _("The answer"))
     with transaction.atomic():
-        survey = Survey.objects.select_for_update().select_related("account", "contact").get(pk=survey.pk)
+        survey = Survey.objects.select_for_update(of=("self",)).select_related("account", "contact").get(pk=survey.pk)
         if not can_change(survey):
             raise ValidationError(_("This answer can no longer be changed."), code="locked")
         first = survey.answered_at is None

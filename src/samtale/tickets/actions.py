@@ -160,9 +160,15 @@ def update_ticket(ticket: Ticket, *, acting_user: User, values: dict[str, object
     require_member(acting_user, ticket.account_id)
     errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
-    unknown = set(values) - set(EDITABLE)
-    if unknown:
-        errors["__all__"] = [_("Unknown field: %(name)s.") % {"name": sorted(unknown)[0]}]
+    custom = {k: v for k, v in values.items() if k not in EDITABLE}
+    if custom:  # the rest are custom properties, by key (Settings → Properties → Tickets)
+        from samtale.crm import properties
+
+        cleaned, custom_errors = properties.clean_custom_values(
+            properties.definitions_of(ticket.account_id, "ticket"), custom
+        )
+        errors.update(custom_errors)
+        changes["properties"] = properties.with_custom(ticket.properties, cleaned)
     cleaners: dict[str, Any] = {
         "name": lambda v: bounded_text("name", v, NAME_LIMIT),
         "description": lambda v: bounded_text("description", v, DESCRIPTION_LIMIT, one_line=False),
@@ -263,6 +269,14 @@ def delete_tickets(tickets: Iterable[Ticket], *, acting_user: User | None, why: 
 
 
 # --- the inbox's hooks -------------------------------------------------------------------------
+
+
+def property_deleting(object_type: str, account_id: int, key: str) -> None:
+    """A custom ticket property is deleted: its values go from every ticket."""
+    from samtale.crm.actions import drop_property_values
+
+    if object_type == "ticket":
+        drop_property_values(Ticket.objects.filter(account_id=account_id), key)
 
 
 def conversations_reopened(conversations: list[Conversation], acting_user: User | None) -> None:

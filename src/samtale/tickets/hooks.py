@@ -13,6 +13,9 @@ def install() -> None:
     hooks.conversations_deleting.register(actions.conversations_deleting)
     hooks.sender_blocked.register(actions.sender_blocked)
     contacts_merged.register(actions.contacts_merged)
+    from samtale.crm.actions import property_deleting
+
+    property_deleting.register(actions.property_deleting)
     from samtale.crm.privacy import contact_data, contact_forgetting
 
     contact_data.register(actions.contact_data)

@@ -28,10 +28,17 @@ DETAILS = {
 DEFAULT_DETAILS = ["description", "category", "pipeline", "created_at"]
 
 
-def detail_keys(user: User) -> list[str]:
+CUSTOM = "prop:"  # a custom ticket property's key in the choice: "prop:<key>"
+
+
+def detail_keys(user: User, custom: dict[str, Any] | None = None) -> list[str]:
     chosen = (user.preferences or {}).get(DETAILS_PREFERENCE)
     keys = chosen if isinstance(chosen, list) else DEFAULT_DETAILS
-    return [k for k in keys if k in DETAILS]
+    return [k for k in keys if k in DETAILS or (custom and k.startswith(CUSTOM) and k[len(CUSTOM) :] in custom)]
+
+
+def choosable(custom: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [*DETAILS.items(), *((CUSTOM + key, d.label) for key, d in custom.items())]
 
 
 def _members(account_id: int) -> list[User]:
@@ -41,10 +48,21 @@ def _members(account_id: int) -> list[User]:
 
 
 def ticket_card(conversation: Any, user: User) -> dict[str, Any]:
-    """Three queries whether or not there is a ticket: the ticket (with the contact's others), the
-    pipelines with their stages (the stage choices, or the creation form's), the teammates."""
+    """Four queries whether or not there is a ticket: the ticket (with the contact's others), the
+    pipelines with their stages (the stage choices, or the creation form's), the teammates and
+    the custom ticket properties (what "View more" can show)."""
+    from samtale.crm.properties import definitions_of, display_custom
+
     ticket = queries.ticket_of(conversation)
-    keys = detail_keys(user)
+    custom = definitions_of(conversation.account_id, "ticket")
+    keys = detail_keys(user, custom)
+    labels = dict(choosable(custom))
+
+    def shown(key: str) -> str:
+        if not key.startswith(CUSTOM) or ticket is None:
+            return ""
+        return display_custom(custom[key[len(CUSTOM) :]], (ticket.properties or {}).get(key[len(CUSTOM) :]))
+
     return {
         "conversation": conversation,
         "ticket": ticket,
@@ -52,8 +70,8 @@ def ticket_card(conversation: Any, user: User) -> dict[str, Any]:
         "members": _members(conversation.account_id),
         "priorities": Priority.choices,
         "categories": Category.choices,
-        "details": [(k, DETAILS[k]) for k in keys],
-        "choosable": list(DETAILS.items()),
+        "details": [(k, labels[k], shown(k)) for k in keys],
+        "choosable": list(labels.items()),
         "shown": keys,
     }
 

@@ -17,6 +17,7 @@ from samtale.accounts.actions import set_preferences
 from samtale.accounts.http import acting, action_view, member_required
 from samtale.crm.models import PipelineKind
 from samtale.crm.pipelines import default_pipeline
+from samtale.crm.properties import definitions_of, form_fields
 from samtale.crm.queries import active_teammates, contact_or_404
 from samtale.inbox.access import access_conversation
 from samtale.tickets import actions, queries, sidebar
@@ -58,7 +59,8 @@ def ticket_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Change what the form sends (the card, the record, the board); the card or the record again."""
     user = acting(request)
     ticket = queries.ticket_or_404(membership_of(user).account_id, ticket_id)
-    values: dict[str, object] = {key: request.POST.get(key, "") for key in actions.EDITABLE if key in request.POST}
+    fields = [*actions.EDITABLE, *definitions_of(ticket.account_id, "ticket")]  # and its custom properties
+    values: dict[str, object] = {key: request.POST.get(key, "") for key in fields if key in request.POST}
     actions.update_ticket(ticket, acting_user=user, values=values)
     where = request.POST.get("from", "")
     if where == "card" and ticket.conversation_id is not None:
@@ -75,7 +77,8 @@ def ticket_details_fields(request: HttpRequest, conversation_id: int) -> HttpRes
     """Which properties "View more" shows this person (remembered per user)."""
     user = acting(request)
     conversation = access_conversation(user, conversation_id)
-    wanted = [k for k in request.POST.getlist("keys")[:50] if k in sidebar.DETAILS]
+    custom = definitions_of(conversation.account_id, "ticket")
+    wanted = [k for k in request.POST.getlist("keys")[:50] if k in dict(sidebar.choosable(custom))]
     set_preferences(user, acting_user=user, **{sidebar.DETAILS_PREFERENCE: wanted})
     response = _card(request, conversation)
     return response
@@ -182,6 +185,7 @@ def ticket_record(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "priorities": Priority.choices,
             "categories": Category.choices,
             "history": queries.history(ticket),
+            "custom_fields": form_fields(definitions_of(membership.account_id, "ticket"), ticket.properties),
             "crm_admin": membership.has_permission("crm_admin"),
         },
     )

@@ -55,6 +55,7 @@ urlpatterns = [
     path("companies/new/", crm_views.company_create, name="company_create"),
     path("companies/<id:company_id>/", crm_views.company_record, name="company"),
     path("companies/<id:company_id>/update/", crm_views.company_update, name="company_update"),
+    path("companies/suggest/", crm_views.company_suggest, name="company_suggest"),
     path("companies/<id:company_id>/delete/", crm_views.company_delete, name="company_delete"),
     path("companies/<id:company_id>/contacts/", crm_views.company_contacts, name="company_contacts"),
     path("deals/", deal_views.deals_page, name="deals"),
