@@ -51,8 +51,12 @@ def test_demo_fills_every_view(db) -> None:  # type: ignore[no-untyped-def]
     from samtale.crm.models import CustomRecord
 
     assert CustomRecord.objects.filter(type__singular="Abonnement", contacts__isnull=False).count() == 25
-    from samtale.crm.models import TimelineEntry
+    from samtale.crm.models import Company, Contact, TimelineEntry
     from samtale.feedback.models import Survey
+
+    assert Contact.objects.count() >= 200 and Company.objects.exclude(domain="").count() == 30
+    assert Contact.objects.filter(company__isnull=False).count() > 80  # associated by their email's domain
+    assert not Company.objects.filter(domain__in=["gmail.com", "outlook.com", "online.no", "hotmail.com"]).exists()
 
     answered = Survey.objects.exclude(score=None)
     assert answered.count() >= 10 and len(set(answered.values_list("score", flat=True))) >= 3

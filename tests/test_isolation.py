@@ -139,7 +139,7 @@ def test_every_api_endpoint_with_ids_is_404_for_the_outsider(world: World, acme_
             body = {"text": "x", "owner_id": None, "ids": [acme_ids["conversation_id"]], "kind": "chat", "name": "x",
                     "channel_id": acme_ids["channel_id"], "to": "a@b.example", "subject": "s", "q": "x", "action": "away", "ics": "x",
                     "steps": [{"type": "message", "text": "x"}], "other_id": acme_ids["contact_id"], "properties": {"job_title": "x"}, "title": "x",
-                    "enabled": False}  # fmt: skip
+                    "enabled": False, "mapping": {}}  # fmt: skip
             response = client.generic(
                 method.upper(), url, data=__import__("json").dumps(body), content_type="application/json"
             )

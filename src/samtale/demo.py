@@ -42,7 +42,14 @@ FIRST = ["Anna", "Jonas", "Emma", "Henrik", "Maja", "Ole", "Nora", "Erik", "Sara
          "William", "Grace", "Daniel", "Chloe", "Liam", "Olivia", "Noah"]  # fmt: skip
 LAST = ["Andersen", "Pedersen", "Nilsen", "Larsen", "Olsen", "Eriksen", "Dahl", "Haugen", "Bakken", "Solberg",
         "Smith", "Brown", "Taylor", "Wilson", "Moen", "Strand"]  # fmt: skip
-DOMAINS = ["gmail.com", "outlook.com", "online.no", "firma.no", "example.org", "bygg-as.no", "hotmail.com"]
+DOMAINS = ["gmail.com", "outlook.com", "online.no", "hotmail.com"]  # free mail: no company
+COMPANIES = ["Fjordkraft Service AS", "Nordlys Bygg AS", "Bergen Regnskap AS", "Tromsø Fisk AS", "Oslo Data AS",
+             "Vestland Transport AS", "Hagen & Dahl Advokater", "Solberg Eiendom AS", "Moen Maskin AS",
+             "Strand Hotell AS", "Kystlinjen Shipping AS", "Haugen Consulting", "Bakken Bakeri AS",
+             "Trondheim Tannklinikk", "Lofoten Reiseliv AS", "Stavanger Energi AS", "Nilsen Elektro AS",
+             "Polar Software AS", "Aurora Media AS", "Fossen Kraft AS", "Brown & Taylor Ltd", "Wilson Design Ltd",
+             "Northwind Analytics Ltd", "Harbour Logistics Ltd", "Bluefjord Outdoor AS", "Midgard Medisin AS",
+             "Skog og Hage AS", "Byråd Arkitekter AS", "Grønn Vei AS", "Fjellstue Drift AS"]  # fmt: skip
 
 TOPICS = [
     ("Faktura for oktober stemmer ikke", [
@@ -180,11 +187,21 @@ def build(rng: random.Random, total: int) -> Account:
             }  # fmt: skip
             # the demo's own domain: confirmed, so mail sent to the demo addresses arrives at once
             verify_address(channels[inbox.pk][ChannelKind.EMAIL], how="demo setup")
+        from samtale.crm.actions import create_company
+
+        domains = []
+        for name in COMPANIES:  # 30 companies with domains: people who write from them are theirs
+            slug = name.lower().replace(" as", "").replace(" ltd", "").replace(" & ", "-").replace(" ", "-")
+            slug = slug.replace("ø", "o").replace("å", "a").replace("æ", "ae")
+            domain = f"{slug}.{'co.uk' if name.endswith('Ltd') else 'no'}"
+            create_company(account, acting_user=admin, name=name, domain=domain)
+            domains.append(domain)
         contacts: list[Contact] = []
         taken: set[str] = set()
-        while len(contacts) < 80:
+        while len(contacts) < 200:
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            email = f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(DOMAINS)}".lower()
+            domain = rng.choice(DOMAINS) if rng.random() < 0.4 else rng.choice(domains)
+            email = f"{first}.{last}{rng.randint(1, 99)}@{domain}".lower()
             phone = f"+47 9{rng.randint(1000000, 9999999)}"
             if email in taken or phone in taken:  # (an address or number is one person's)
                 continue

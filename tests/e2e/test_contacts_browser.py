@@ -72,6 +72,14 @@ def test_about_this_contact_is_edited_beside_the_conversation_and_a_teammate_see
     # Carol has it open too: her sidebar is redrawn by the event, without a reload
     expect(carol.locator("#about-lifecycle_stage")).to_have_value("customer", timeout=5000)
     expect(carol.locator("#about-phone")).to_have_value("+4741234567")
+    # the company: typed, with the account's companies suggested as he types (never a list of all)
+    typed = about.locator("input[name=new_company]")
+    typed.press_sequentially("Customer Ex", delay=30)
+    expect(bob.locator("#about-company-list option[value='Customer Example AS']")).to_have_count(1)
+    typed.fill("Customer Example AS")
+    about.locator("#about-save").click()
+    expect(bob.locator("#about-company option:checked")).to_have_text("Customer Example AS")
+    expect(carol.locator("#about-company option:checked")).to_have_text("Customer Example AS", timeout=5000)
     # Bob chooses what he sees; Carol's choice is hers
     bob.click("#sidebar-about .about-choose > summary")
     bob.locator("#about-fields input[value=job_title]").check()

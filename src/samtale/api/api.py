@@ -41,11 +41,11 @@ def _mount() -> None:
     """The core's routers, then each installed channel package's (`<package>.api.router`)."""
     import importlib
 
-    from samtale.api import availability, conversations, crm, feedback, inboxes, notifications, routing
+    from samtale.api import availability, conversations, crm, crm_objects, feedback, inboxes, notifications, routing
     from samtale.channels import channel_apps, has_module
 
     routers = [inboxes.router, conversations.router, notifications.router, availability.router, routing.router,
-               crm.router, feedback.router]  # fmt: skip
+               crm.router, crm_objects.router, feedback.router]  # fmt: skip
     for config in channel_apps():
         if has_module(config, "api"):
             routers.append(importlib.import_module(f"{config.name}.api").router)

@@ -94,7 +94,7 @@ def _clean(kind: ObjectType, values: dict[str, object]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, raw in values.items():
         if key not in by_key:
-            errors[key] = [_("Unknown property.")]
+            errors[key] = [_("There is no property %(key)s.") % {"key": str(key)[:60]}]
             continue
         try:
             out[key] = properties.clean_custom(by_key[key], raw)
