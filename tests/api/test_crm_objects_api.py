@@ -46,8 +46,10 @@ def test_custom_object_records_through_the_api(world: World) -> None:
     assert foreign.status_code == 400 and CustomRecord.objects.count() == 1
     changed = client.patch(f"/api/v1/records/{record['id']}", {"properties": {users: None}, "contact_ids": []},
                            content_type="application/json", **agent)  # fmt: skip
-    assert changed.status_code == 200 and changed.json()["contact_ids"] == [] and users not in changed.json()["properties"]
-    for n in range(55):
+    assert (
+        changed.status_code == 200 and changed.json()["contact_ids"] == [] and users not in changed.json()["properties"]
+    )
+    for _n in range(55):
         objects.save_record(kind, acting_user=world.agent, values={plan: "Basis"})
     first = client.get(f"/api/v1/object-types/{kind.pk}/records", **agent).json()
     second = client.get(f"/api/v1/object-types/{kind.pk}/records?cursor={first['next_cursor']}", **agent).json()
@@ -81,7 +83,9 @@ def test_a_contact_import_is_uploaded_mapped_and_started_through_the_api(world: 
     assert started.status_code == 200 and started.json()["status"] == "queued"
     assert ContactImport.objects.get(pk=body["id"]).duplicates == "skip"
     agent = bearer(world, world.agent)  # importing needs CRM admin
-    assert client.post("/api/v1/contact-imports", {"file": SimpleUploadedFile("a.csv", data)}, **agent).status_code == 403
+    assert (
+        client.post("/api/v1/contact-imports", {"file": SimpleUploadedFile("a.csv", data)}, **agent).status_code == 403
+    )
     binary = client.post("/api/v1/contact-imports", {"file": SimpleUploadedFile("a.csv", b"\x00\x01PK")}, **admin)
     assert binary.status_code == 400 and "binary" in binary.content.decode()
     evil = bearer(world, world.outsider)
