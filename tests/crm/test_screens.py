@@ -248,6 +248,7 @@ def test_notes_and_tasks_on_the_timeline(world: World, client_for: Any) -> None:
     from samtale.crm.models import Task
 
     availability_actions.set_time_zone(world.agent, acting_user=world.agent, time_zone="Europe/Oslo")
+    availability_actions.set_time_zone(world.agent2, acting_user=world.agent2, time_zone="America/New_York")
     contact = actions.create_contact(world.account, acting_user=None, name="Kari Nordmann")
     client = client_for(world.agent)
     assert client.post(f"/contacts/{contact.pk}/notes/", {"text": "  "}).status_code == 400
@@ -262,9 +263,11 @@ def test_notes_and_tasks_on_the_timeline(world: World, client_for: Any) -> None:
     task = Task.objects.get(contact=contact)
     assert task.owner == world.agent2 and task.due_at is not None
     assert (
-        task.due_at.astimezone(ZoneInfo("Europe/Oslo")).strftime("%Y-%m-%d %H:%M") == "2027-01-04 09:30"
-    )  # typed in Bob's zone
+        task.due_at.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M") == "2027-01-04 09:30"
+    )  # 9:30 where Carol, its owner, works
     html = page(client, f"/contacts/{contact.pk}/")
+    assert "2027-01-04 09:30 where the owner is, America/New_York" in html  # Bob reads it in Oslo: both said
+    assert "where the owner is" not in page(client_for(world.agent2), f"/contacts/{contact.pk}/")  # Carol: hers
     assert "Vil ha kreditnota." in html and "Følg opp" in html and "Carol Agent" in html and "Mark done" in html
     assert client.post(f"/tasks/{task.pk}/done/", {"done": "1"}).status_code == 302
     task.refresh_from_db()

@@ -782,26 +782,44 @@ def add_note(contact: Contact, *, acting_user: User, text: str) -> Note:
 
 
 def add_task(
-    contact: Contact, *, acting_user: User, title: str, due_at: datetime | None = None, owner_id: object = None
+    contact: Contact,
+    *,
+    acting_user: User,
+    title: str,
+    due_at: datetime | None = None,
+    owner_id: object = None,
+    due_local: str = "",
 ) -> Task:
     """A task about the contact, owned by a teammate (the creator unless another is chosen), due
-    at a moment from now up to ten years ahead, or whenever."""
+    at a moment from now up to ten years ahead, or whenever. `due_local` ("YYYY-MM-DDTHH:MM", a
+    form's) is a time in the owner's zone: "9:00" is nine where the owner works."""
+    from datetime import datetime as moment
     from datetime import timedelta
+
+    from samtale.crm.queries import zone_of
 
     _require_member(acting_user, contact.account_id)
     title = _one_line("title", title, 200)
     if not title:
         raise ValidationError({"title": [_("A task needs a title.")]})
+    owner = _owner(contact.account_id, owner_id) if owner_id not in (None, "") else acting_user
+    zone = zone_of(owner.pk if owner else acting_user.pk)
+    if due_local:
+        try:
+            due_at = moment.strptime(str(due_local).strip()[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=zone)
+        except ValueError:
+            raise ValidationError({"due_at": [_("Not a date and time.")]}) from None
     if due_at is not None and not (now() - timedelta(days=1) <= due_at <= now() + timedelta(days=TASK_AHEAD)):
         raise ValidationError({"due_at": [_("A due date from today up to ten years ahead.")]})
-    owner = _owner(contact.account_id, owner_id) if owner_id not in (None, "") else acting_user
+    local = due_at.astimezone(zone) if due_at is not None else None
     with transaction.atomic():
         task = Task.objects.create(account_id=contact.account_id, contact=contact, title=title, due_at=due_at,
                                    owner=owner, created_by=acting_user)  # fmt: skip
         add_timeline_entry(
             contact, kind="task", at=task.created_at, actor=acting_user, subject_type="task", subject_id=task.pk,
             title=title,
-            data={"due_at": due_at.isoformat() if due_at else None, "owner": owner.name if owner else "", "done": False},
+            data={"due_at": due_at.isoformat() if due_at else None, "owner": owner.name if owner else "", "done": False,
+                  "zone": str(zone), "due_local": local.strftime("%Y-%m-%d %H:%M") if local else None},
         )  # fmt: skip
         audit(contact.account, acting_user, "task.created", task, contact_id=contact.pk)
         publish_on_commit(events.contact_changed(contact.account_id, [contact.pk], "timeline"))

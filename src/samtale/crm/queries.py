@@ -178,6 +178,23 @@ class TimelinePage:
 # (user) → the inbox ids whose conversation-bound lines this user may see, or None for all; the
 # inbox registers it (crm knows no inboxes). Without it nobody sees conversation-bound lines.
 visible_inboxes: Hook[[User], list[int] | None] = Hook("visible_inboxes")
+# (user id) → that person's time zone name, or None; availability registers it (it keeps the zone)
+user_zone: Hook[[int], str | None] = Hook("user_zone")
+
+
+def zone_of(user_id: int) -> dt.tzinfo:
+    """A teammate's time zone (where a task of theirs is due), else the installation's."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from django.conf import settings
+
+    answers = user_zone(user_id)
+    for name in [*(a for a in answers if a), settings.TIME_ZONE]:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return dt.UTC
 
 
 def timeline_page(contact: Contact, user: User, cursor: str = "", size: int = TIMELINE_PAGE) -> TimelinePage:

@@ -282,22 +282,11 @@ def contact_note(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @action_view
 def contact_task(request: HttpRequest, contact_id: int) -> HttpResponse:
-    """A task; its due moment is typed in the teammate's own time zone (the page's)."""
-    import datetime as dt
-
-    from django.utils import timezone
-
+    """A task; its due moment is typed as a time in the owner's time zone."""
     user = acting(request)
     contact = queries.contact_or_404(membership_of(user).account_id, contact_id)
-    due_text = str(request.POST.get("due_at", "")).strip()[:16]
-    due_at = None
-    if due_text:
-        try:
-            due_at = dt.datetime.strptime(due_text, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.get_current_timezone())
-        except ValueError:
-            raise ValidationError({"due_at": [_("Not a date and time.")]}) from None
-    actions.add_task(contact, acting_user=user, title=str(request.POST.get("title", ""))[:300], due_at=due_at,
-                     owner_id=request.POST.get("owner", ""))  # fmt: skip
+    actions.add_task(contact, acting_user=user, title=str(request.POST.get("title", ""))[:300],
+                     due_local=str(request.POST.get("due_at", "")).strip()[:16], owner_id=request.POST.get("owner", ""))  # fmt: skip
     return HttpResponseRedirect(reverse("contact", args=[contact.pk]))
 
 
