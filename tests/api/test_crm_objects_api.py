@@ -91,3 +91,13 @@ def test_a_contact_import_is_uploaded_mapped_and_started_through_the_api(world: 
     evil = bearer(world, world.outsider)
     assert client.post(f"/api/v1/contact-imports/{body['id']}/start", {"mapping": {}},
                        content_type="application/json", **evil).status_code == 404  # fmt: skip
+
+
+def test_record_errors_are_named_as_the_api_names_its_fields(world: World) -> None:
+    kind = objects.define_type(world.account, acting_user=world.admin, singular="Avtale", plural="Avtaler",
+                               fields=[("Navn", "text", "")])  # fmt: skip
+    client, agent = Client(), bearer(world, world.agent)
+    refused = client.post(f"/api/v1/object-types/{kind.pk}/records", {"contact_ids": [999999]},
+                          content_type="application/json", **agent)  # fmt: skip
+    assert refused.status_code == 400 and "No such record" in refused.json()["detail"]
+    assert client.get(f"/api/v1/object-types/{kind.pk}/records?cursor=12", **agent).status_code == 400

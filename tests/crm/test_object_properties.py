@@ -107,3 +107,46 @@ def test_tickets_keep_custom_properties_shown_in_view_more(world: World) -> None
     assert got.status_code == 200 and got.json()["properties"] == {order.key: "2001"}
     actions.delete_property(order, acting_user=world.admin)
     assert Ticket.objects.get(pk=ticket.pk).properties == {}
+
+
+def test_review_fixes_checkbox_false_same_named_companies_clock_changes_and_object_properties(world: World) -> None:
+    from samtale.availability import actions as availability_actions
+    from samtale.crm import objects
+    from samtale.crm.models import CustomRecord, ObjectType
+
+    # false through the API is "No", not "cleared"
+    refund = actions.define_property(world.account, acting_user=world.admin, label="Refund", type="checkbox",
+                                     object_type="ticket")  # fmt: skip
+    conversation = world.inbound(subject="Refund?", sender="per@fjord.no")
+    ticket = ticket_actions.create_ticket(world.account, acting_user=world.agent, conversation=conversation, name="R")
+    token = {"HTTP_AUTHORIZATION": f"Bearer {world.token(world.agent)}"}
+    got = Client().patch(f"/api/v1/tickets/{ticket.pk}", {"properties": {refund.key: False}},
+                         content_type="application/json", **token)  # fmt: skip
+    assert got.status_code == 200 and got.json()["properties"] == {refund.key: False}
+    # two companies of one name: the suggestion names the domain, and saving it picks that one
+    first = actions.create_company(world.account, acting_user=world.admin, name="Acme AS", domain="acme.no")
+    second = actions.create_company(world.account, acting_user=world.admin, name="Acme AS", domain="acme.com")
+    actions.create_company(world.other_account, acting_user=world.outsider, name="Acme Evil", domain="acme.evil")
+    agent = signed_in("bob@acme.test")
+    options = agent.get("/companies/suggest/?new_company=acm").content.decode()
+    assert 'value="Acme AS (acme.com)"' in options and 'value="Acme AS (acme.no)"' in options
+    assert "Evil" not in options and agent.get("/companies/suggest/?new_company=").content.decode().strip() == ""
+    assert actions.company_named(world.account, acting_user=world.agent, name="Acme AS (acme.com)") == second
+    assert actions.company_named(world.account, acting_user=world.agent, name="acme as") == first
+    # a time the clocks skip where the owner is: refused, not moved an hour
+    availability_actions.set_time_zone(world.agent, acting_user=world.agent, time_zone="Europe/Oslo")
+    contact = conversation.contact
+    assert contact is not None
+    with pytest.raises(ValidationError, match="does not exist"):
+        actions.add_task(contact, acting_user=world.agent, title="Ring", due_local="2027-03-28T02:30")
+    with pytest.raises(ValidationError, match="Not a date"):
+        actions.add_task(contact, acting_user=world.agent, title="Ring", due_local="tomorrow")
+    # deleting a custom object's property takes its records' values, and the name it gave them
+    kind = objects.define_type(world.account, acting_user=world.admin, singular="Avtale", plural="Avtaler",
+                               label="Navn", fields=[("Navn", "text", ""), ("Beløp", "number", "")])  # fmt: skip
+    name, amount = objects.definitions(kind)
+    record = objects.save_record(kind, acting_user=world.agent, values={name.key: "Gull", amount.key: "10"})
+    response = signed_in("alice@acme.test").post(f"/settings/contact-properties/{name.pk}/delete/")
+    assert response.status_code == 302
+    assert CustomRecord.objects.get(pk=record.pk).properties == {amount.key: "10"}
+    assert ObjectType.objects.get(pk=kind.pk).label_key == ""

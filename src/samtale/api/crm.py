@@ -39,7 +39,7 @@ def _value(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else ""
+        return "true" if value else "false"
     return str(value)
 
 

@@ -63,7 +63,7 @@ class RecordIn(Schema):
 
 
 class RecordParams(Schema):
-    cursor: str = Field("", max_length=20)
+    cursor: str = Field("", max_length=100)
 
 
 def _account_id(request: HttpRequest) -> int:
@@ -84,6 +84,17 @@ def _record_out(record: CustomRecord) -> dict[str, Any]:
         "company_ids": sorted(c.pk for c in record.companies.all()),
         "created_at": record.created_at, "updated_at": record.updated_at,
     }  # fmt: skip
+
+
+def _saved(kind: Any, **kwargs: Any) -> CustomRecord:
+    """save_record, its errors named as the API's fields are (contact_ids, company_ids)."""
+    try:
+        return objects.save_record(kind, **kwargs)
+    except ValidationError as error:
+        if not hasattr(error, "error_dict"):
+            raise
+        names = {"contacts": "contact_ids", "companies": "company_ids"}
+        raise ValidationError({names.get(k, k): v for k, v in error.message_dict.items()}) from None
 
 
 def _values(given: dict[str, Any]) -> dict[str, object]:
@@ -117,20 +128,23 @@ def list_records(request: HttpRequest, type_id: PathId, params: Query[RecordPara
     """Newest first, by cursor (the last id of the page before)."""
     kind = objects.type_or_404(_account_id(request), type_id)
     rows = CustomRecord.objects.filter(type=kind).select_related("type").prefetch_related("contacts", "companies")
+    from samtale.crm.queries import _decode, _encode
+
     if params.cursor:
-        if not params.cursor.isdigit():
-            raise ValidationError("The cursor is not one this API gave.")
-        rows = rows.filter(pk__lt=int(params.cursor))
+        after = _decode(params.cursor, "name")
+        if after is None:
+            raise ValidationError({"cursor": ["The cursor is not one this API gave."]})
+        rows = rows.filter(pk__lt=after[1])
     page = list(rows.order_by("-id")[: PAGE + 1])
     more = len(page) > PAGE
     page = page[:PAGE]
-    return {"items": [_record_out(r) for r in page], "next_cursor": str(page[-1].pk) if more else ""}
+    return {"items": [_record_out(r) for r in page], "next_cursor": _encode("", page[-1].pk) if more else ""}
 
 
 @router.post("/object-types/{type_id}/records", response={201: RecordOut}, tags=["custom objects"])
 def create_record(request: HttpRequest, type_id: PathId, payload: RecordIn) -> tuple[int, dict[str, Any]]:
     kind = objects.type_or_404(_account_id(request), type_id)
-    record = objects.save_record(kind, acting_user=_user(request), values=_values(payload.properties),
+    record = _saved(kind, acting_user=_user(request), values=_values(payload.properties),
                                  contact_ids=payload.contact_ids, company_ids=payload.company_ids)  # fmt: skip
     return 201, _record_out(objects.record_or_404(kind.account_id, record.pk))
 
@@ -143,7 +157,7 @@ def get_record(request: HttpRequest, record_id: PathId) -> dict[str, Any]:
 @router.patch("/records/{record_id}", response=RecordOut, tags=["custom objects"])
 def update_record(request: HttpRequest, record_id: PathId, payload: RecordIn) -> dict[str, Any]:
     record = objects.record_or_404(_account_id(request), record_id)
-    objects.save_record(record.type, acting_user=_user(request), values=_values(payload.properties), record=record,
+    _saved(record.type, acting_user=_user(request), values=_values(payload.properties), record=record,
                         contact_ids=payload.contact_ids, company_ids=payload.company_ids)  # fmt: skip
     return _record_out(objects.record_or_404(record.account_id, record.pk))
 

@@ -10,7 +10,7 @@ property until someone proves it). The timeline is written here by the actions o
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,7 +32,9 @@ from samtale.crm.models import (
     Contact,
     ContactIdentity,
     ContactSearchToken,
+    CustomRecord,
     Note,
+    ObjectType,
     PropertyChange,
     PropertyDefinition,
     PropertyType,
@@ -600,6 +602,7 @@ def update_company(company: Company, *, acting_user: User, values: dict[str, obj
     errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
     custom = {k: v for k, v in values.items() if k not in ("name", "domain", "owner")}
+    cleaned: dict[str, object] = {}
     if custom:
         cleaned, custom_errors = properties.clean_custom_values(
             properties.definitions_of(company.account_id, "company"), custom
@@ -634,6 +637,9 @@ def update_company(company: Company, *, acting_user: User, values: dict[str, obj
     if not changed:
         return company
     with transaction.atomic():
+        if "properties" in changed:  # merged into what is stored now: a teammate's other values stay
+            locked = Company.objects.select_for_update().only("properties").get(pk=company.pk)
+            changed["properties"] = properties.with_custom(locked.properties, cleaned)
         for key, value in changed.items():
             setattr(company, key, value)
         company.save(update_fields=list(changed))
@@ -660,8 +666,16 @@ def delete_companies(account: Account, *, acting_user: User, ids: Iterable[int])
 
 
 def company_named(account: Account, *, acting_user: User, name: str) -> Company:
-    """The account's company of this name (any case), created when there is none."""
+    """The account's company of this name (any case), created when there is none. "Name (domain)",
+    as the suggestions offer a company, is that one (two companies may share a name)."""
     name = _one_line("company", name, 200)
+    if name.endswith(")") and " (" in name:
+        bare, _sep, domain = name[:-1].rpartition(" (")
+        exact = Company.objects.filter(
+            account=account, name__iexact=bare.strip(), domain=domain.strip().lower()
+        ).first()
+        if exact is not None:
+            return exact
     found = Company.objects.filter(account=account, name__iexact=name).order_by("id").first()
     return found or create_company(account, acting_user=acting_user, name=name)
 
@@ -714,6 +728,10 @@ def delete_property(definition: PropertyDefinition, *, acting_user: User) -> Non
         if definition.object_type in ("contact", "company"):
             model: Any = Contact if definition.object_type == "contact" else Company
             drop_property_values(model.objects.filter(account_id=definition.account_id), key)
+        if definition.object_type.startswith("obj:"):  # a custom object's: its records', and their name
+            type_id = int(definition.object_type[4:])
+            drop_property_values(CustomRecord.objects.filter(account_id=definition.account_id, type_id=type_id), key)
+            ObjectType.objects.filter(pk=type_id, label_key=key).update(label_key="")
         property_deleting(definition.object_type, definition.account_id, key)
         audit(definition.account, acting_user, "property.deleted", definition, key=key)
         definition.delete()
@@ -806,9 +824,12 @@ def add_task(
     zone = zone_of(owner.pk if owner else acting_user.pk)
     if due_local:
         try:
-            due_at = moment.strptime(str(due_local).strip()[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=zone)
+            wall = moment.strptime(str(due_local).strip()[:16], "%Y-%m-%dT%H:%M")  # noqa: DTZ007  (a wall time: its zone is the owner's, below)
         except ValueError:
             raise ValidationError({"due_at": [_("Not a date and time.")]}) from None
+        due_at = wall.replace(tzinfo=zone)
+        if due_at.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:  # skipped by a clock change
+            raise ValidationError({"due_at": [_("That time does not exist where the owner is (the clocks change).")]})
     if due_at is not None and not (now() - timedelta(days=1) <= due_at <= now() + timedelta(days=TASK_AHEAD)):
         raise ValidationError({"due_at": [_("A due date from today up to ten years ahead.")]})
     local = due_at.astimezone(zone) if due_at is not None else None

@@ -272,6 +272,20 @@ def company_page(account_id: int, q: str = "", owner: str = "", cursor: str = ""
     return CompanyPage(found, _encode(found[-1].name, found[-1].pk) if more and found else "")
 
 
+def company_suggestions(account_id: int, typed: str, limit: int = 10) -> list[dict[str, str]]:
+    """Names and domains of companies whose name or domain starts with what is typed (or a word of
+    the name does): a datalist's options, one indexed query."""
+    q = " ".join(typed.split())[:100]
+    if not q:
+        return []
+    rows = Company.objects.filter(account_id=account_id).filter(
+        Q(name__istartswith=q) | Q(domain__istartswith=q.lower()) | Q(name__icontains=f" {q}")
+    )
+    return [
+        {"name": r["name"], "domain": r["domain"]} for r in rows.order_by("name", "id").values("name", "domain")[:limit]
+    ]
+
+
 def company_contacts(company: Company, limit: int = 100) -> list[Contact]:
     return list(
         Contact.objects.filter(company=company, merged_into__isnull=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -128,9 +129,10 @@ def contact_update(request: HttpRequest, contact_id: int) -> HttpResponse:
     editable = {p.key: p for p in all_properties(membership.account_id) if p.editable}
     values: dict[str, object] = {key: request.POST.get(key, "") for key in editable if key in request.POST}
     new_company = " ".join(str(request.POST.get("new_company", "")).split())
-    if new_company:  # typed rather than chosen: the account's company of that name, or a new one
-        values["company"] = actions.company_named(membership.account, acting_user=user, name=new_company)
-    actions.update_contact(contact, acting_user=user, values=values)
+    with transaction.atomic():  # a company typed is made only if the rest is saved too
+        if new_company:  # typed rather than chosen: the account's company of that name, or a new one
+            values["company"] = actions.company_named(membership.account, acting_user=user, name=new_company)
+        actions.update_contact(contact, acting_user=user, values=values)
     return HttpResponseRedirect(reverse("contact", args=[contact.pk]))
 
 
@@ -201,9 +203,10 @@ def _about_update(request: HttpRequest, contact: Contact) -> HttpResponse:
     editable = {p.key for p in all_properties(contact.account_id) if p.editable}
     values: dict[str, object] = {key: request.POST.get(key, "") for key in editable if key in request.POST}
     new_company = " ".join(str(request.POST.get("new_company", "")).split())
-    if new_company:
-        values["company"] = actions.company_named(membership_of(user).account, acting_user=user, name=new_company)
-    actions.update_contact(contact, acting_user=user, values=values)
+    with transaction.atomic():  # a company typed is made only if the rest is saved too
+        if new_company:
+            values["company"] = actions.company_named(membership_of(user).account, acting_user=user, name=new_company)
+        actions.update_contact(contact, acting_user=user, values=values)
     return _about(request, queries.contact_or_404(contact.account_id, contact.pk))
 
 
@@ -365,11 +368,7 @@ def company_record(request: HttpRequest, company_id: int) -> HttpResponse:
 def company_suggest(request: HttpRequest) -> HttpResponse:
     """Companies whose name (or domain) starts with what a person is typing: a datalist's options."""
     typed = str(request.GET.get("new_company") or request.GET.get("q") or "")[:100]
-    found = (
-        queries.company_page(membership_of(acting(request)).account_id, q=typed, size=10).companies
-        if typed.strip()
-        else []
-    )
+    found = queries.company_suggestions(membership_of(acting(request)).account_id, typed)
     return render(request, "crm/company_options.html", {"companies": found})
 
 

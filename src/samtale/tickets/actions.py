@@ -160,10 +160,11 @@ def update_ticket(ticket: Ticket, *, acting_user: User, values: dict[str, object
     require_member(acting_user, ticket.account_id)
     errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
-    custom = {k: v for k, v in values.items() if k not in EDITABLE}
-    if custom:  # the rest are custom properties, by key (Settings → Properties → Tickets)
-        from samtale.crm import properties
+    from samtale.crm import properties
 
+    custom = {k: v for k, v in values.items() if k not in EDITABLE}
+    cleaned: dict[str, object] = {}
+    if custom:  # the rest are custom properties, by key (Settings → Properties → Tickets)
         cleaned, custom_errors = properties.clean_custom_values(
             properties.definitions_of(ticket.account_id, "ticket"), custom
         )
@@ -203,6 +204,9 @@ def update_ticket(ticket: Ticket, *, acting_user: User, values: dict[str, object
     if not changed:
         return ticket
     with transaction.atomic():
+        if "properties" in changed:  # merged into what is stored now: a teammate's other values stay
+            locked = Ticket.objects.select_for_update().only("properties").get(pk=ticket.pk)
+            changed["properties"] = properties.with_custom(locked.properties, cleaned)
         stage = changed.pop("stage", None)
         for key, value in changed.items():
             setattr(ticket, key, value)
